@@ -1,0 +1,356 @@
+//! `std::io` adapters: a [`Read`] over any producer, and a driver that writes
+//! a producer into any [`Write`] with vectored writes.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes};
+
+use crate::chunk::Chunk;
+use crate::produce::{Producer, thread_waker};
+
+/// A [`Read`] over a producer.
+///
+/// Blocks (parks the thread, woken by the producer's waker) while the
+/// producer is pending. File regions are read straight into the caller's
+/// buffer, without an intermediate copy. A producer error is returned once,
+/// after the bytes before it; then reads return `Ok(0)`.
+#[derive(Debug)]
+pub struct ProducerReader<P> {
+    producer: P,
+    /// The rest of the chunk being read.
+    current: Option<Chunk>,
+}
+
+impl<P: Producer> ProducerReader<P> {
+    /// A reader of `producer`'s output.
+    pub fn new(producer: P) -> Self {
+        ProducerReader {
+            producer,
+            current: None,
+        }
+    }
+
+    /// The producer.
+    pub fn get_ref(&self) -> &P {
+        &self.producer
+    }
+
+    /// The producer, mutably.
+    pub fn get_mut(&mut self) -> &mut P {
+        &mut self.producer
+    }
+
+    /// The producer; the unread rest of the current chunk is dropped.
+    pub fn into_inner(self) -> P {
+        self.producer
+    }
+}
+
+impl<P: Producer> Read for ProducerReader<P> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let chunk = match self.current.take() {
+            Some(c) => c,
+            None => match self.producer.more()? {
+                Some(c) => c,
+                None => return Ok(0),
+            },
+        };
+        let n = (chunk.len().min(buf.len() as u64)) as usize;
+        self.current = match chunk {
+            Chunk::Bytes(mut b) => {
+                b.copy_to_slice(&mut buf[..n]);
+                Chunk::from_bytes(b)
+            }
+            Chunk::File(r) => {
+                r.read_into(&mut buf[..n])?;
+                r.advance(n as u64).map(Chunk::File)
+            }
+        };
+        Ok(n)
+    }
+}
+
+/// What [`Drive::write_to`] stopped at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Everything was written and the producer has ended.
+    Done,
+    /// The writer returned `WouldBlock`: call again when it is writable.
+    WouldBlock,
+    /// The producer is pending and nothing is left to write: call again when
+    /// the waker in the context passed is woken.
+    Pending,
+}
+
+/// The most slices handed to one `write_vectored` (well under every
+/// platform's `IOV_MAX`, which is 1024 on Linux and 16 on some others'
+/// minimum; writers that take fewer just write fewer).
+pub const MAX_SLICES: usize = 64;
+
+/// Drives a producer into a [`Write`], gathering consecutive chunks into one
+/// vectored write.
+///
+/// - Up to [`MAX_SLICES`] chunks, and at most
+///   [`max_write`](Self::max_write) bytes, go into each `write_vectored`.
+/// - A partial write resumes exactly after the last byte written.
+/// - `Interrupted` is retried; `Ok(0)` for a non-empty write becomes
+///   [`io::ErrorKind::WriteZero`]; `WouldBlock` returns
+///   [`Status::WouldBlock`] with everything kept, to be resumed later.
+/// - File regions are read in pieces of at most `max_write` bytes.
+/// - A producer error is returned after the bytes handed out before it have
+///   been written: nothing accepted is lost.
+#[derive(Debug)]
+pub struct Drive<P> {
+    producer: P,
+    /// Bytes taken from the producer and not written yet, in order.
+    queue: VecDeque<Bytes>,
+    /// Total bytes in `queue`.
+    queued: usize,
+    /// The rest of a file region being read in pieces.
+    region: Option<Chunk>,
+    source: Source,
+    max_write: usize,
+    written: u64,
+}
+
+/// Where the producer stands, seen from the driver.
+#[derive(Debug)]
+enum Source {
+    /// Ask it for more.
+    Open,
+    /// It failed; report this once the queue is written.
+    Failed(io::Error),
+    /// It ended (or its error was reported).
+    Ended,
+}
+
+impl<P: Producer> Drive<P> {
+    /// The default for [`max_write`](Self::max_write): 1 MiB.
+    pub const DEFAULT_MAX_WRITE: usize = 1 << 20;
+
+    /// A driver of `producer`.
+    pub fn new(producer: P) -> Self {
+        Drive {
+            producer,
+            queue: VecDeque::new(),
+            queued: 0,
+            region: None,
+            source: Source::Open,
+            max_write: Self::DEFAULT_MAX_WRITE,
+            written: 0,
+        }
+    }
+
+    /// Sets the most bytes gathered into one write (0 is taken as 1).
+    pub fn max_write(mut self, bytes: usize) -> Self {
+        self.max_write = bytes.max(1);
+        self
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Bytes taken from the producer and not written yet.
+    pub fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// The producer.
+    pub fn get_ref(&self) -> &P {
+        &self.producer
+    }
+
+    /// The producer, mutably.
+    pub fn get_mut(&mut self) -> &mut P {
+        &mut self.producer
+    }
+
+    /// The producer; queued bytes are dropped.
+    pub fn into_inner(self) -> P {
+        self.producer
+    }
+
+    /// Writes until done, the writer would block, or the producer is pending
+    /// with nothing left to write.
+    pub fn write_to<W: Write + ?Sized>(
+        &mut self,
+        w: &mut W,
+        cx: &mut Context<'_>,
+    ) -> io::Result<Status> {
+        loop {
+            let pending = self.fill(cx)?;
+            if self.queue.is_empty() {
+                return match std::mem::replace(&mut self.source, Source::Ended) {
+                    Source::Ended => Ok(Status::Done),
+                    Source::Failed(e) => Err(e),
+                    Source::Open => {
+                        self.source = Source::Open;
+                        debug_assert!(pending);
+                        Ok(Status::Pending)
+                    }
+                };
+            }
+            let mut iov = [IoSlice::new(&[]); MAX_SLICES];
+            let mut n = 0;
+            for (slot, b) in iov.iter_mut().zip(&self.queue) {
+                *slot = IoSlice::new(b);
+                n += 1;
+            }
+            match w.write_vectored(&iov[..n]) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "writer accepted no bytes",
+                    ));
+                }
+                Ok(n) => self.consume(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Status::WouldBlock),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Takes chunks from the producer until a write's worth is queued.
+    /// Returns whether the producer was found pending.
+    fn fill(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+        while self.queue.len() < MAX_SLICES && self.queued < self.max_write {
+            let chunk = match self.region.take() {
+                Some(c) => c,
+                None => {
+                    if !matches!(self.source, Source::Open) {
+                        return Ok(false);
+                    }
+                    match self.producer.poll_more(cx) {
+                        Poll::Ready(Some(Ok(c))) => c,
+                        Poll::Ready(Some(Err(e))) => {
+                            self.source = Source::Failed(e);
+                            return Ok(false);
+                        }
+                        Poll::Ready(None) => {
+                            self.source = Source::Ended;
+                            return Ok(false);
+                        }
+                        Poll::Pending => return Ok(true),
+                    }
+                }
+            };
+            let (bytes, rest) = match chunk {
+                Chunk::Bytes(b) => (b, None),
+                region @ Chunk::File(_) => match region.split_bytes(self.max_write - self.queued) {
+                    Ok(split) => split,
+                    Err(e) => {
+                        self.source = Source::Failed(e);
+                        return Ok(false);
+                    }
+                },
+            };
+            self.region = rest;
+            self.queued += bytes.len();
+            self.queue.push_back(bytes);
+        }
+        Ok(false)
+    }
+
+    /// Drops `n` written bytes from the front of the queue.
+    fn consume(&mut self, mut n: usize) {
+        self.written += n as u64;
+        self.queued -= n;
+        while n > 0 {
+            let front = self.queue.front_mut().expect("wrote more than was queued");
+            if front.len() <= n {
+                n -= front.len();
+                self.queue.pop_front();
+            } else {
+                front.advance(n);
+                n = 0;
+            }
+        }
+    }
+}
+
+/// Writes all of `producer`'s output into `w`, blocking while the producer
+/// is pending, and returns the bytes written.
+///
+/// Uses [`Drive`]: vectored writes, partial writes resumed, `Interrupted`
+/// retried. A writer that returns `WouldBlock` fails the copy with that
+/// error (use [`Drive`] directly with non-blocking writers).
+pub fn copy<P: Producer, W: Write + ?Sized>(producer: P, w: &mut W) -> io::Result<u64> {
+    let waker = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut drive = Drive::new(producer);
+    loop {
+        match drive.write_to(w, &mut cx)? {
+            Status::Done => return Ok(drive.written()),
+            Status::Pending => std::thread::park(),
+            Status::WouldBlock => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "writer would block in a blocking copy",
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, Script, Step};
+    use crate::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+
+    fn data(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 % 256) as u8).collect()
+    }
+
+    #[test]
+    fn reader_reads_bytes_and_regions() {
+        let d = data(10_000);
+        let mut out = Vec::new();
+        ProducerReader::new(BytesProducer::with_piece_size(d.clone(), 333).unwrap())
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, d);
+        let f = testing::file_with(&d);
+        let mut r = ProducerReader::new(FileProducer::from_file(f).unwrap().regions());
+        let mut out = Vec::new();
+        let mut buf = [0u8; 777];
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(out, d);
+    }
+
+    #[test]
+    fn reader_returns_bytes_before_an_error_then_the_error() {
+        let p = Script::new([Step::chunk("abc"), Step::Pending, Step::error(io::ErrorKind::ConnectionReset)]);
+        let mut r = ProducerReader::new(p);
+        let mut buf = [0u8; 10];
+        assert_eq!(r.read(&mut buf).unwrap(), 3);
+        assert_eq!(r.read(&mut buf).unwrap_err().kind(), io::ErrorKind::ConnectionReset);
+        assert_eq!(r.read(&mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn copy_writes_everything_including_regions() {
+        let d = data(3 << 20);
+        let f = testing::file_with(&d);
+        let p = from_bytes("head").then(FileProducer::from_file(f).unwrap().regions()).then(from_bytes("tail"));
+        let mut out = Vec::new();
+        assert_eq!(copy(p, &mut out).unwrap(), d.len() as u64 + 8);
+        assert_eq!(&out[..4], b"head");
+        assert_eq!(&out[4..4 + d.len()], &d[..]);
+        assert_eq!(&out[4 + d.len()..], b"tail");
+    }
+}

@@ -1,0 +1,256 @@
+//! [`Glob`]: coalesces small chunks into large buffers (Medusa's
+//! `globbing_producer`).
+
+use std::io;
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+
+use super::{Counters, More, Producer};
+use crate::chunk::Chunk;
+
+/// Coalesces small chunks into buffers of `target` bytes to cut write calls.
+///
+/// - A chunk of `target` bytes or more passes through untouched: memory is
+///   not copied and a file region stays a region. Whatever was gathered
+///   before it is handed out first, so order is kept.
+/// - Smaller chunks are copied into a buffer that never holds more than
+///   `target` bytes; a chunk that would overflow it is split, and a full
+///   buffer is handed out at once. Small file regions are read.
+/// - When the inner producer is pending, what has been gathered so far is
+///   handed out rather than held back: streamed output (server-sent events,
+///   a slow backend) never stalls inside the glob.
+/// - At the end, or before an error, the gathered bytes are handed out
+///   first; the error follows on the next call.
+///
+/// A `target` of 0 passes everything through. Made by
+/// [`ProducerExt::glob`](super::ProducerExt::glob).
+#[derive(Debug)]
+pub struct Glob<P> {
+    inner: P,
+    /// Gathered bytes; `buf.len() < target` between calls.
+    buf: BytesMut,
+    target: usize,
+    /// What came from the inner producer but could not be handed out yet.
+    held: Held,
+    counters: Counters,
+}
+
+/// What the glob took from its inner producer and still owes its caller.
+#[derive(Debug)]
+enum Held {
+    /// Nothing: ask the inner producer.
+    Nothing,
+    /// A chunk to hand out (or to gather) before asking for more.
+    Chunk(Chunk),
+    /// The inner producer failed; report this after the gathered bytes.
+    Error(io::Error),
+    /// The inner producer ended (or its error was reported).
+    Ended,
+}
+
+impl<P: Producer> Glob<P> {
+    pub(crate) fn new(inner: P, target: usize) -> Self {
+        Glob {
+            inner,
+            buf: BytesMut::new(),
+            target,
+            held: Held::Nothing,
+            counters: Counters::default(),
+        }
+    }
+
+    /// The target buffer size.
+    pub fn target(&self) -> usize {
+        self.target
+    }
+
+    /// The inner producer.
+    pub fn get_ref(&self) -> &P {
+        &self.inner
+    }
+
+    /// The inner producer, mutably. Taking chunks from it directly breaks
+    /// the order of the output.
+    pub fn get_mut(&mut self) -> &mut P {
+        &mut self.inner
+    }
+
+    /// The inner producer; gathered and held bytes are dropped.
+    pub fn into_inner(self) -> P {
+        self.inner
+    }
+
+    /// Hands out the gathered bytes, if any.
+    fn flush(&mut self) -> Option<Chunk> {
+        Chunk::from_bytes(self.buf.split().freeze())
+    }
+
+    fn poll_inner(&mut self, cx: &mut Context<'_>) -> More {
+        loop {
+            let chunk = match std::mem::replace(&mut self.held, Held::Nothing) {
+                Held::Chunk(c) => c,
+                Held::Ended => {
+                    self.held = Held::Ended;
+                    return Poll::Ready(self.flush().map(Ok));
+                }
+                Held::Error(e) => {
+                    if let Some(c) = self.flush() {
+                        self.held = Held::Error(e);
+                        return Poll::Ready(Some(Ok(c)));
+                    }
+                    self.held = Held::Ended;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Held::Nothing => match self.inner.poll_more(cx) {
+                    Poll::Ready(Some(Ok(c))) => c,
+                    Poll::Ready(Some(Err(e))) => {
+                        self.held = Held::Error(e);
+                        continue;
+                    }
+                    Poll::Ready(None) => {
+                        self.held = Held::Ended;
+                        continue;
+                    }
+                    Poll::Pending => {
+                        return match self.flush() {
+                            Some(c) => Poll::Ready(Some(Ok(c))),
+                            None => Poll::Pending,
+                        };
+                    }
+                },
+            };
+            let len = chunk.len();
+            if len >= self.target as u64 {
+                // Large: pass through, after what was gathered.
+                if let Some(c) = self.flush() {
+                    self.held = Held::Chunk(chunk);
+                    return Poll::Ready(Some(Ok(c)));
+                }
+                return Poll::Ready(Some(Ok(chunk)));
+            }
+            // Small (so under `target`, which bounds a region read too).
+            let mut bytes = match chunk.into_bytes() {
+                Ok(b) => b,
+                Err(e) => {
+                    self.held = Held::Error(e);
+                    continue;
+                }
+            };
+            if self.buf.capacity() == 0 {
+                self.buf.reserve(self.target);
+            }
+            let room = self.target - self.buf.len();
+            if bytes.len() < room {
+                self.buf.extend_from_slice(&bytes);
+                continue;
+            }
+            // Fill the buffer exactly and hand it out; keep the rest.
+            self.buf.extend_from_slice(&bytes[..room]);
+            let rest = bytes.split_off(room);
+            if let Some(c) = Chunk::from_bytes(rest) {
+                self.held = Held::Chunk(c);
+            }
+            return Poll::Ready(self.flush().map(Ok));
+        }
+    }
+}
+
+impl<P: Producer> Producer for Glob<P> {
+    fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
+        let more = self.poll_inner(cx);
+        self.counters.record(more)
+    }
+
+    fn exact_len(&self) -> Option<u64> {
+        let held = match &self.held {
+            Held::Chunk(c) => c.len(),
+            Held::Error(_) => return None,
+            Held::Nothing | Held::Ended => 0,
+        };
+        let inner = match self.held {
+            Held::Ended => 0,
+            _ => self.inner.exact_len()?,
+        };
+        Some(self.buf.len() as u64 + held + inner)
+    }
+
+    fn counters(&self) -> Option<Counters> {
+        Some(self.counters)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, Script, Step};
+    use crate::{BytesProducer, ProducerExt, from_bytes};
+
+    #[test]
+    fn conformance() {
+        let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        for piece in [1, 7, 64, 100, 1000] {
+            for target in [0, 1, 10, 64, 128, 999, 4096] {
+                testing::check(|| BytesProducer::with_piece_size(data.clone(), piece).unwrap().glob(target), &data);
+            }
+        }
+    }
+
+    #[test]
+    fn small_chunks_are_gathered_to_exactly_the_target() {
+        let p = BytesProducer::with_piece_size(vec![1u8; 1000], 30).unwrap().glob(100);
+        let sizes = testing::chunk_sizes(p);
+        assert_eq!(sizes, [100, 100, 100, 100, 100, 100, 100, 100, 100, 100]);
+    }
+
+    #[test]
+    fn large_chunks_pass_through_without_copy() {
+        let big = bytes::Bytes::from(vec![9u8; 500]);
+        let mut p = from_bytes("ab").then(from_bytes(big.clone())).glob(100);
+        assert_eq!(p.more().unwrap().unwrap().len(), 2);
+        let c = p.more().unwrap().unwrap();
+        assert_eq!(c.as_bytes().unwrap().as_ptr(), big.as_ptr(), "passed through, not copied");
+        assert!(p.more().unwrap().is_none());
+    }
+
+    #[test]
+    fn large_file_regions_stay_regions_and_small_ones_are_read() {
+        let f = testing::file_with(&[5u8; 300]);
+        let region = crate::FileProducer::from_file(f.try_clone().unwrap()).unwrap().regions();
+        let mut p = from_bytes("hdr").then(region).glob(100);
+        assert!(matches!(p.more().unwrap().unwrap(), Chunk::Bytes(_)));
+        assert!(matches!(p.more().unwrap().unwrap(), Chunk::File(_)));
+        let small = crate::FileProducer::from_file(f).unwrap().regions().pieces(10);
+        let sizes = testing::chunk_sizes(from_bytes("x").then(small).glob(100));
+        assert_eq!(sizes, [100, 100, 100, 1]);
+    }
+
+    #[test]
+    fn pending_hands_out_what_was_gathered() {
+        let script = Script::new([
+            Step::chunk("ab"),
+            Step::chunk("cd"),
+            Step::Pending,
+            Step::Pending,
+            Step::chunk("ef"),
+        ]);
+        let mut p = script.glob(1000);
+        let (mut cx, _wakes) = testing::counting_context();
+        match p.poll_more(&mut cx) {
+            Poll::Ready(Some(Ok(c))) => assert_eq!(c.into_bytes().unwrap(), &b"abcd"[..]),
+            other => panic!("expected the gathered bytes, got {other:?}"),
+        }
+        assert!(p.poll_more(&mut cx).is_pending());
+        assert_eq!(p.more().unwrap().unwrap().into_bytes().unwrap(), &b"ef"[..]);
+        assert!(p.more().unwrap().is_none());
+    }
+
+    #[test]
+    fn gathered_bytes_go_out_before_an_error() {
+        let script = Script::new([Step::chunk("ab"), Step::error(io::ErrorKind::BrokenPipe)]);
+        let mut p = script.glob(1000);
+        assert_eq!(p.more().unwrap().unwrap().len(), 2);
+        assert_eq!(p.more().unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        assert!(p.more().unwrap().is_none());
+    }
+}
