@@ -58,6 +58,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod chunk;
+pub mod codec;
+pub mod consume;
 pub mod io;
 pub mod produce;
 #[cfg(feature = "stream")]

@@ -242,6 +242,11 @@ pub trait ProducerExt: Producer + Sized {
         Then::new(self, next)
     }
 
+    // --- codec combinators (chunked, gzip/zlib/deflate, dot-stuffing) ---
+    // Each codec adds its methods here, grouped by codec.
+
+    // --- end of codec combinators ---
+
     /// Boxes this producer for a FIFO of mixed producers.
     fn boxed(self) -> Box<dyn Producer + Send>
     where

@@ -1,0 +1,1 @@
+//! Consumers: input partitioned by terminators, the consumer FIFO, and input-side limits.
