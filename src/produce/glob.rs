@@ -45,6 +45,9 @@ enum Held {
     Chunk(Chunk),
     /// The inner producer failed; report this after the gathered bytes.
     Error(io::Error),
+    /// The inner producer just returned `Pending`: hand out what was
+    /// gathered, or return `Pending` if nothing was.
+    Pending,
     /// The inner producer ended (or its error was reported).
     Ended,
 }
@@ -102,57 +105,95 @@ impl<P: Producer> Glob<P> {
                     self.held = Held::Ended;
                     return Poll::Ready(Some(Err(e)));
                 }
-                Held::Nothing => match self.inner.poll_more(cx) {
-                    Poll::Ready(Some(Ok(c))) => c,
-                    Poll::Ready(Some(Err(e))) => {
-                        self.held = Held::Error(e);
-                        continue;
-                    }
-                    Poll::Ready(None) => {
-                        self.held = Held::Ended;
-                        continue;
-                    }
-                    Poll::Pending => {
-                        return match self.flush() {
-                            Some(c) => Poll::Ready(Some(Ok(c))),
-                            None => Poll::Pending,
-                        };
-                    }
+                Held::Pending => {
+                    return match self.flush() {
+                        Some(c) => Poll::Ready(Some(Ok(c))),
+                        None => Poll::Pending,
+                    };
+                }
+                Held::Nothing => match self.gather(cx) {
+                    Some(c) => c,
+                    None => continue,
                 },
             };
-            let len = chunk.len();
-            if len >= self.target as u64 {
-                // Large: pass through, after what was gathered.
-                if let Some(c) = self.flush() {
-                    self.held = Held::Chunk(chunk);
-                    return Poll::Ready(Some(Ok(c)));
-                }
-                return Poll::Ready(Some(Ok(chunk)));
+            if let Some(out) = self.take(chunk) {
+                return Poll::Ready(Some(Ok(out)));
             }
-            // Small (so under `target`, which bounds a region read too).
-            let mut bytes = match chunk.into_bytes() {
-                Ok(b) => b,
-                Err(e) => {
-                    self.held = Held::Error(e);
-                    continue;
-                }
-            };
-            if self.buf.capacity() == 0 {
-                self.buf.reserve(self.target);
-            }
-            let room = self.target - self.buf.len();
-            if bytes.len() < room {
-                self.buf.extend_from_slice(&bytes);
-                continue;
-            }
-            // Fill the buffer exactly and hand it out; keep the rest.
-            self.buf.extend_from_slice(&bytes[..room]);
-            let rest = bytes.split_off(room);
-            if let Some(c) = Chunk::from_bytes(rest) {
-                self.held = Held::Chunk(c);
-            }
-            return Poll::Ready(self.flush().map(Ok));
         }
+    }
+
+    /// The hot path: copies small memory chunks into the buffer for as long
+    /// as they fit, and returns the first chunk that needs a decision (or
+    /// `None` after recording the inner producer's end or error in `held`).
+    /// Pending hands out the gathered bytes through `held`, too.
+    #[inline]
+    fn gather(&mut self, cx: &mut Context<'_>) -> Option<Chunk> {
+        if self.buf.capacity() == 0 && self.target > 0 {
+            self.buf.reserve(self.target);
+        }
+        loop {
+            match self.inner.poll_more(cx) {
+                Poll::Ready(Some(Ok(Chunk::Bytes(b))))
+                    if b.len() < self.target - self.buf.len() =>
+                {
+                    self.buf.extend_from_slice(&b);
+                }
+                Poll::Ready(Some(Ok(c))) => return Some(c),
+                Poll::Ready(Some(Err(e))) => {
+                    self.held = Held::Error(e);
+                    return None;
+                }
+                Poll::Ready(None) => {
+                    self.held = Held::Ended;
+                    return None;
+                }
+                Poll::Pending => {
+                    // Hand out what was gathered; if nothing was, the next
+                    // call asks the inner producer again (and gets Pending
+                    // with the waker registered, or progress).
+                    self.held = Held::Pending;
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Decides what to do with a chunk that did not fit the hot path:
+    /// returns a chunk to hand out, or `None` to keep gathering.
+    fn take(&mut self, chunk: Chunk) -> Option<Chunk> {
+        if chunk.len() >= self.target as u64 {
+            // Large: pass through, after what was gathered.
+            return match self.flush() {
+                Some(c) => {
+                    self.held = Held::Chunk(chunk);
+                    Some(c)
+                }
+                None => Some(chunk),
+            };
+        }
+        // Small (so under `target`, which bounds a region read too).
+        let mut bytes = match chunk.into_bytes() {
+            Ok(b) => b,
+            Err(e) => {
+                self.held = Held::Error(e);
+                return None;
+            }
+        };
+        if self.buf.capacity() == 0 {
+            self.buf.reserve(self.target);
+        }
+        let room = self.target - self.buf.len();
+        if bytes.len() < room {
+            self.buf.extend_from_slice(&bytes);
+            return None;
+        }
+        // Fill the buffer exactly and hand it out; keep the rest.
+        self.buf.extend_from_slice(&bytes[..room]);
+        let rest = bytes.split_off(room);
+        if let Some(c) = Chunk::from_bytes(rest) {
+            self.held = Held::Chunk(c);
+        }
+        self.flush()
     }
 }
 
@@ -166,7 +207,7 @@ impl<P: Producer> Producer for Glob<P> {
         let held = match &self.held {
             Held::Chunk(c) => c.len(),
             Held::Error(_) => return None,
-            Held::Nothing | Held::Ended => 0,
+            Held::Nothing | Held::Pending | Held::Ended => 0,
         };
         let inner = match self.held {
             Held::Ended => 0,
@@ -191,14 +232,23 @@ mod tests {
         let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
         for piece in [1, 7, 64, 100, 1000] {
             for target in [0, 1, 10, 64, 128, 999, 4096] {
-                testing::check(|| BytesProducer::with_piece_size(data.clone(), piece).unwrap().glob(target), &data);
+                testing::check(
+                    || {
+                        BytesProducer::with_piece_size(data.clone(), piece)
+                            .unwrap()
+                            .glob(target)
+                    },
+                    &data,
+                );
             }
         }
     }
 
     #[test]
     fn small_chunks_are_gathered_to_exactly_the_target() {
-        let p = BytesProducer::with_piece_size(vec![1u8; 1000], 30).unwrap().glob(100);
+        let p = BytesProducer::with_piece_size(vec![1u8; 1000], 30)
+            .unwrap()
+            .glob(100);
         let sizes = testing::chunk_sizes(p);
         assert_eq!(sizes, [100, 100, 100, 100, 100, 100, 100, 100, 100, 100]);
     }
@@ -209,18 +259,27 @@ mod tests {
         let mut p = from_bytes("ab").then(from_bytes(big.clone())).glob(100);
         assert_eq!(p.more().unwrap().unwrap().len(), 2);
         let c = p.more().unwrap().unwrap();
-        assert_eq!(c.as_bytes().unwrap().as_ptr(), big.as_ptr(), "passed through, not copied");
+        assert_eq!(
+            c.as_bytes().unwrap().as_ptr(),
+            big.as_ptr(),
+            "passed through, not copied"
+        );
         assert!(p.more().unwrap().is_none());
     }
 
     #[test]
     fn large_file_regions_stay_regions_and_small_ones_are_read() {
         let f = testing::file_with(&[5u8; 300]);
-        let region = crate::FileProducer::from_file(f.try_clone().unwrap()).unwrap().regions();
+        let region = crate::FileProducer::from_file(f.try_clone().unwrap())
+            .unwrap()
+            .regions();
         let mut p = from_bytes("hdr").then(region).glob(100);
         assert!(matches!(p.more().unwrap().unwrap(), Chunk::Bytes(_)));
         assert!(matches!(p.more().unwrap().unwrap(), Chunk::File(_)));
-        let small = crate::FileProducer::from_file(f).unwrap().regions().pieces(10);
+        let small = crate::FileProducer::from_file(f)
+            .unwrap()
+            .regions()
+            .pieces(10);
         let sizes = testing::chunk_sizes(from_bytes("x").then(small).glob(100));
         assert_eq!(sizes, [100, 100, 100, 1]);
     }

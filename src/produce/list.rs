@@ -45,6 +45,7 @@ impl ListProducer {
 }
 
 impl Producer for ListProducer {
+    #[inline]
     fn poll_more(&mut self, _cx: &mut Context<'_>) -> More {
         let more = match self.bufs.pop_front() {
             Some(b) => {
