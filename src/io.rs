@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use bytes::{Buf, Bytes};
 
 use crate::chunk::Chunk;
-use crate::produce::{Producer, thread_waker};
+use crate::produce::{Producer, with_thread_waker};
 
 /// A [`Read`] over a producer.
 ///
@@ -283,11 +283,9 @@ impl<P: Producer> Drive<P> {
 /// retried. A writer that returns `WouldBlock` fails the copy with that
 /// error (use [`Drive`] directly with non-blocking writers).
 pub fn copy<P: Producer, W: Write + ?Sized>(producer: P, w: &mut W) -> io::Result<u64> {
-    let waker = thread_waker();
-    let mut cx = Context::from_waker(&waker);
     let mut drive = Drive::new(producer);
     loop {
-        match drive.write_to(w, &mut cx)? {
+        match with_thread_waker(|cx| drive.write_to(w, cx))? {
             Status::Done => return Ok(drive.written()),
             Status::Pending => std::thread::park(),
             Status::WouldBlock => {

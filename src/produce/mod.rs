@@ -124,15 +124,15 @@ pub trait Producer {
     /// The thread is woken by the producer's waker, never by a timer, so a
     /// pending producer costs no CPU.
     fn more(&mut self) -> io::Result<Option<Chunk>> {
-        let waker = thread_waker();
-        let mut cx = Context::from_waker(&waker);
-        loop {
-            match self.poll_more(&mut cx) {
-                Poll::Ready(Some(r)) => return r.map(Some),
-                Poll::Ready(None) => return Ok(None),
-                Poll::Pending => thread::park(),
+        with_thread_waker(|cx| {
+            loop {
+                match self.poll_more(cx) {
+                    Poll::Ready(Some(r)) => return r.map(Some),
+                    Poll::Ready(None) => return Ok(None),
+                    Poll::Pending => thread::park(),
+                }
             }
-        }
+        })
     }
 }
 
@@ -273,8 +273,17 @@ impl<P: Producer> ProducerExt for P {}
 mod pieces;
 pub use pieces::Pieces;
 
+/// Runs `f` with a context whose waker unparks the current thread. The
+/// waker is made once per thread, so blocking calls allocate nothing.
+pub(crate) fn with_thread_waker<R>(f: impl FnOnce(&mut Context<'_>) -> R) -> R {
+    thread_local! {
+        static WAKER: Waker = thread_waker();
+    }
+    WAKER.with(|w| f(&mut Context::from_waker(w)))
+}
+
 /// A waker that unparks the thread that made it.
-pub(crate) fn thread_waker() -> Waker {
+fn thread_waker() -> Waker {
     struct ThreadWaker(Thread);
     impl Wake for ThreadWaker {
         fn wake(self: Arc<Self>) {
