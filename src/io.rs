@@ -1,14 +1,15 @@
-//! `std::io` adapters: a [`Read`] over any producer, and a driver that writes
-//! a producer into any [`Write`] with vectored writes.
+//! `std::io` adapters: a [`Read`] over any producer, a producer over any
+//! blocking [`Read`], and a driver that writes a producer into any [`Write`]
+//! with vectored writes.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::chunk::Chunk;
-use crate::produce::{Producer, with_thread_waker};
+use crate::produce::{Counters, More, Producer, with_thread_waker};
 
 /// A [`Read`] over a producer.
 ///
@@ -72,6 +73,103 @@ impl<P: Producer> Read for ProducerReader<P> {
             }
         };
         Ok(n)
+    }
+}
+
+/// A producer of what a blocking [`Read`] returns, in blocks.
+///
+/// Each `poll_more` makes one `read` call of at most the block size (retrying
+/// `Interrupted`) and hands out what it returned; `Ok(0)` is the end. Meant
+/// for blocking readers (standard input, pipes, files): the read blocks the
+/// caller. A `WouldBlock` from a non-blocking reader is passed on as an
+/// error, since this producer has no way to be woken; the reactor reads
+/// sockets itself.
+#[derive(Debug)]
+pub struct ReadProducer<R> {
+    reader: R,
+    /// Never zero.
+    block: usize,
+    /// Scratch space read into; each block is split off it, so a short read
+    /// leaves the rest of the allocation for the next one.
+    buf: BytesMut,
+    ended: bool,
+    counters: Counters,
+}
+
+impl<R: Read> ReadProducer<R> {
+    /// The default block size: 64 KiB.
+    pub const DEFAULT_BLOCK: usize = 64 << 10;
+
+    /// A producer of `reader`'s bytes in blocks of up to 64 KiB.
+    pub fn new(reader: R) -> Self {
+        ReadProducer {
+            reader,
+            block: Self::DEFAULT_BLOCK,
+            buf: BytesMut::new(),
+            ended: false,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Reads at most `size` bytes a call.
+    ///
+    /// # Panics
+    ///
+    /// If `size` is 0.
+    pub fn block_size(mut self, size: usize) -> Self {
+        assert!(size > 0, "block size must not be zero");
+        self.block = size;
+        self
+    }
+
+    /// The reader.
+    pub fn get_ref(&self) -> &R {
+        &self.reader
+    }
+
+    /// The reader, mutably.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
+
+    /// The reader.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+
+    fn read_block(&mut self) -> More {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        self.buf.resize(self.block, 0);
+        loop {
+            match self.reader.read(&mut self.buf) {
+                Ok(0) => {
+                    self.ended = true;
+                    return Poll::Ready(None);
+                }
+                Ok(n) => {
+                    let n = n.min(self.block);
+                    return Poll::Ready(Chunk::from_bytes(self.buf.split_to(n).freeze()).map(Ok));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.ended = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read> Producer for ReadProducer<R> {
+    fn poll_more(&mut self, _cx: &mut Context<'_>) -> More {
+        let more = self.read_block();
+        self.counters.record(more)
+    }
+
+    fn counters(&self) -> Option<Counters> {
+        Some(self.counters)
     }
 }
 
@@ -345,6 +443,32 @@ mod tests {
             io::ErrorKind::ConnectionReset
         );
         assert_eq!(r.read(&mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn read_producer_conformance_and_errors() {
+        let d = data(100_000);
+        for block in [1, 1000, 1 << 20] {
+            testing::check(|| ReadProducer::new(&d[..]).block_size(block), &d);
+        }
+        struct Broken(usize);
+        impl Read for Broken {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0 += 1;
+                match self.0 {
+                    1 => Err(io::ErrorKind::Interrupted.into()),
+                    2 => {
+                        buf[0] = b'x';
+                        Ok(1)
+                    }
+                    _ => Err(io::ErrorKind::ConnectionReset.into()),
+                }
+            }
+        }
+        let mut p = ReadProducer::new(Broken(0));
+        assert_eq!(p.more().unwrap().unwrap().len(), 1);
+        assert_eq!(p.more().unwrap_err().kind(), io::ErrorKind::ConnectionReset);
+        assert!(p.more().unwrap().is_none());
     }
 
     #[test]

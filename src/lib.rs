@@ -16,7 +16,8 @@
 //!   [`then`](ProducerExt::then), [`pieces`](ProducerExt::pieces).
 //! - Sources: [`from_bytes`], [`LinesProducer`], [`ListProducer`],
 //!   [`FileProducer`], [`Chain`], [`output`].
-//! - Adapters: [`io::ProducerReader`] (`std::io::Read`), [`io::Drive`] (a
+//! - Adapters: [`io::ProducerReader`] (`std::io::Read`), [`io::ReadProducer`]
+//!   (a producer over a blocking `Read`), [`io::Drive`] (a
 //!   vectored writer into any `std::io::Write`), and with the `stream`
 //!   feature [`stream`] (`futures_core::Stream` both ways).
 //!
