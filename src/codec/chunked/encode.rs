@@ -58,6 +58,10 @@ const LINE_ARENA: usize = 4096;
 pub struct Chunked<P> {
     inner: P,
     state: State,
+    /// What is left of the inner chunk after the payload being framed (cut
+    /// at the maximum chunk size); framed before the inner producer is
+    /// asked for more.
+    rest: Option<Chunk>,
     /// `;name=value...` rendered once, appended to every data size line.
     extensions: BytesMut,
     /// `0`, the last-chunk's extensions; `\r\n` is added when it goes out.
@@ -74,27 +78,49 @@ pub struct Chunked<P> {
 /// What the encoder hands out next.
 #[derive(Debug)]
 enum State {
-    /// Ask the inner producer for a chunk, and hand out its size line.
-    Next,
-    /// A chunk still to be framed: the part of an inner chunk left after a
-    /// split at the maximum chunk size.
-    Frame(Chunk),
-    /// The payload whose size line has gone out, and what remains of the
-    /// inner chunk after it.
-    Payload { payload: Chunk, rest: Option<Chunk> },
-    /// The CRLF after a payload, then `rest` (if any) to frame.
-    Crlf { rest: Option<Chunk> },
+    /// A size line: for [`Chunked::rest`] if it holds anything, else for the
+    /// inner producer's next chunk.
+    SizeLine,
+    /// The payload whose size line has gone out.
+    Payload(Chunk),
+    /// The CRLF after a payload.
+    Crlf,
     /// Everything has been handed out (or an error reported).
     Done,
 }
 
+/// `{2^k:x}\r\n` for every k: chunk sizes are most often powers of two
+/// (16 KiB reads, 64 KiB file blocks), and a static size line costs no
+/// reference count.
+static POW2_LINES: [([u8; 18], usize); 64] = pow2_lines();
+
+const fn pow2_lines() -> [([u8; 18], usize); 64] {
+    let mut table = [([0u8; 18], 0); 64];
+    let mut k = 0;
+    while k < 64 {
+        let digits = k / 4 + 1;
+        let line = &mut table[k].0;
+        line[0] = [b'1', b'2', b'4', b'8'][k % 4];
+        let mut i = 1;
+        while i < digits {
+            line[i] = b'0';
+            i += 1;
+        }
+        line[digits] = b'\r';
+        line[digits + 1] = b'\n';
+        table[k].1 = digits + 2;
+        k += 1;
+    }
+    table
+}
 impl<P: Producer> Chunked<P> {
     pub(crate) fn new(inner: P) -> Self {
         let mut last_line = BytesMut::with_capacity(8);
         last_line.extend_from_slice(b"0");
         Chunked {
             inner,
-            state: State::Next,
+            state: State::SizeLine,
+            rest: None,
             extensions: BytesMut::new(),
             last_line,
             trailers: BytesMut::new(),
@@ -219,12 +245,17 @@ impl<P: Producer> Chunked<P> {
             }
         };
         let line = self.size_line(payload.len());
-        self.state = State::Payload { payload, rest };
+        self.state = State::Payload(payload);
+        self.rest = rest;
         Chunk::Bytes(line)
     }
 
     /// `{len:x}{extensions}\r\n`, written into the arena.
     fn size_line(&mut self, len: u64) -> Bytes {
+        if len.is_power_of_two() && self.extensions.is_empty() {
+            let (line, n) = &POW2_LINES[len.trailing_zeros() as usize];
+            return Bytes::from_static(&line[..*n]);
+        }
         let need = 16 + self.extensions.len() + 2;
         if self.lines.capacity() < need {
             self.lines = BytesMut::with_capacity(LINE_ARENA.max(need));
@@ -251,26 +282,33 @@ impl<P: Producer> Chunked<P> {
     }
 
     fn poll_inner(&mut self, cx: &mut Context<'_>) -> More {
-        match std::mem::replace(&mut self.state, State::Done) {
-            State::Done => Poll::Ready(None),
-            State::Next => match self.inner.poll_more(cx) {
-                Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(self.frame(chunk)))),
-                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
-                Poll::Ready(None) => Poll::Ready(Some(Ok(self.tail()))),
-                Poll::Pending => {
-                    self.state = State::Next;
-                    Poll::Pending
+        match self.state {
+            State::SizeLine => {
+                if let Some(rest) = self.rest.take() {
+                    return Poll::Ready(Some(Ok(self.frame(rest))));
                 }
-            },
-            State::Frame(chunk) => Poll::Ready(Some(Ok(self.frame(chunk)))),
-            State::Payload { payload, rest } => {
-                self.state = State::Crlf { rest };
-                Poll::Ready(Some(Ok(payload)))
+                match self.inner.poll_more(cx) {
+                    Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(self.frame(chunk)))),
+                    Poll::Ready(Some(Err(e))) => {
+                        self.state = State::Done;
+                        Poll::Ready(Some(Err(e)))
+                    }
+                    Poll::Ready(None) => {
+                        self.state = State::Done;
+                        Poll::Ready(Some(Ok(self.tail())))
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
             }
-            State::Crlf { rest } => {
-                self.state = rest.map_or(State::Next, State::Frame);
+            State::Payload(_) => match std::mem::replace(&mut self.state, State::Crlf) {
+                State::Payload(payload) => Poll::Ready(Some(Ok(payload))),
+                _ => unreachable!("matched above"),
+            },
+            State::Crlf => {
+                self.state = State::SizeLine;
                 Poll::Ready(Some(Ok(Chunk::Bytes(Bytes::from_static(b"\r\n")))))
             }
+            State::Done => Poll::Ready(None),
         }
     }
 }
@@ -287,15 +325,13 @@ impl<P: Producer> Producer for Chunked<P> {
     }
 
     fn exact_len(&self) -> Option<u64> {
-        let framed = match &self.state {
+        let current = match &self.state {
             State::Done => return Some(0),
-            State::Next => 0,
-            State::Frame(c) => self.framed_len(c.len()),
-            State::Payload { payload, rest } => {
-                payload.len() + 2 + rest.as_ref().map_or(0, |c| self.framed_len(c.len()))
-            }
-            State::Crlf { rest } => 2 + rest.as_ref().map_or(0, |c| self.framed_len(c.len())),
+            State::SizeLine => 0,
+            State::Payload(payload) => payload.len() + 2,
+            State::Crlf => 2,
         };
+        let framed = current + self.rest.as_ref().map_or(0, |c| self.framed_len(c.len()));
         // Only once no inner chunk is left to come are the cuts known.
         (self.inner.exact_len()? == 0).then(|| framed + self.tail_len())
     }
@@ -316,6 +352,22 @@ mod tests {
     use super::*;
     use crate::testing::{self, Script, Step};
     use crate::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+
+    #[test]
+    fn static_size_lines_for_powers_of_two() {
+        for (k, (line, n)) in POW2_LINES.iter().enumerate() {
+            assert_eq!(
+                &line[..*n],
+                format!("{:x}\r\n", 1u64 << k).as_bytes(),
+                "2^{k}"
+            );
+        }
+        let mut p = from_bytes(vec![0u8; 16384]).chunked();
+        assert_eq!(
+            p.more().unwrap().unwrap().into_bytes().unwrap(),
+            &b"4000\r\n"[..]
+        );
+    }
 
     #[test]
     fn hex_digits_counts() {
