@@ -860,6 +860,9 @@ mod tests {
     /// Malformed inputs and the error each must give: every rejection the
     /// decoder makes.
     pub(in super::super) const MALFORMED: &[(&[u8], ChunkedError)] = &[
+        (b"5\r\nhel", E::UnexpectedEnd { offset: 6 }),
+        (b"0\r\n\r", E::UnexpectedEnd { offset: 4 }),
+        (b"0\r\nA: b\r\n", E::UnexpectedEnd { offset: 9 }),
         (b"5\nhello\r\n0\r\n\r\n", E::BareLf { offset: 1 }),
         (b"5\r\nhello\n0\r\n\r\n", E::BareLf { offset: 8 }),
         (b"0\r\n\n", E::BareLf { offset: 3 }),
@@ -1233,6 +1236,66 @@ mod tests {
                 limit: 16 * 1024
             })
         );
+    }
+
+    /// Seeds the fuzz corpora from the tables above. Run by hand after
+    /// changing them: `cargo test --lib write_fuzz_corpus -- --ignored`.
+    #[test]
+    #[ignore = "writes fuzz/corpus"]
+    fn write_fuzz_corpus() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+        let write = |dir: &str, name: String, bytes: &[u8]| {
+            let dir = root.join(dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(name), bytes).unwrap();
+        };
+        // chunked_decode: [flags, cut1, cut2, message...]
+        for (i, (input, _)) in VALID.iter().enumerate() {
+            write(
+                "chunked_decode",
+                format!("valid-{i}"),
+                &[&[0, 3, 9][..], input].concat(),
+            );
+            write(
+                "chunked_decode",
+                format!("valid-small-caps-{i}"),
+                &[&[8, 1, 5][..], input].concat(),
+            );
+        }
+        for (i, (input, _)) in MALFORMED.iter().enumerate() {
+            write(
+                "chunked_decode",
+                format!("malformed-{i}"),
+                &[&[0, 2, 4][..], input].concat(),
+            );
+        }
+        let lenient: [(u8, &[u8]); 3] = [
+            (1, b"1;\r\nx\r\n2;;a=1; ;\r\nyz\r\n0;\r\n\r\n"),
+            (2, b"5\nhello\n3;a\nabc\r\n0\nA: b\n\nnext"),
+            (
+                4,
+                b"000000000000000000005\r\nhello\r\n000000000000000000000\r\n\r\n",
+            ),
+        ];
+        for (flags, input) in lenient {
+            write(
+                "chunked_decode",
+                format!("lenient-{flags}"),
+                &[&[flags, 7, 11][..], input].concat(),
+            );
+        }
+        // chunked_roundtrip: [piece, max, cut, ext_len, trailer_len, bytes...]
+        write(
+            "chunked_roundtrip",
+            "plain".into(),
+            b"\x04\x00\x07\x00\x00hello, world",
+        );
+        write(
+            "chunked_roundtrip",
+            "max".into(),
+            b"\x0f\x03\x20\x03\x02a bxyhello, world, again",
+        );
+        write("chunked_roundtrip", "empty".into(), b"\x00\x00\x00\x00\x00");
     }
 
     #[test]
