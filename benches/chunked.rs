@@ -5,7 +5,8 @@
 //!
 //! - `chunked_encode/memcpy` copies the payload once; `chunked_encode/encode`
 //!   drives `.chunked()` over the same payload in 16 KiB slices and gathers
-//!   the pieces as a vectored writer would. Before measuring, the bench
+//!   the pieces as a vectored writer would (`encode_16000`: 16 000-byte
+//!   slices, whose size lines are not static). Before measuring, the bench
 //!   checks that every payload piece points into the source buffer (no
 //!   payload byte copied) and prints the bytes allocated per run, counted by
 //!   a global allocator.
@@ -121,6 +122,15 @@ fn encode(c: &mut Criterion) {
     });
     g.bench_function("encode", |b| {
         b.iter(|| black_box(drain(make(), &mut pieces)))
+    });
+    // Sizes that are not powers of two take the size-line arena path.
+    let odd = || {
+        BytesProducer::with_piece_size(data.clone(), 16_000)
+            .unwrap()
+            .chunked()
+    };
+    g.bench_function("encode_16000", |b| {
+        b.iter(|| black_box(drain(odd(), &mut pieces)))
     });
     g.finish();
 }
