@@ -37,9 +37,19 @@ fn run(make: &dyn Fn() -> ChunkedDecoder, input: &[u8], cuts: &[usize]) -> Outco
                 .map(|e| e.name.len() + e.value.as_ref().map_or(0, |v| v.len()))
                 .sum();
             assert!(ext <= limits.extension_bytes(), "extensions beyond the cap");
-            assert!(d.trailers().len() <= limits.trailers(), "trailers beyond the cap");
-            let held: usize = d.trailers().iter().map(|t| t.name.len() + t.value.len()).sum();
-            assert!(held <= limits.trailer_bytes(), "trailer bytes beyond the cap");
+            assert!(
+                d.trailers().len() <= limits.trailers(),
+                "trailers beyond the cap"
+            );
+            let held: usize = d
+                .trailers()
+                .iter()
+                .map(|t| t.name.len() + t.value.len())
+                .sum();
+            assert!(
+                held <= limits.trailer_bytes(),
+                "trailer bytes beyond the cap"
+            );
             match step {
                 Ok(Decoded::Data(data)) => {
                     assert!(!data.is_empty());
@@ -53,23 +63,42 @@ fn run(make: &dyn Fn() -> ChunkedDecoder, input: &[u8], cuts: &[usize]) -> Outco
                     let mut rest = buf.to_vec();
                     rest.extend_from_slice(&input[start..]);
                     let values = (d.trailers().to_vec(), d.chunk_extensions().to_vec());
-                    return Outcome { payload, result: Ok(values), rest };
+                    return Outcome {
+                        payload,
+                        result: Ok(values),
+                        rest,
+                    };
                 }
                 Err(e) => {
                     assert_eq!(d.decode(&mut buf), Err(e.clone()), "errors are final");
                     assert!(e.offset().unwrap() <= input.len() as u64);
-                    return Outcome { payload, result: Err(e), rest: Vec::new() };
+                    return Outcome {
+                        payload,
+                        result: Err(e),
+                        rest: Vec::new(),
+                    };
                 }
             }
         }
     }
     let e = d.finish().expect_err("finish before the end");
-    assert_eq!(e, ChunkedError::UnexpectedEnd { offset: input.len() as u64 });
-    Outcome { payload, result: Err(e), rest: Vec::new() }
+    assert_eq!(
+        e,
+        ChunkedError::UnexpectedEnd {
+            offset: input.len() as u64
+        }
+    );
+    Outcome {
+        payload,
+        result: Err(e),
+        rest: Vec::new(),
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [flags, c1, c2, input @ ..] = data else { return };
+    let [flags, c1, c2, input @ ..] = data else {
+        return;
+    };
     let leniency = Leniency::strict()
         .empty_extension(flags & 1 != 0)
         .bare_lf(flags & 2 != 0)

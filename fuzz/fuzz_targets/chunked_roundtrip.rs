@@ -16,12 +16,17 @@ use producers::codec::chunked::{ChunkedDecoder, Decoded, Limits};
 use producers::{BytesProducer, ProducerExt};
 
 fn clean(v: &[u8]) -> Vec<u8> {
-    let v: Vec<u8> = v.iter().map(|&b| if b < 0x20 || b == 0x7f { b'.' } else { b }).collect();
+    let v: Vec<u8> = v
+        .iter()
+        .map(|&b| if b < 0x20 || b == 0x7f { b'.' } else { b })
+        .collect();
     v.trim_ascii().to_vec()
 }
 
 fuzz_target!(|data: &[u8]| {
-    let [piece, max, cut, ext_len, trailer_len, rest @ ..] = data else { return };
+    let [piece, max, cut, ext_len, trailer_len, rest @ ..] = data else {
+        return;
+    };
     let (ext, rest) = rest.split_at((*ext_len as usize % 16).min(rest.len()));
     let (trailer, payload) = rest.split_at((*trailer_len as usize % 16).min(rest.len()));
     let (ext, trailer) = (clean(ext), clean(trailer));
@@ -50,7 +55,10 @@ fuzz_target!(|data: &[u8]| {
             match d.decode(&mut buf).expect("our own encoding decodes") {
                 Decoded::Data(b) => {
                     out.extend_from_slice(&b);
-                    assert_eq!(d.chunk_extensions()[0].value, Some(Bytes::from(ext.clone())));
+                    assert_eq!(
+                        d.chunk_extensions()[0].value,
+                        Some(Bytes::from(ext.clone()))
+                    );
                 }
                 Decoded::NeedMore => break,
                 Decoded::End => {
