@@ -247,6 +247,21 @@ pub trait ProducerExt: Producer + Sized {
     // --- codec combinators (chunked, gzip/zlib/deflate, dot-stuffing) ---
     // Each codec adds its methods here, grouped by codec.
 
+    /// Encodes this producer's output with the HTTP/1.1 chunked transfer
+    /// coding: size line, payload (never copied; file regions stay regions)
+    /// and CRLF per chunk, then the last-chunk. Builder methods add
+    /// extensions, trailers and a maximum chunk size. See
+    /// [`Chunked`](crate::codec::chunked::Chunked).
+    fn chunked(self) -> crate::codec::chunked::Chunked<Self> {
+        crate::codec::chunked::Chunked::new(self)
+    }
+
+    /// Decodes this producer's chunked-coded output, strictly and with the
+    /// default limits. See [`Dechunked`](crate::codec::chunked::Dechunked).
+    fn dechunked(self) -> crate::codec::chunked::Dechunked<Self> {
+        crate::codec::chunked::Dechunked::new(self, crate::codec::chunked::ChunkedDecoder::new())
+    }
+
     // --- end of codec combinators ---
 
     /// Boxes this producer for a FIFO of mixed producers.
