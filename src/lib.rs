@@ -67,6 +67,8 @@ pub mod stream;
 pub mod testing;
 
 pub use chunk::{Chunk, FileRegion};
+pub use codec::dotstuff::{DotStuff, DotUnstuff, DotUnstuffer};
+pub use codec::escape::{Escaped, Escaper};
 pub use produce::{
     BytesProducer, Chain, Counters, FileProducer, Glob, Hooked, LinesProducer, ListProducer, More,
     OutputProducer, OutputWriter, Pieces, Producer, ProducerExt, Then, WhenEmpty, from_bytes,
