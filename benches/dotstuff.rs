@@ -94,11 +94,8 @@ fn bench(c: &mut Criterion) {
                 let mut rest = wire.clone();
                 while !rest.is_empty() {
                     let mut buf = rest.split_to(piece.min(rest.len()));
-                    loop {
-                        match dec.decode_bytes(&mut buf).unwrap() {
-                            Unstuffed::Data(d) => n += black_box(d).len(),
-                            Unstuffed::NeedMore | Unstuffed::End => break,
-                        }
+                    while let Unstuffed::Data(d) = dec.decode_bytes(&mut buf).unwrap() {
+                        n += black_box(d).len();
                     }
                 }
                 assert!(dec.is_ended());

@@ -38,14 +38,14 @@
 //! line that starts with `.` gets one more `.` — including the very first
 //! line, which Medusa's producer missed. This is the escaping of `"\r\n."`
 //! as `"\r\n.."` with the stream start counted as following a CRLF, so
-//! [`DotStuff`] is built on the [`Escaper`](super::escape::Escaper) of
+//! [`DotStuff`] is built on the [`Escaper`] of
 //! [`escape`](super::escape): a CRLF split across chunks (`"a\r"` + `"\n.b"`)
 //! is handled; since `"\r\n.."` begins with `"\r\n."`, nothing is ever held
 //! back (so nothing can be lost at the end, nor can a chunk that ends in
 //! `"\r"` make the stream end early — both Medusa bugs); and the payload is
 //! **not copied**: the output is zero-copy slices of the input chunks between
 //! insertion points, with a shared static `"."` inserted between them. File
-//! regions are read in pieces of [`READ_PIECE`](super::escape::READ_PIECE)
+//! regions are read in pieces of [`READ_PIECE`]
 //! bytes. A bare LF does not end a line (RFC 5321 section 2.3.8), so a `.`
 //! after it is not stuffed — the un-stuffer agrees.
 //!
@@ -502,7 +502,7 @@ impl DotUnstuffer {
 /// Made by [`ProducerExt::dot_unstuffed`](crate::ProducerExt::dot_unstuffed);
 /// a wrapper around [`DotUnstuffer`]. Data is handed out as zero-copy slices
 /// of the input chunks; file regions are read in pieces of
-/// [`READ_PIECE`](super::escape::READ_PIECE) bytes.
+/// [`READ_PIECE`] bytes.
 ///
 /// - It ends right after the end-of-data line and asks the inner producer
 ///   for nothing more; [`into_parts`](DotUnstuff::into_parts) gives back the
