@@ -6,5 +6,6 @@
 
 pub mod chunked;
 pub mod dotstuff;
+pub mod escape;
 #[cfg(feature = "gzip")]
 pub mod gzip;

@@ -262,6 +262,36 @@ pub trait ProducerExt: Producer + Sized {
         crate::codec::chunked::Dechunked::new(self, crate::codec::chunked::ChunkedDecoder::new())
     }
 
+    /// Dot-stuffs this producer's output for SMTP/NNTP (RFC 5321 section
+    /// 4.5.2): a `.` is added to every line that starts with one, the first
+    /// included. Chain [`.terminated(true)`](crate::codec::dotstuff::DotStuff::terminated)
+    /// to close it with `CRLF.CRLF`. See [`DotStuff`](crate::codec::dotstuff::DotStuff).
+    fn dot_stuffed(self) -> crate::codec::dotstuff::DotStuff<Self> {
+        crate::codec::dotstuff::DotStuff::new(self)
+    }
+
+    /// Un-stuffs this producer's dot-stuffed output, ending at the
+    /// end-of-data line `CRLF.CRLF`; fails with `InvalidData` if the output
+    /// ends before it. See [`DotUnstuff`](crate::codec::dotstuff::DotUnstuff).
+    fn dot_unstuffed(self) -> crate::codec::dotstuff::DotUnstuff<Self> {
+        crate::codec::dotstuff::DotUnstuff::new(self)
+    }
+
+    /// Replaces every occurrence of `find` by `replace`, however the output
+    /// is cut into chunks (Medusa's `escaping_producer`). See
+    /// [`Escaped`](crate::codec::escape::Escaped).
+    ///
+    /// # Panics
+    ///
+    /// If `find` is empty.
+    fn escaped(
+        self,
+        find: impl Into<Bytes>,
+        replace: impl Into<Bytes>,
+    ) -> crate::codec::escape::Escaped<Self> {
+        crate::codec::escape::Escaped::new(self, crate::codec::escape::Escaper::new(find, replace))
+    }
+
     // --- end of codec combinators ---
 
     /// Boxes this producer for a FIFO of mixed producers.
