@@ -67,6 +67,7 @@ pub mod stream;
 pub mod testing;
 
 pub use chunk::{Chunk, FileRegion};
+pub use consume::{Consumer, ConsumerFifo, Framer, Terminator};
 pub use produce::{
     BytesProducer, Chain, Counters, FileProducer, Glob, Hooked, LinesProducer, ListProducer, More,
     OutputProducer, OutputWriter, Pieces, Producer, ProducerExt, Then, WhenEmpty, from_bytes,

@@ -85,7 +85,9 @@ pub use glob::Glob;
 pub use hooked::Hooked;
 pub use lines::LinesProducer;
 pub use list::ListProducer;
-pub use output::{DEFAULT_OUTPUT_CAPACITY, OutputProducer, OutputWriter, output, output_with_capacity};
+pub use output::{
+    DEFAULT_OUTPUT_CAPACITY, OutputProducer, OutputWriter, output, output_with_capacity,
+};
 
 /// The result of one [`Producer::poll_more`] call.
 pub type More = Poll<Option<io::Result<Chunk>>>;
