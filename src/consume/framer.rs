@@ -132,7 +132,7 @@ pub enum AtEof {
 #[derive(Debug)]
 pub struct Framer {
     framing: Framing,
-    /// The delimiter's searcher when it is two bytes or longer; built once
+    /// The delimiter's searcher when it is three bytes or longer; built once
     /// per distinct delimiter, kept across terminator changes back to it.
     finder: Option<memmem::Finder<'static>>,
     state: State,
@@ -201,7 +201,7 @@ impl Framer {
         };
         if let Some(Terminator::Delimiter(d)) = framing.terminator() {
             let same = self.finder.as_ref().is_some_and(|f| f.needle() == &d[..]);
-            if d.len() >= 2 && !same {
+            if d.len() >= 3 && !same {
                 self.finder = Some(memmem::Finder::new(&d[..]).into_owned());
             }
         }
@@ -244,16 +244,29 @@ impl Framer {
         matches!(self.state, State::Spent | State::Failed | State::Ended)
     }
 
+    #[inline]
     fn advance(&mut self, buf: &mut BytesMut, n: usize) {
         buf.advance(n);
         self.offset += n as u64;
     }
 
+    #[inline]
     fn split(&mut self, buf: &mut BytesMut, n: usize) -> Bytes {
         self.offset += n as u64;
         buf.split_to(n).freeze()
     }
 
+    /// Splits off a frame of `n` bytes and its `d`-byte delimiter, handing
+    /// out the frame: one split instead of a split and an advance.
+    #[inline]
+    fn split_delimited(&mut self, buf: &mut BytesMut, n: usize, d: usize) -> Bytes {
+        self.offset += (n + d) as u64;
+        let mut frame = buf.split_to(n + d);
+        frame.truncate(n);
+        frame.freeze()
+    }
+
+    #[inline]
     fn delimiter(&self) -> &[u8] {
         match self.framing.terminator() {
             Some(Terminator::Delimiter(d)) => d,
@@ -261,12 +274,26 @@ impl Framer {
         }
     }
 
+    #[inline]
     fn find(&self, hay: &[u8]) -> Option<usize> {
         let d = self.delimiter();
-        if d.len() == 1 {
-            memchr::memchr(d[0], hay)
-        } else {
-            self.finder.as_ref().and_then(|f| f.find(hay))
+        match d.len() {
+            1 => memchr::memchr(d[0], hay),
+            // `\r\n`: memchr for the last byte, then check the first; this
+            // beats memmem's per-call setup on the short lines a CRLF protocol
+            // has, and stays linear (each candidate is checked once).
+            2 => {
+                let mut from = 1;
+                while from <= hay.len() {
+                    let j = from + memchr::memchr(d[1], &hay[from..])?;
+                    if hay[j - 1] == d[0] {
+                        return Some(j - 1);
+                    }
+                    from = j + 1;
+                }
+                None
+            }
+            _ => self.finder.as_ref().and_then(|f| f.find(hay)),
         }
     }
 
@@ -275,6 +302,7 @@ impl Framer {
     /// Returns an error once for an overlong whole frame; what follows
     /// depends on the [`Overflow`] policy. After the error under
     /// [`Overflow::Close`] (or once the end was reported) it returns `None`.
+    #[inline]
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
         loop {
             match self.state {
@@ -318,6 +346,7 @@ impl Framer {
         }
     }
 
+    #[inline]
     fn whole_limit(&self) -> Option<(usize, Overflow)> {
         match self.framing {
             Framing::Whole { max, overflow, .. } => Some((max, overflow)),
@@ -350,6 +379,7 @@ impl Framer {
         err
     }
 
+    #[inline]
     fn seek(&mut self, buf: &mut BytesMut, scanned: usize) -> Result<Option<Frame>, FrameError> {
         let d = self.delimiter().len();
         match self.whole_limit() {
@@ -359,8 +389,7 @@ impl Framer {
                 let end = buf.len().min(window);
                 let from = scanned.min(end);
                 if let Some(i) = self.find(&buf[from..end]) {
-                    let frame = self.split(buf, from + i);
-                    self.advance(buf, d);
+                    let frame = self.split_delimited(buf, from + i, d);
                     self.frame_start = self.offset;
                     self.state = State::Seek { scanned: 0 };
                     return Ok(Some(Frame::Whole(frame)));
@@ -380,8 +409,7 @@ impl Framer {
             None => {
                 let from = scanned.min(buf.len());
                 if let Some(i) = self.find(&buf[from..]) {
-                    let data = self.split(buf, from + i);
-                    self.advance(buf, d);
+                    let data = self.split_delimited(buf, from + i, d);
                     self.frame_start = self.offset;
                     self.state = State::Seek { scanned: 0 };
                     return Ok(Some(Frame::Piece { data, last: true }));
