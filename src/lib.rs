@@ -71,6 +71,7 @@ pub use chunk::{Chunk, FileRegion};
 pub use codec::chunked::{Chunked, ChunkedDecoder, ChunkedError, Dechunked};
 pub use codec::dotstuff::{DotStuff, DotUnstuff, DotUnstuffer};
 pub use codec::escape::{Escaped, Escaper};
+pub use consume::{Consumer, ConsumerFifo, Framer, Terminator};
 pub use produce::{
     BytesProducer, Chain, Counters, FileProducer, Glob, Hooked, LinesProducer, ListProducer, More,
     OutputProducer, OutputWriter, Pieces, Producer, ProducerExt, Then, WhenEmpty, from_bytes,

@@ -1,1 +1,231 @@
-//! Consumers: input partitioned by terminators, the consumer FIFO, and input-side limits.
+//! Consumers: input partitioned by terminators, the consumer FIFO, and
+//! input-side limits.
+//!
+//! Medusa's `async_chat` cut a connection's input by a *terminator* — a
+//! delimiter, a byte count, or nothing (until close) — that the handler
+//! could change at any moment. This module keeps that power, sans-I/O
+//! (whoever reads feeds the bytes: the reactor, a test, a file), and fixes
+//! its flaws:
+//!
+//! | asynchat | here |
+//! |---|---|
+//! | delimiters rescanned from the start of the buffer after every read | found with `memchr`/`memmem`, each byte scanned once (a delimiter split across reads is still found) |
+//! | a count of 0 meant "no terminator": a `Content-Length: 0` body never completed | [`Terminator::Count`]`(0)` completes at once |
+//! | the tail at close silently dropped | reported to the consumer ([`Eof`]) |
+//! | unbounded buffering | every whole frame has a maximum ([`DEFAULT_MAX_FRAME`]), and the FIFO an input budget ([`DEFAULT_INPUT_BUDGET`]) with backpressure |
+//! | one handler per connection | a [`ConsumerFifo`] of consumers that hand the rest of the input on, without copying |
+//!
+//! # The pieces
+//!
+//! - [`Terminator`]: a delimiter, a count, or until close.
+//! - [`Framing`]: a terminator with a delivery — [`Framing::Whole`] frames
+//!   (one [`Bytes`](bytes::Bytes) split off the buffer, no copy, bounded by a maximum and
+//!   an [`Overflow`] policy), [`Framing::Pieces`] (streamed as they arrive,
+//!   for large bodies), or [`Framing::Raw`] (the consumer takes bytes
+//!   itself).
+//! - [`Framer`]: the engine, usable on its own like a codec's decoder.
+//! - [`Consumer`]: declares its framing and receives frames; says when it
+//!   is done through [`Control`].
+//! - [`ConsumerFifo`]: a queue of consumers over one input buffer; the
+//!   head consumes until done, then the rest of the buffered bytes go to the
+//!   next, so pipelined requests are handled by construction.
+//! - Ready-made consumers: [`Lines`], [`Count`], [`Collect`] (until close),
+//!   [`Netstrings`] (length-prefixed records), [`Sink`] (into any
+//!   [`std::io::Write`]), and [`from_fn`] for closures.
+//!
+//! # Pipelined requests
+//!
+//! A header consumer (`\r\n\r\n`, at most 16 KiB) queues a body consumer
+//! for the length it read, which queues the next header consumer; two
+//! requests arriving in one read are handled in turn.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use producers::consume::{Consumer, ConsumerFifo, Count, Framing, from_fn};
+//!
+//! type Log = Arc<Mutex<Vec<String>>>;
+//!
+//! fn request(log: Log) -> impl Consumer + Send + 'static {
+//!     let framing = Framing::whole("\r\n\r\n").max(16 << 10);
+//!     from_fn(framing, move |head, ctl| {
+//!         let head = String::from_utf8_lossy(head.bytes()).into_owned();
+//!         let len: u64 = head
+//!             .lines()
+//!             .find_map(|l| l.strip_prefix("Content-Length: "))
+//!             .map_or(0, |n| n.parse().unwrap());
+//!         log.lock().unwrap().push(head);
+//!         let (l, next) = (log.clone(), log.clone());
+//!         ctl.then(Count::new(len, move |body, ctl| {
+//!             l.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+//!             ctl.then(request(next));
+//!             Ok(())
+//!         }));
+//!         ctl.done();
+//!         Ok(())
+//!     })
+//! }
+//!
+//! let log = Log::default();
+//! let mut fifo = ConsumerFifo::new();
+//! fifo.push(request(log.clone()));
+//! fifo.feed(b"POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\n\r\nPOST")?;
+//! assert_eq!(
+//!     *log.lock().unwrap(),
+//!     ["POST /a HTTP/1.1\r\nContent-Length: 5", "hello", "GET /b HTTP/1.1", ""]
+//! );
+//! assert_eq!(fifo.buffered(), 4); // the start of the third request waits
+//! # Ok::<(), producers::consume::ConsumeError>(())
+//! ```
+//!
+//! # Input backpressure
+//!
+//! A reader asks [`ConsumerFifo::wants_read`] before reading and reads at
+//! most [`ConsumerFifo::room`] bytes (or uses
+//! [`ConsumerFifo::read_from`]), so the buffered bytes never exceed the
+//! budget: a slow consumer stops the reading instead of growing the buffer.
+//! A head consumer that cannot progress with the budget full (it waits for a
+//! frame longer than the budget) is an error,
+//! [`FrameError::BudgetExceeded`], rather than a stall.
+//!
+//! # Self-framed decoders: chunked bodies and gzip
+//!
+//! A decoder that knows where its input ends plugs in as a
+//! [`Framing::Raw`] consumer. Given a sans-I/O decoder of the shape
+//! `decode(&mut self, buf: &mut BytesMut) -> Result<Decoded, E>` with
+//! `Decoded::{Data(Bytes), NeedMore, End}` (the decoder splits what it uses
+//! off the front of `buf`, and at `End` the rest of `buf` belongs to the
+//! next consumer), the consumer is a thin loop:
+//!
+//! ```ignore
+//! impl Consumer for ChunkedBody {
+//!     fn framing(&self) -> Framing { Framing::Raw }
+//!     fn on_frame(&mut self, _: Frame, _: &mut Control) -> Result<(), ConsumeError> {
+//!         unreachable!("raw consumers receive on_raw")
+//!     }
+//!     fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
+//!         loop {
+//!             match self.decoder.decode(buf).map_err(io::Error::from)? {
+//!                 Decoded::Data(b) => (self.on_data)(b)?,
+//!                 Decoded::NeedMore => return Ok(()),
+//!                 Decoded::End => { ctl.done(); return Ok(()) } // the rest is the next request's
+//!             }
+//!         }
+//!     }
+//!     fn on_eof(&mut self, eof: Eof, _: &mut Control) -> Result<(), ConsumeError> {
+//!         // Still inside the body: truncated.
+//!         Err(FrameError::UnexpectedEnd { partial: eof.partial, offset: eof.offset }.into())
+//!     }
+//! }
+//! ```
+//!
+//! The FIFO calls `on_raw` whenever bytes are buffered, keeps the offsets
+//! from what the consumer removed, and, at `ctl.done()`, hands what is left
+//! in `buf` to the next consumer without copying. A gunzip consumer is the
+//! same loop over the bounded inflater (its decompression cap raising its
+//! own error) when the gzip stream ends itself; when a transfer framing
+//! ends it instead (`Content-Length`, chunked), it is a
+//! [`Framing::Pieces`] consumer that inflates each piece and finishes at
+//! the last one.
+//!
+//! Errors of such decoders reach the FIFO as [`ConsumeError::Io`] through
+//! their `From<…> for io::Error`.
+
+use bytes::BytesMut;
+
+mod collect;
+mod control;
+mod count;
+mod error;
+mod fifo;
+mod fn_consumer;
+mod framer;
+mod framing;
+mod lines;
+mod netstring;
+mod sink;
+mod terminator;
+
+pub use collect::Collect;
+pub use control::Control;
+pub use count::Count;
+pub use error::{ConsumeError, FrameError};
+pub use fifo::{ConsumerFifo, DEFAULT_INPUT_BUDGET, READ_SIZE};
+pub use fn_consumer::{FnConsumer, from_fn};
+pub use framer::{AtEof, Eof, Frame, Framer};
+pub use framing::{DEFAULT_MAX_FRAME, Framing, Overflow};
+pub use lines::{DEFAULT_MAX_LINE, Lines};
+pub use netstring::{DEFAULT_MAX_RECORD, Netstrings};
+pub use sink::Sink;
+pub use terminator::Terminator;
+
+/// A consumer of input: declares how it wants its input framed, receives
+/// the frames, and says when it is done.
+///
+/// Driven by a [`ConsumerFifo`]: when a consumer reaches the head of the
+/// FIFO its [`framing`](Consumer::framing) is asked once; from then on it
+/// changes it through [`Control`]. Every callback gets the `Control`, to
+/// change the terminator, queue follow-up consumers, or say it is done.
+///
+/// A consumer returning an error stops the FIFO: the error is final and
+/// the reactor closes the connection with it (`ConsumeError` converts into
+/// [`std::io::Error`]).
+pub trait Consumer {
+    /// How this consumer wants its input framed when it becomes the head.
+    fn framing(&self) -> Framing;
+
+    /// A whole frame or a piece, as the framing says.
+    fn on_frame(&mut self, frame: Frame, ctl: &mut Control) -> Result<(), ConsumeError>;
+
+    /// Raw framing only: take what this consumer wants from the front of
+    /// `buf` (with `split_to`/`advance`) and leave the rest. Called whenever
+    /// bytes are buffered; returning without taking any byte and without a
+    /// `Control` request means "need more". After [`Control::done`] what is
+    /// left in `buf` goes to the next consumer. Must only remove bytes from
+    /// the front.
+    ///
+    /// The default fails: a consumer declaring [`Framing::Raw`] implements
+    /// this.
+    fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
+        let _ = buf;
+        Err(ConsumeError::Invalid {
+            offset: ctl.offset(),
+            reason: "raw framing without on_raw",
+        })
+    }
+
+    /// A framing error, handed over once. Under [`Overflow::Close`] the FIFO
+    /// then fails with it whatever this returns; under
+    /// [`Overflow::Discard`] framing goes on after the overlong frame unless
+    /// this returns an error. The default returns `Ok`.
+    fn on_frame_error(&mut self, err: &FrameError, ctl: &mut Control) -> Result<(), ConsumeError> {
+        let _ = (err, ctl);
+        Ok(())
+    }
+
+    /// The input ended while this consumer was in the FIFO. `eof` holds an
+    /// unfinished frame's bytes, if any; after this the consumer is
+    /// dropped. The default fails with [`FrameError::UnexpectedEnd`] when a
+    /// frame was left unfinished and accepts a clean end.
+    fn on_eof(&mut self, eof: Eof, ctl: &mut Control) -> Result<(), ConsumeError> {
+        let _ = ctl;
+        Ok(eof.check()?)
+    }
+}
+
+impl<C: Consumer + ?Sized> Consumer for Box<C> {
+    fn framing(&self) -> Framing {
+        (**self).framing()
+    }
+    fn on_frame(&mut self, frame: Frame, ctl: &mut Control) -> Result<(), ConsumeError> {
+        (**self).on_frame(frame, ctl)
+    }
+    fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
+        (**self).on_raw(buf, ctl)
+    }
+    fn on_frame_error(&mut self, err: &FrameError, ctl: &mut Control) -> Result<(), ConsumeError> {
+        (**self).on_frame_error(err, ctl)
+    }
+    fn on_eof(&mut self, eof: Eof, ctl: &mut Control) -> Result<(), ConsumeError> {
+        (**self).on_eof(eof, ctl)
+    }
+}

@@ -1,0 +1,107 @@
+//! [`Control`]: what a consumer asks of the consumer FIFO from inside a
+//! callback.
+
+use std::fmt;
+
+use super::{Consumer, Framing, Terminator};
+
+/// Handed to every [`Consumer`] callback: the consumer changes its
+/// terminator, queues a follow-up consumer, or says it is done. The FIFO
+/// applies the requests when the callback returns, before the next byte is
+/// framed, so they apply to bytes already buffered.
+pub struct Control {
+    /// A framing change requested by the callback.
+    change: Option<Change>,
+    /// Whether the callback said the consumer is done.
+    done: bool,
+    /// Consumers to run right after this one, in order.
+    next: Vec<Box<dyn Consumer + Send>>,
+    /// The stream offset just after the bytes handed to the callback.
+    offset: u64,
+}
+
+/// A framing change requested through [`Control`].
+#[derive(Debug)]
+pub(crate) enum Change {
+    Terminator(Terminator),
+    Framing(Framing),
+}
+
+impl Control {
+    pub(crate) fn new() -> Control {
+        Control {
+            change: None,
+            done: false,
+            next: Vec::new(),
+            offset: 0,
+        }
+    }
+
+    /// Changes the terminator, keeping the delivery (whole frames or
+    /// pieces) and limits (Medusa's `set_terminator`). It applies from the
+    /// current position: to the bytes just after this frame, already
+    /// buffered or not.
+    pub fn set_terminator(&mut self, terminator: impl Into<Terminator>) {
+        self.change = Some(Change::Terminator(terminator.into()));
+    }
+
+    /// Changes the framing (delivery, limits and terminator) from the
+    /// current position.
+    pub fn set_framing(&mut self, framing: Framing) {
+        self.change = Some(Change::Framing(framing));
+    }
+
+    /// This consumer is done: the bytes after what it was handed go to the
+    /// next consumer in the FIFO.
+    pub fn done(&mut self) {
+        self.done = true;
+    }
+
+    /// Queues `consumer` to run right after this one (after those queued
+    /// by earlier calls), ahead of consumers already in the FIFO.
+    pub fn then(&mut self, consumer: impl Consumer + Send + 'static) {
+        self.next.push(Box::new(consumer));
+    }
+
+    /// Like [`then`](Control::then), for a consumer already boxed.
+    pub fn then_boxed(&mut self, consumer: Box<dyn Consumer + Send>) {
+        self.next.push(consumer);
+    }
+
+    /// The stream offset just after the bytes handed to this callback (for
+    /// error reports).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub(crate) fn set_offset(&mut self, offset: u64) {
+        self.offset = offset;
+    }
+
+    pub(crate) fn take_change(&mut self) -> Option<Change> {
+        self.change.take()
+    }
+
+    pub(crate) fn take_done(&mut self) -> bool {
+        std::mem::take(&mut self.done)
+    }
+
+    pub(crate) fn take_next(&mut self) -> std::vec::Drain<'_, Box<dyn Consumer + Send>> {
+        self.next.drain(..)
+    }
+
+    pub(crate) fn has_next(&self) -> bool {
+        !self.next.is_empty()
+    }
+}
+
+impl fmt::Debug for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Control")
+            .field("change", &self.change)
+            .field("done", &self.done)
+            .field("next", &self.next.len())
+            .field("offset", &self.offset)
+            .finish()
+    }
+}

@@ -1,0 +1,431 @@
+//! [`ConsumerFifo`]: a queue of consumers over one input buffer, with an
+//! input budget.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, Read};
+
+use bytes::{Bytes, BytesMut};
+
+use super::control::Change;
+use super::{AtEof, ConsumeError, Consumer, Control, FrameError, Framer, Framing, Overflow};
+
+/// The default input budget of a [`ConsumerFifo`]: 128 KiB, twice the
+/// default maximum frame, so a default whole frame and its delimiter always
+/// fit.
+pub const DEFAULT_INPUT_BUDGET: usize = 128 * 1024;
+
+/// The most [`ConsumerFifo::read_from`] reads in one call: 16 KiB.
+pub const READ_SIZE: usize = 16 * 1024;
+
+/// How many callbacks in a row may neither consume a byte nor retire a
+/// consumer before the FIFO calls it a livelock (a consumer re-arming
+/// `Count(0)` forever).
+const MAX_IDLE_CALLBACKS: u32 = 1024;
+
+/// A queue of [`Consumer`]s over one connection's input.
+///
+/// The reader appends what it reads to the FIFO's buffer ([`feed`], or
+/// [`read_buf`]/[`read_from`] to read straight into it) and calls
+/// [`process`]; the head consumer is handed frames until it is done, then
+/// the rest of the buffered bytes go to the next consumer — split off the
+/// same buffer, never copied, never lost. Consumers can be queued at any
+/// time, from outside ([`push`]) or from a callback ([`Control::then`]).
+///
+/// # Input budget
+///
+/// The buffered bytes never exceed the budget ([`DEFAULT_INPUT_BUDGET`],
+/// [`set_budget`]) as long as the reader reads at most [`room`] bytes at a
+/// time ([`feed`] and [`read_from`] do). [`wants_read`] is false while the
+/// budget is full, so the reader stops reading until the consumers catch
+/// up: input backpressure. A head consumer that cannot progress with the
+/// budget full fails with [`FrameError::BudgetExceeded`]; raise the budget
+/// above any whole frame a consumer may need (`max` plus its delimiter).
+///
+/// # End and errors
+///
+/// [`eof`] frames what is left, hands the head consumer its unfinished
+/// frame ([`Consumer::on_eof`]) and tells every queued consumer the input
+/// ended. An error from a consumer or the framing is returned once; the
+/// FIFO is then failed: it wants no more reads and drops its consumers.
+///
+/// [`feed`]: ConsumerFifo::feed
+/// [`read_buf`]: ConsumerFifo::read_buf
+/// [`read_from`]: ConsumerFifo::read_from
+/// [`process`]: ConsumerFifo::process
+/// [`push`]: ConsumerFifo::push
+/// [`set_budget`]: ConsumerFifo::set_budget
+/// [`room`]: ConsumerFifo::room
+/// [`wants_read`]: ConsumerFifo::wants_read
+/// [`eof`]: ConsumerFifo::eof
+pub struct ConsumerFifo {
+    /// Bytes read and not yet handed on; its first byte is at stream offset
+    /// `framer.offset()`.
+    buf: BytesMut,
+    queue: VecDeque<Box<dyn Consumer + Send>>,
+    /// Frames `buf` for the head consumer.
+    framer: Framer,
+    /// Whether the head's framing is loaded into `framer`; false when the
+    /// head changed since.
+    armed: bool,
+    ctl: Control,
+    budget: usize,
+    phase: Phase,
+}
+
+/// Where the FIFO is in the life of its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading.
+    Open,
+    /// The end of input was handled.
+    Ended,
+    /// An error was returned; nothing more happens.
+    Failed,
+}
+
+impl Default for ConsumerFifo {
+    fn default() -> Self {
+        ConsumerFifo::new()
+    }
+}
+
+impl ConsumerFifo {
+    /// An empty FIFO with the default budget.
+    pub fn new() -> ConsumerFifo {
+        ConsumerFifo::with_budget(DEFAULT_INPUT_BUDGET)
+    }
+
+    /// An empty FIFO whose buffered input never exceeds `budget` bytes
+    /// (at least 1).
+    pub fn with_budget(budget: usize) -> ConsumerFifo {
+        ConsumerFifo {
+            buf: BytesMut::new(),
+            queue: VecDeque::new(),
+            framer: Framer::new(Framing::Raw),
+            armed: false,
+            ctl: Control::new(),
+            budget: budget.max(1),
+            phase: Phase::Open,
+        }
+    }
+
+    /// The input budget.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
+    /// Changes the input budget (at least 1). Bytes already buffered over a
+    /// lowered budget stay; [`wants_read`](ConsumerFifo::wants_read) is
+    /// false until they drain below it.
+    pub fn set_budget(&mut self, budget: usize) {
+        self.budget = budget.max(1);
+    }
+
+    /// Queues a consumer at the back.
+    pub fn push(&mut self, consumer: impl Consumer + Send + 'static) {
+        self.queue.push_back(Box::new(consumer));
+    }
+
+    /// Queues a boxed consumer at the back.
+    pub fn push_boxed(&mut self, consumer: Box<dyn Consumer + Send>) {
+        self.queue.push_back(consumer);
+    }
+
+    /// How many consumers are queued, the head included.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether no consumer is queued.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Bytes buffered and not yet handed to a consumer.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The stream offset of the first buffered byte: bytes handed on so far.
+    pub fn offset(&self) -> u64 {
+        self.framer.offset()
+    }
+
+    /// Whether the reader should read: the input has not ended, nothing
+    /// failed, and the budget is not full.
+    pub fn wants_read(&self) -> bool {
+        self.phase == Phase::Open && self.buf.len() < self.budget
+    }
+
+    /// How many bytes the reader may append now without exceeding the
+    /// budget (0 once ended or failed).
+    pub fn room(&self) -> usize {
+        match self.phase {
+            Phase::Open => self.budget.saturating_sub(self.buf.len()),
+            _ => 0,
+        }
+    }
+
+    /// Whether the end of input was handled.
+    pub fn is_ended(&self) -> bool {
+        self.phase == Phase::Ended
+    }
+
+    /// Whether an error was returned.
+    pub fn is_failed(&self) -> bool {
+        self.phase == Phase::Failed
+    }
+
+    /// The input buffer, for a reader that appends to it directly. Append
+    /// at most [`room`](ConsumerFifo::room) bytes, then call
+    /// [`process`](ConsumerFifo::process). Never remove bytes from it.
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+
+    /// Takes every buffered byte out of the FIFO, for a connection that
+    /// leaves this protocol (an upgrade); the offset moves past them.
+    pub fn take_buffered(&mut self) -> Bytes {
+        let n = self.buf.len();
+        self.framer.skipped(n);
+        self.buf.split().freeze()
+    }
+
+    /// Reads once from `reader` into the buffer: at most
+    /// [`READ_SIZE`] bytes and never more than [`room`](ConsumerFifo::room).
+    /// Returns the count read; 0 means the end of input (or no room: check
+    /// [`wants_read`](ConsumerFifo::wants_read) first). `Interrupted` is
+    /// retried; `WouldBlock` and other errors are returned, the buffer
+    /// unchanged. Does not process: call [`process`](ConsumerFifo::process)
+    /// or [`eof`](ConsumerFifo::eof).
+    pub fn read_from<R: Read + ?Sized>(&mut self, reader: &mut R) -> io::Result<usize> {
+        let want = self.room().min(READ_SIZE);
+        if want == 0 {
+            return Ok(0);
+        }
+        let start = self.buf.len();
+        self.buf.resize(start + want, 0);
+        loop {
+            match reader.read(&mut self.buf[start..]) {
+                Ok(n) => {
+                    self.buf.truncate(start + n.min(want));
+                    return Ok(n.min(want));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.buf.truncate(start);
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Appends `data` (in slices of at most the room left) and processes
+    /// after each slice; for tests and callers that already hold the input.
+    ///
+    /// Fails with [`FrameError::BudgetExceeded`] when the budget is full and
+    /// no consumer takes the bytes. After the end or an error, `data` is
+    /// dropped.
+    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), ConsumeError> {
+        while self.phase == Phase::Open {
+            let n = self.room().min(data.len());
+            self.buf.extend_from_slice(&data[..n]);
+            data = &data[n..];
+            self.process()?;
+            if data.is_empty() {
+                break;
+            }
+            if self.room() == 0 && self.phase == Phase::Open {
+                return Err(self.fail(self.budget_exceeded().into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the buffered bytes to the consumers until no more progress
+    /// can be made. An error is returned once; the FIFO is then failed and
+    /// later calls do nothing.
+    pub fn process(&mut self) -> Result<(), ConsumeError> {
+        if self.phase != Phase::Open {
+            return Ok(());
+        }
+        self.run().map_err(|e| self.fail(e))
+    }
+
+    /// The input ended: frames what is left, hands each consumer its end
+    /// ([`Consumer::on_eof`]) and empties the queue. Called once; later
+    /// calls do nothing.
+    pub fn eof(&mut self) -> Result<(), ConsumeError> {
+        if self.phase != Phase::Open {
+            return Ok(());
+        }
+        match self.run_eof() {
+            Ok(()) => {
+                self.phase = Phase::Ended;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    fn fail(&mut self, e: ConsumeError) -> ConsumeError {
+        self.phase = Phase::Failed;
+        self.queue.clear();
+        e
+    }
+
+    fn budget_exceeded(&self) -> FrameError {
+        FrameError::BudgetExceeded {
+            budget: self.budget,
+            offset: self.framer.offset(),
+        }
+    }
+
+    /// Loads the head's framing if it changed; false if there is no head.
+    fn arm(&mut self) -> bool {
+        match self.queue.front() {
+            Some(head) => {
+                if !self.armed {
+                    self.framer.set_framing(head.framing());
+                    self.armed = true;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Applies what the last callback asked through `ctl`; true if it asked
+    /// anything.
+    fn apply(&mut self) -> bool {
+        let mut asked = false;
+        if let Some(change) = self.ctl.take_change() {
+            match change {
+                Change::Terminator(t) => self.framer.set_terminator(t),
+                Change::Framing(f) => self.framer.set_framing(f),
+            }
+            asked = true;
+        }
+        if self.ctl.has_next() {
+            for (i, c) in self.ctl.take_next().enumerate() {
+                self.queue.insert(1 + i, c);
+            }
+            asked = true;
+        }
+        if self.ctl.take_done() {
+            self.queue.pop_front();
+            self.armed = false;
+            asked = true;
+        }
+        asked
+    }
+
+    /// A framing error for the head: hand it over, then the policy.
+    fn frame_error(&mut self, e: FrameError) -> Result<(), ConsumeError> {
+        let policy = match self.framer.framing() {
+            Framing::Whole { overflow, .. } => *overflow,
+            _ => Overflow::Close,
+        };
+        self.ctl.set_offset(self.framer.offset());
+        if let Some(head) = self.queue.front_mut() {
+            head.on_frame_error(&e, &mut self.ctl)?;
+        }
+        match policy {
+            Overflow::Close => Err(e.into()),
+            Overflow::Discard => {
+                self.apply();
+                Ok(())
+            }
+        }
+    }
+
+    fn run(&mut self) -> Result<(), ConsumeError> {
+        let mut idle = 0u32;
+        while self.arm() {
+            let (offset, heads) = (self.framer.offset(), self.queue.len());
+            let progressed = if matches!(self.framer.framing(), Framing::Raw) {
+                if self.buf.is_empty() {
+                    return Ok(());
+                }
+                let before = self.buf.len();
+                self.ctl.set_offset(self.framer.offset());
+                let head = self.queue.front_mut().expect("armed");
+                head.on_raw(&mut self.buf, &mut self.ctl)?;
+                self.framer.skipped(before.saturating_sub(self.buf.len()));
+                let asked = self.apply();
+                asked || self.buf.len() != before
+            } else {
+                match self.framer.decode(&mut self.buf) {
+                    Ok(Some(frame)) => {
+                        self.ctl.set_offset(self.framer.offset());
+                        let head = self.queue.front_mut().expect("armed");
+                        head.on_frame(frame, &mut self.ctl)?;
+                        self.apply();
+                        true
+                    }
+                    Ok(None) => false,
+                    Err(e) => {
+                        self.frame_error(e)?;
+                        true
+                    }
+                }
+            };
+            if !progressed {
+                if self.buf.len() >= self.budget {
+                    return Err(self.budget_exceeded().into());
+                }
+                return Ok(());
+            }
+            if self.framer.offset() != offset || self.queue.len() != heads {
+                idle = 0;
+            } else {
+                idle += 1;
+                if idle > MAX_IDLE_CALLBACKS {
+                    return Err(ConsumeError::Invalid {
+                        offset,
+                        reason: "consumer makes no progress",
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn run_eof(&mut self) -> Result<(), ConsumeError> {
+        loop {
+            self.run()?;
+            if !self.arm() {
+                return Ok(());
+            }
+            match self.framer.decode_eof(&mut self.buf) {
+                Ok(AtEof::Frame(frame)) => {
+                    self.ctl.set_offset(self.framer.offset());
+                    let head = self.queue.front_mut().expect("armed");
+                    head.on_frame(frame, &mut self.ctl)?;
+                    self.apply();
+                }
+                Ok(AtEof::End(eof)) => {
+                    self.ctl.set_offset(self.framer.offset());
+                    let head = self.queue.front_mut().expect("armed");
+                    head.on_eof(eof, &mut self.ctl)?;
+                    self.ctl.done();
+                    self.apply();
+                }
+                Err(e) => self.frame_error(e)?,
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ConsumerFifo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsumerFifo")
+            .field("buffered", &self.buf.len())
+            .field("consumers", &self.queue.len())
+            .field("framer", &self.framer)
+            .field("budget", &self.budget)
+            .field("phase", &self.phase)
+            .finish()
+    }
+}
