@@ -132,6 +132,7 @@
 
 use bytes::BytesMut;
 
+mod chunked_body;
 mod collect;
 mod control;
 mod count;
@@ -145,6 +146,7 @@ mod netstring;
 mod sink;
 mod terminator;
 
+pub use chunked_body::ChunkedBody;
 pub use collect::Collect;
 pub use control::Control;
 pub use count::Count;
