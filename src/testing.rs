@@ -49,7 +49,7 @@ pub fn check<P: Producer>(make: impl Fn() -> P, expected: &[u8]) {
         }
         match p.more() {
             Ok(Some(c)) => {
-                assert!(c.len() > 0, "an empty chunk after {} bytes", out.len());
+                assert!(!c.is_empty(), "an empty chunk after {} bytes", out.len());
                 chunks += 1;
                 let b = c.into_bytes().expect("reading a file region");
                 out.extend_from_slice(&b);
