@@ -114,7 +114,8 @@ fn a_file_region_goes_out_with_sendfile_byte_for_byte() {
         fn on_open(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
             socket2::SockRef::from(ctx.stream()).set_send_buffer_size(8192)?;
             ctx.push("head:");
-            ctx.push_producer(producers::file(&self.0)?.block_size(256 << 10));
+            // Regions, not read blocks: the writer `sendfile`s them.
+            ctx.push_producer(producers::file(&self.0)?.regions());
             ctx.push(":tail");
             ctx.close_when_done();
             Ok(())
@@ -132,8 +133,10 @@ fn a_file_region_goes_out_with_sendfile_byte_for_byte() {
     want.extend(b":tail");
     assert_eq!(got.len(), want.len());
     assert!(got == want, "bytes differ");
+    drop(c); // ends the server's lingering close at once
     server.wait_closes(1);
-    server.stop(Duration::from_secs(1));
+    let stats = server.stop(Duration::from_secs(1));
+    assert_eq!(stats.bytes_written, want.len() as u64);
     std::fs::remove_file(&path).unwrap();
 }
 
