@@ -299,6 +299,9 @@ impl ConsumerFifo {
     /// Applies what the last callback asked through `ctl`; true if it asked
     /// anything.
     fn apply(&mut self) -> bool {
+        if !self.ctl.take_asked() {
+            return false;
+        }
         let mut asked = false;
         if let Some(change) = self.ctl.take_change() {
             match change {
@@ -355,6 +358,11 @@ impl ConsumerFifo {
                 self.framer.skipped(before.saturating_sub(self.buf.len()));
                 let asked = self.apply();
                 asked || self.buf.len() != before
+            } else if self.whole_frames()? {
+                // The fast path delivered frames and stopped at a request
+                // or where it cannot decide: the general path takes over.
+                idle = 0;
+                continue;
             } else {
                 match self.framer.decode(&mut self.buf) {
                     Ok(Some(frame)) => {
@@ -390,6 +398,29 @@ impl ConsumerFifo {
             }
         }
         Ok(())
+    }
+
+    /// The fast path for whole delimited frames: hands the head frame
+    /// after frame while it asks nothing, without the general loop's
+    /// bookkeeping (each frame moves the offset past its delimiter, so it
+    /// is progress). Returns whether it delivered any frame; a request
+    /// made by the last callback is applied.
+    #[inline]
+    fn whole_frames(&mut self) -> Result<bool, ConsumeError> {
+        let Some(head) = self.queue.front_mut() else {
+            return Ok(false);
+        };
+        let mut any = false;
+        while let Some(frame) = self.framer.decode_whole(&mut self.buf) {
+            any = true;
+            self.ctl.set_offset(self.framer.offset());
+            head.on_whole(frame, &mut self.ctl)?;
+            if self.ctl.asked() {
+                self.apply();
+                break;
+            }
+        }
+        Ok(any)
     }
 
     fn run_eof(&mut self) -> Result<(), ConsumeError> {

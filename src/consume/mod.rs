@@ -130,7 +130,7 @@
 //! Errors of such decoders reach the FIFO as [`ConsumeError::Io`] through
 //! their `From<…> for io::Error`.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 mod collect;
 mod control;
@@ -176,6 +176,15 @@ pub trait Consumer {
     /// A whole frame or a piece, as the framing says.
     fn on_frame(&mut self, frame: Frame, ctl: &mut Control) -> Result<(), ConsumeError>;
 
+    /// A whole frame: the same as [`on_frame`](Consumer::on_frame) with
+    /// [`Frame::Whole`], which the default calls. The consumer FIFO's fast
+    /// path for whole delimited frames calls this; a consumer of many small
+    /// frames (lines) may implement it to take the bytes directly.
+    #[inline]
+    fn on_whole(&mut self, frame: Bytes, ctl: &mut Control) -> Result<(), ConsumeError> {
+        self.on_frame(Frame::Whole(frame), ctl)
+    }
+
     /// Raw framing only: take what this consumer wants from the front of
     /// `buf` (with `split_to`/`advance`) and leave the rest. Called whenever
     /// bytes are buffered; returning without taking any byte and without a
@@ -218,6 +227,9 @@ impl<C: Consumer + ?Sized> Consumer for Box<C> {
     }
     fn on_frame(&mut self, frame: Frame, ctl: &mut Control) -> Result<(), ConsumeError> {
         (**self).on_frame(frame, ctl)
+    }
+    fn on_whole(&mut self, frame: Bytes, ctl: &mut Control) -> Result<(), ConsumeError> {
+        (**self).on_whole(frame, ctl)
     }
     fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
         (**self).on_raw(buf, ctl)
