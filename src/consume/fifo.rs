@@ -8,7 +8,9 @@ use std::io::{self, Read};
 use bytes::{Bytes, BytesMut};
 
 use super::control::Change;
-use super::{AtEof, ConsumeError, Consumer, Control, FrameError, Framer, Framing, Overflow};
+use super::{
+    AtEof, ConsumeError, Consumer, Control, FrameError, Framer, Framing, Overflow, WholeFrames,
+};
 
 /// The default input budget of a [`ConsumerFifo`]: 128 KiB, twice the
 /// default maximum frame, so a default whole frame and its delimiter always
@@ -400,25 +402,22 @@ impl ConsumerFifo {
         Ok(())
     }
 
-    /// The fast path for whole delimited frames: hands the head frame
-    /// after frame while it asks nothing, without the general loop's
-    /// bookkeeping (each frame moves the offset past its delimiter, so it
-    /// is progress). Returns whether it delivered any frame; a request
-    /// made by the last callback is applied.
+    /// The fast path for whole delimited frames: the head takes every
+    /// buffered frame in one call, until it asks anything (applied here).
+    /// Each frame moves the offset past its delimiter, so it is progress
+    /// without the general loop's bookkeeping. Returns whether any frame
+    /// was handed on.
     #[inline]
     fn whole_frames(&mut self) -> Result<bool, ConsumeError> {
         let Some(head) = self.queue.front_mut() else {
             return Ok(false);
         };
-        let mut any = false;
-        while let Some(frame) = self.framer.decode_whole(&mut self.buf) {
-            any = true;
-            self.ctl.set_offset(self.framer.offset());
-            head.on_whole(frame, &mut self.ctl)?;
-            if self.ctl.asked() {
-                self.apply();
-                break;
-            }
+        let mut frames = WholeFrames::new(&mut self.framer, &mut self.buf);
+        let r = head.on_whole_frames(&mut frames, &mut self.ctl);
+        let any = frames.taken() > 0;
+        r?;
+        if self.ctl.asked() {
+            self.apply();
         }
         Ok(any)
     }

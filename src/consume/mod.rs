@@ -144,6 +144,7 @@ mod lines;
 mod netstring;
 mod sink;
 mod terminator;
+mod whole_frames;
 
 pub use collect::Collect;
 pub use control::Control;
@@ -157,6 +158,7 @@ pub use lines::{DEFAULT_MAX_LINE, Lines};
 pub use netstring::{DEFAULT_MAX_RECORD, Netstrings};
 pub use sink::Sink;
 pub use terminator::Terminator;
+pub use whole_frames::WholeFrames;
 
 /// A consumer of input: declares how it wants its input framed, receives
 /// the frames, and says when it is done.
@@ -183,6 +185,24 @@ pub trait Consumer {
     #[inline]
     fn on_whole(&mut self, frame: Bytes, ctl: &mut Control) -> Result<(), ConsumeError> {
         self.on_frame(Frame::Whole(frame), ctl)
+    }
+
+    /// Whole delimited frames, as many as are buffered: the consumer
+    /// FIFO's fast path, one call for many frames. The default hands each
+    /// to [`on_whole`](Consumer::on_whole); [`WholeFrames::next`] stops at
+    /// the first request made through `ctl`, so the request applies to the
+    /// bytes after that frame. An error stops the input as from
+    /// [`on_frame`](Consumer::on_frame).
+    #[inline]
+    fn on_whole_frames(
+        &mut self,
+        frames: &mut WholeFrames<'_>,
+        ctl: &mut Control,
+    ) -> Result<(), ConsumeError> {
+        while let Some(frame) = frames.next(ctl) {
+            self.on_whole(frame, ctl)?;
+        }
+        Ok(())
     }
 
     /// Raw framing only: take what this consumer wants from the front of
@@ -230,6 +250,13 @@ impl<C: Consumer + ?Sized> Consumer for Box<C> {
     }
     fn on_whole(&mut self, frame: Bytes, ctl: &mut Control) -> Result<(), ConsumeError> {
         (**self).on_whole(frame, ctl)
+    }
+    fn on_whole_frames(
+        &mut self,
+        frames: &mut WholeFrames<'_>,
+        ctl: &mut Control,
+    ) -> Result<(), ConsumeError> {
+        (**self).on_whole_frames(frames, ctl)
     }
     fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
         (**self).on_raw(buf, ctl)
