@@ -526,6 +526,104 @@ fn consumers_pushed_while_others_run_and_done_mid_stream() {
 }
 
 #[test]
+fn lines_then_a_count_then_lines_split_everywhere() {
+    // Lines take the FIFO's batch path; a request stops the batch right
+    // after the line that made it, whatever is buffered behind it.
+    let input = b"HELO x\r\nBODY\r\nabcd\r\nQUIT\r\n\r\nlast";
+    let expected = ["HELO x", "BODY", "abcd", "", "QUIT", ""];
+    for i in 0..=input.len() {
+        for j in i..=input.len() {
+            let log = Log::default();
+            let l = log.clone();
+            let mut fifo = ConsumerFifo::new();
+            fifo.push(producers::consume::Lines::new("\r\n", move |line, ctl| {
+                assert_eq!(ctl.offset(), [8, 14][l.lock().unwrap().len()]);
+                if &line[..] == b"BODY" {
+                    let (l2, l3) = (l.clone(), l.clone());
+                    ctl.then(Count::new(4, move |body, _| {
+                        l2.lock().unwrap().push(body);
+                        Ok(())
+                    }));
+                    ctl.then(
+                        producers::consume::Lines::new("\r\n", move |line, _| {
+                            l3.lock().unwrap().push(line);
+                            Ok(())
+                        })
+                        .accept_unterminated(),
+                    );
+                    ctl.done();
+                }
+                l.lock().unwrap().push(line);
+                Ok(())
+            }));
+            for part in [&input[..i], &input[i..j], &input[j..]] {
+                fifo.feed(part).unwrap();
+            }
+            assert_eq!(*log.lock().unwrap(), expected, "split {i},{j}");
+            assert_eq!(fifo.buffered(), 4, "split {i},{j}");
+            fifo.eof().unwrap();
+            assert_eq!(log.lock().unwrap()[expected.len()..], ["last"]);
+        }
+    }
+}
+
+/// Overrides the batch method: pulls frames until a line asks for a count,
+/// then tries once more (and must get nothing).
+struct Batcher {
+    log: Arc<Mutex<Vec<(Bytes, u64)>>>,
+}
+
+impl Consumer for Batcher {
+    fn framing(&self) -> Framing {
+        Framing::whole("\n")
+    }
+    fn on_frame(&mut self, frame: Frame, ctl: &mut Control) -> Result<(), ConsumeError> {
+        self.log
+            .lock()
+            .unwrap()
+            .push((frame.into_bytes(), ctl.offset()));
+        ctl.set_terminator("\n");
+        Ok(())
+    }
+    fn on_whole_frames(
+        &mut self,
+        frames: &mut producers::consume::WholeFrames<'_>,
+        ctl: &mut Control,
+    ) -> Result<(), ConsumeError> {
+        while let Some(line) = frames.next(ctl) {
+            if let Some(n) = line.strip_prefix(b"count ") {
+                let n: u64 = std::str::from_utf8(n).unwrap().parse().unwrap();
+                ctl.set_terminator(n);
+            }
+            self.log.lock().unwrap().push((line, ctl.offset()));
+        }
+        if ctl.offset() == 10 {
+            assert_eq!(frames.next(ctl), None, "no frame after a request");
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_batch_stops_at_the_first_request() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut fifo = ConsumerFifo::new();
+    fifo.push(Batcher { log: log.clone() });
+    fifo.feed(b"a\ncount 3\nx\nyb\nc\n").unwrap();
+    let got: Vec<(Bytes, u64)> = log.lock().unwrap().clone();
+    let want = [
+        ("a", 2),
+        ("count 3", 10),
+        ("x\ny", 13),
+        ("b", 15),
+        ("c", 17),
+    ]
+    .map(|(b, o)| (Bytes::from(b), o));
+    assert_eq!(got, want);
+    assert_eq!(fifo.offset(), 17);
+}
+
+#[test]
 fn eof_reaches_every_queued_consumer() {
     let ends = Arc::new(Mutex::new(Vec::new()));
     let mut fifo = ConsumerFifo::new();

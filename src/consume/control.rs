@@ -18,6 +18,9 @@ pub struct Control {
     next: Vec<Box<dyn Consumer + Send>>,
     /// The stream offset just after the bytes handed to the callback.
     offset: u64,
+    /// Whether anything above was asked since the FIFO last looked: one
+    /// test per frame on the FIFO's fast path.
+    asked: bool,
 }
 
 /// A framing change requested through [`Control`].
@@ -34,6 +37,7 @@ impl Control {
             done: false,
             next: Vec::new(),
             offset: 0,
+            asked: false,
         }
     }
 
@@ -43,29 +47,34 @@ impl Control {
     /// buffered or not.
     pub fn set_terminator(&mut self, terminator: impl Into<Terminator>) {
         self.change = Some(Change::Terminator(terminator.into()));
+        self.asked = true;
     }
 
     /// Changes the framing (delivery, limits and terminator) from the
     /// current position.
     pub fn set_framing(&mut self, framing: Framing) {
         self.change = Some(Change::Framing(framing));
+        self.asked = true;
     }
 
     /// This consumer is done: the bytes after what it was handed go to the
     /// next consumer in the FIFO.
     pub fn done(&mut self) {
         self.done = true;
+        self.asked = true;
     }
 
     /// Queues `consumer` to run right after this one (after those queued
     /// by earlier calls), ahead of consumers already in the FIFO.
     pub fn then(&mut self, consumer: impl Consumer + Send + 'static) {
         self.next.push(Box::new(consumer));
+        self.asked = true;
     }
 
     /// Like [`then`](Control::then), for a consumer already boxed.
     pub fn then_boxed(&mut self, consumer: Box<dyn Consumer + Send>) {
         self.next.push(consumer);
+        self.asked = true;
     }
 
     /// The stream offset just after the bytes handed to this callback (for
@@ -74,8 +83,23 @@ impl Control {
         self.offset
     }
 
+    #[inline]
     pub(crate) fn set_offset(&mut self, offset: u64) {
         self.offset = offset;
+    }
+
+    /// Whether a callback asked anything since the last
+    /// [`take_asked`](Control::take_asked).
+    #[inline]
+    pub(crate) fn asked(&self) -> bool {
+        self.asked
+    }
+
+    /// Whether a callback asked anything since the last
+    /// [`take_asked`](Control::take_asked); cleared by it.
+    #[inline]
+    pub(crate) fn take_asked(&mut self) -> bool {
+        std::mem::take(&mut self.asked)
     }
 
     pub(crate) fn take_change(&mut self) -> Option<Change> {
@@ -102,6 +126,7 @@ impl fmt::Debug for Control {
             .field("done", &self.done)
             .field("next", &self.next.len())
             .field("offset", &self.offset)
+            .field("asked", &self.asked)
             .finish()
     }
 }

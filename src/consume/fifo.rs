@@ -8,7 +8,9 @@ use std::io::{self, Read};
 use bytes::{Bytes, BytesMut};
 
 use super::control::Change;
-use super::{AtEof, ConsumeError, Consumer, Control, FrameError, Framer, Framing, Overflow};
+use super::{
+    AtEof, ConsumeError, Consumer, Control, FrameError, Framer, Framing, Overflow, WholeFrames,
+};
 
 /// The default input budget of a [`ConsumerFifo`]: 128 KiB, twice the
 /// default maximum frame, so a default whole frame and its delimiter always
@@ -299,6 +301,9 @@ impl ConsumerFifo {
     /// Applies what the last callback asked through `ctl`; true if it asked
     /// anything.
     fn apply(&mut self) -> bool {
+        if !self.ctl.take_asked() {
+            return false;
+        }
         let mut asked = false;
         if let Some(change) = self.ctl.take_change() {
             match change {
@@ -355,6 +360,11 @@ impl ConsumerFifo {
                 self.framer.skipped(before.saturating_sub(self.buf.len()));
                 let asked = self.apply();
                 asked || self.buf.len() != before
+            } else if self.whole_frames()? {
+                // The fast path delivered frames and stopped at a request
+                // or where it cannot decide: the general path takes over.
+                idle = 0;
+                continue;
             } else {
                 match self.framer.decode(&mut self.buf) {
                     Ok(Some(frame)) => {
@@ -390,6 +400,26 @@ impl ConsumerFifo {
             }
         }
         Ok(())
+    }
+
+    /// The fast path for whole delimited frames: the head takes every
+    /// buffered frame in one call, until it asks anything (applied here).
+    /// Each frame moves the offset past its delimiter, so it is progress
+    /// without the general loop's bookkeeping. Returns whether any frame
+    /// was handed on.
+    #[inline]
+    fn whole_frames(&mut self) -> Result<bool, ConsumeError> {
+        let Some(head) = self.queue.front_mut() else {
+            return Ok(false);
+        };
+        let mut frames = WholeFrames::new(&mut self.framer, &mut self.buf);
+        let r = head.on_whole_frames(&mut frames, &mut self.ctl);
+        let any = frames.taken() > 0;
+        r?;
+        if self.ctl.asked() {
+            self.apply();
+        }
+        Ok(any)
     }
 
     fn run_eof(&mut self) -> Result<(), ConsumeError> {

@@ -135,11 +135,46 @@ pub struct Framer {
     /// The delimiter's searcher when it is three bytes or longer; built once
     /// per distinct delimiter, kept across terminator changes back to it.
     finder: Option<memmem::Finder<'static>>,
+    /// Whole frames ended by a delimiter, the common case, cached from
+    /// `framing` for [`decode`](Framer::decode)'s fast path.
+    hot: Option<Hot>,
     state: State,
     /// The stream offset of the first byte of the buffer passed in.
     offset: u64,
     /// The stream offset where the current frame began.
     frame_start: u64,
+}
+
+/// A single-byte searcher that inlines into the caller: on `x86_64` the
+/// SSE2 one (SSE2 is always there), elsewhere the portable one. For the
+/// short frames of a line protocol the call and dispatch of
+/// `memchr::memchr` cost more than the search itself.
+#[cfg(target_arch = "x86_64")]
+type One = memchr::arch::x86_64::sse2::memchr::One;
+#[cfg(not(target_arch = "x86_64"))]
+type One = memchr::arch::all::memchr::One;
+
+#[cfg(target_arch = "x86_64")]
+fn one(byte: u8) -> One {
+    One::new(byte).expect("SSE2 is part of x86_64")
+}
+#[cfg(not(target_arch = "x86_64"))]
+fn one(byte: u8) -> One {
+    One::new(byte)
+}
+
+/// The fast path's view of a whole delimited framing.
+#[derive(Debug, Clone, Copy)]
+struct Hot {
+    /// The delimiter's length (at least 1).
+    d: usize,
+    /// Its first byte.
+    first: u8,
+    /// Finds its last byte.
+    last: One,
+    /// A legal frame's delimiter lies within the first `window` bytes:
+    /// `max + d`.
+    window: usize,
 }
 
 /// What the framer expects next.
@@ -175,6 +210,7 @@ impl Framer {
         let mut f = Framer {
             framing: Framing::Raw,
             finder: None,
+            hot: None,
             state: State::Raw,
             offset: 0,
             frame_start: 0,
@@ -205,6 +241,15 @@ impl Framer {
                 self.finder = Some(memmem::Finder::new(&d[..]).into_owned());
             }
         }
+        self.hot = match (&framing, framing.terminator()) {
+            (Framing::Whole { max, .. }, Some(Terminator::Delimiter(d))) => Some(Hot {
+                d: d.len(),
+                first: d[0],
+                last: one(d[d.len() - 1]),
+                window: max.saturating_add(d.len()),
+            }),
+            _ => None,
+        };
         self.state = match framing.terminator() {
             Some(Terminator::Delimiter(_)) => State::Seek { scanned: 0 },
             Some(Terminator::Count(n)) => State::Count { remaining: *n },
@@ -279,20 +324,7 @@ impl Framer {
         let d = self.delimiter();
         match d.len() {
             1 => memchr::memchr(d[0], hay),
-            // `\r\n`: memchr for the last byte, then check the first; this
-            // beats memmem's per-call setup on the short lines a CRLF protocol
-            // has, and stays linear (each candidate is checked once).
-            2 => {
-                let mut from = 1;
-                while from <= hay.len() {
-                    let j = from + memchr::memchr(d[1], &hay[from..])?;
-                    if hay[j - 1] == d[0] {
-                        return Some(j - 1);
-                    }
-                    from = j + 1;
-                }
-                None
-            }
+            2 => find2(d[0], &one(d[1]), hay),
             _ => self.finder.as_ref().and_then(|f| f.find(hay)),
         }
     }
@@ -302,8 +334,55 @@ impl Framer {
     /// Returns an error once for an overlong whole frame; what follows
     /// depends on the [`Overflow`] policy. After the error under
     /// [`Overflow::Close`] (or once the end was reported) it returns `None`.
-    #[inline]
+    #[inline(always)]
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
+        match self.decode_whole(buf) {
+            Some(frame) => Ok(Some(Frame::Whole(frame))),
+            None => self.decode_slow(buf),
+        }
+    }
+
+    /// The fast path: the next whole delimited frame, if the framing is
+    /// one and a frame is buffered. Otherwise it returns `None`, having
+    /// recorded how far no delimiter begins, and [`decode_slow`] decides
+    /// (no frame yet, overlong, another framing) rescanning at most
+    /// `d - 1` bytes.
+    ///
+    /// [`decode_slow`]: Framer::decode_slow
+    #[inline(always)]
+    pub(crate) fn decode_whole(&mut self, buf: &mut BytesMut) -> Option<Bytes> {
+        let State::Seek { scanned } = self.state else {
+            return None;
+        };
+        let hot = self.hot.as_ref()?;
+        let d = hot.d;
+        let end = buf.len().min(hot.window);
+        let from = scanned.min(end);
+        let found = match d {
+            1 => hot.last.find(&buf[from..end]),
+            2 => find2(hot.first, &hot.last, &buf[from..end]),
+            _ => self.finder.as_ref().and_then(|f| f.find(&buf[from..end])),
+        };
+        match found {
+            Some(i) => {
+                let n = from + i;
+                self.offset += (n + d) as u64;
+                self.frame_start = self.offset;
+                self.state = State::Seek { scanned: 0 };
+                let mut frame = buf.split_to(n + d);
+                frame.truncate(n);
+                Some(frame.freeze())
+            }
+            None => {
+                self.state = State::Seek {
+                    scanned: (end + 1).saturating_sub(d).max(from),
+                };
+                None
+            }
+        }
+    }
+
+    fn decode_slow(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
         loop {
             match self.state {
                 State::Seek { scanned } => return self.seek(buf, scanned),
@@ -528,6 +607,22 @@ impl Framer {
         self.state = State::Ended;
         Ok(AtEof::End(eof))
     }
+}
+
+/// Where `first, last` begins in `hay`: `memchr` for the last byte, then a
+/// check of the one before. Each candidate is checked once: linear, and it
+/// beats `memmem`'s per-call setup on the short lines of a CRLF protocol.
+#[inline]
+fn find2(first: u8, last: &One, hay: &[u8]) -> Option<usize> {
+    let mut from = 1;
+    while from <= hay.len() {
+        let j = from + last.find(&hay[from..])?;
+        if hay[j - 1] == first {
+            return Some(j - 1);
+        }
+        from = j + 1;
+    }
+    None
 }
 
 /// The length of the longest proper prefix of `delim` that `hay` ends with:

@@ -98,6 +98,10 @@ where
         (self.on_line)(frame.into_bytes(), ctl)
     }
 
+    fn on_whole(&mut self, frame: Bytes, ctl: &mut Control) -> Result<(), ConsumeError> {
+        (self.on_line)(frame, ctl)
+    }
+
     fn on_frame_error(&mut self, err: &FrameError, ctl: &mut Control) -> Result<(), ConsumeError> {
         match &mut self.on_overlong {
             Some(f) => f(err, ctl),

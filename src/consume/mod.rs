@@ -130,7 +130,7 @@
 //! Errors of such decoders reach the FIFO as [`ConsumeError::Io`] through
 //! their `From<…> for io::Error`.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 mod chunked_body;
 mod collect;
@@ -145,6 +145,7 @@ mod lines;
 mod netstring;
 mod sink;
 mod terminator;
+mod whole_frames;
 
 pub use chunked_body::ChunkedBody;
 pub use collect::Collect;
@@ -159,6 +160,7 @@ pub use lines::{DEFAULT_MAX_LINE, Lines};
 pub use netstring::{DEFAULT_MAX_RECORD, Netstrings};
 pub use sink::Sink;
 pub use terminator::Terminator;
+pub use whole_frames::WholeFrames;
 
 /// A consumer of input: declares how it wants its input framed, receives
 /// the frames, and says when it is done.
@@ -177,6 +179,33 @@ pub trait Consumer {
 
     /// A whole frame or a piece, as the framing says.
     fn on_frame(&mut self, frame: Frame, ctl: &mut Control) -> Result<(), ConsumeError>;
+
+    /// A whole frame: the same as [`on_frame`](Consumer::on_frame) with
+    /// [`Frame::Whole`], which the default calls. The consumer FIFO's fast
+    /// path for whole delimited frames calls this; a consumer of many small
+    /// frames (lines) may implement it to take the bytes directly.
+    #[inline]
+    fn on_whole(&mut self, frame: Bytes, ctl: &mut Control) -> Result<(), ConsumeError> {
+        self.on_frame(Frame::Whole(frame), ctl)
+    }
+
+    /// Whole delimited frames, as many as are buffered: the consumer
+    /// FIFO's fast path, one call for many frames. The default hands each
+    /// to [`on_whole`](Consumer::on_whole); [`WholeFrames::next`] stops at
+    /// the first request made through `ctl`, so the request applies to the
+    /// bytes after that frame. An error stops the input as from
+    /// [`on_frame`](Consumer::on_frame).
+    #[inline]
+    fn on_whole_frames(
+        &mut self,
+        frames: &mut WholeFrames<'_>,
+        ctl: &mut Control,
+    ) -> Result<(), ConsumeError> {
+        while let Some(frame) = frames.next(ctl) {
+            self.on_whole(frame, ctl)?;
+        }
+        Ok(())
+    }
 
     /// Raw framing only: take what this consumer wants from the front of
     /// `buf` (with `split_to`/`advance`) and leave the rest. Called whenever
@@ -220,6 +249,16 @@ impl<C: Consumer + ?Sized> Consumer for Box<C> {
     }
     fn on_frame(&mut self, frame: Frame, ctl: &mut Control) -> Result<(), ConsumeError> {
         (**self).on_frame(frame, ctl)
+    }
+    fn on_whole(&mut self, frame: Bytes, ctl: &mut Control) -> Result<(), ConsumeError> {
+        (**self).on_whole(frame, ctl)
+    }
+    fn on_whole_frames(
+        &mut self,
+        frames: &mut WholeFrames<'_>,
+        ctl: &mut Control,
+    ) -> Result<(), ConsumeError> {
+        (**self).on_whole_frames(frames, ctl)
     }
     fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
         (**self).on_raw(buf, ctl)
