@@ -63,6 +63,8 @@ pub mod codec;
 pub mod consume;
 pub mod io;
 pub mod produce;
+#[cfg(feature = "reactor")]
+pub mod reactor;
 #[cfg(feature = "stream")]
 pub mod stream;
 pub mod testing;
@@ -77,6 +79,8 @@ pub use produce::{
     OutputProducer, OutputWriter, Pieces, Producer, ProducerExt, Then, WhenEmpty, from_bytes,
     output, output_with_capacity,
 };
+#[cfg(feature = "reactor")]
+pub use reactor::{ChannelCtx, ChannelId, CloseReason, Handle, Handler, Outbox, Reactor};
 
 /// Opens `path` as a [`FileProducer`] that promises the file's current
 /// length.

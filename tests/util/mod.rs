@@ -77,3 +77,166 @@ pub fn data(n: usize, seed: u8) -> Vec<u8> {
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
         .collect()
 }
+
+#[cfg(feature = "reactor")]
+pub mod reactor {
+    use std::io::{self, BufRead, BufReader, Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex};
+    use std::thread::{self, JoinHandle};
+    use std::time::Duration;
+
+    use producers::consume::Lines;
+    use producers::reactor::{
+        ChannelCtx, ChannelId, CloseReason, Config, Handle, Handler, Reactor, Stats, bind_reuseport,
+    };
+
+    /// Close reasons recorded by a server's close hook, as `Display` text
+    /// with the channel id.
+    pub type Closes = Arc<Mutex<Vec<(ChannelId, String)>>>;
+
+    /// A reactor running on its own thread with one listener.
+    pub struct Server {
+        pub addr: SocketAddr,
+        pub handle: Handle,
+        pub closes: Closes,
+        pub thread: Option<JoinHandle<Stats>>,
+    }
+
+    impl Server {
+        /// Shuts the reactor down (grace `grace`) and returns its stats.
+        #[track_caller]
+        pub fn stop(mut self, grace: Duration) -> Stats {
+            self.handle.shutdown(grace);
+            self.thread.take().unwrap().join().expect("reactor thread")
+        }
+
+        /// The reactor's stats now, read on its thread.
+        #[track_caller]
+        pub fn stats(&self) -> Stats {
+            let (tx, rx) = mpsc::channel();
+            self.handle.post(move |r| {
+                let _ = tx.send(r.stats());
+            });
+            rx.recv_timeout(Duration::from_secs(5)).expect("stats")
+        }
+
+        /// Waits until `n` closes have been recorded.
+        #[track_caller]
+        pub fn wait_closes(&self, n: usize) -> Vec<(ChannelId, String)> {
+            for _ in 0..1000 {
+                let c = self.closes.lock().unwrap().clone();
+                if c.len() >= n {
+                    return c;
+                }
+                thread::sleep(Duration::from_millis(5));
+            }
+            panic!("fewer than {n} closes: {:?}", self.closes.lock().unwrap());
+        }
+    }
+
+    /// Starts a reactor thread listening on 127.0.0.1:0 with `config`,
+    /// making a handler per connection with `make`.
+    #[track_caller]
+    pub fn serve<H, F>(config: Config, make: F) -> Server
+    where
+        H: Handler,
+        F: FnMut(SocketAddr) -> Option<H> + Send + 'static,
+    {
+        serve_with(config, make, |_| {})
+    }
+
+    /// Like [`serve`], with `setup` run on the reactor before it runs.
+    #[track_caller]
+    pub fn serve_with<H, F, S>(config: Config, make: F, setup: S) -> Server
+    where
+        H: Handler,
+        F: FnMut(SocketAddr) -> Option<H> + Send + 'static,
+        S: FnOnce(&mut Reactor) + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel();
+        let closes = Closes::default();
+        let c2 = closes.clone();
+        let thread = thread::spawn(move || {
+            let mut r = Reactor::with_config(config).unwrap();
+            let l = bind_reuseport("127.0.0.1:0".parse().unwrap(), 2048).unwrap();
+            let addr = l.local_addr().unwrap();
+            r.listen(l, make).unwrap();
+            r.on_close(move |id, why| c2.lock().unwrap().push((id, why.to_string())));
+            setup(&mut r);
+            tx.send((addr, r.handle())).unwrap();
+            r.run().unwrap();
+            r.stats()
+        });
+        let (addr, handle) = rx.recv().expect("server started");
+        Server {
+            addr,
+            handle,
+            closes,
+            thread: Some(thread),
+        }
+    }
+
+    /// An echo handler: every `\n`-terminated line back. A line `panic`
+    /// panics, a line `error` returns an error, a line `close` closes when
+    /// done after echoing.
+    pub struct Echo;
+
+    impl Handler for Echo {
+        fn on_open(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
+            let out = ctx.outbox();
+            ctx.push_consumer(Lines::new("\n", move |line, _ctl| {
+                match &line[..] {
+                    b"panic" => panic!("asked to panic"),
+                    b"error" => return Err(io::Error::other("asked to fail").into()),
+                    _ => {}
+                }
+                let close = &line[..] == b"close";
+                out.push(line)?;
+                out.push(&b"\n"[..])?;
+                if close {
+                    out.close_when_done()?;
+                }
+                Ok(())
+            }));
+            Ok(())
+        }
+    }
+
+    /// A blocking client with a read timeout.
+    #[track_caller]
+    pub fn client(addr: SocketAddr) -> TcpStream {
+        let s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s
+    }
+
+    /// Sends `line` and reads the echoed line back.
+    #[track_caller]
+    pub fn echo_line(s: &mut TcpStream, line: &str) -> String {
+        s.write_all(format!("{line}\n").as_bytes()).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let mut got = String::new();
+        r.read_line(&mut got).expect("echo");
+        got
+    }
+
+    /// Reads until EOF (or the read timeout, which fails).
+    #[track_caller]
+    pub fn read_to_end(s: &mut TcpStream) -> Vec<u8> {
+        let mut v = Vec::new();
+        s.read_to_end(&mut v).expect("read to end");
+        v
+    }
+
+    /// A deterministic byte pattern of `n` bytes.
+    pub fn pattern(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    /// Whether a recorded close reason is `reason`'s kind (by its text).
+    pub fn is_reason(text: &str, reason: &CloseReason) -> bool {
+        text == reason.to_string()
+    }
+}

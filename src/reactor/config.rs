@@ -1,0 +1,121 @@
+//! [`Config`]: the reactor's limits and defaults, and [`Stats`].
+
+use std::time::Duration;
+
+use crate::consume::DEFAULT_INPUT_BUDGET;
+
+/// Default high watermark: 256 KiB of queued output stops reading.
+pub const DEFAULT_HIGH_WATERMARK: usize = 256 << 10;
+/// Default low watermark: reading resumes at 64 KiB of queued output.
+pub const DEFAULT_LOW_WATERMARK: usize = 64 << 10;
+/// Default most bytes per write system call: 256 KiB.
+pub const DEFAULT_MAX_WRITE: usize = 256 << 10;
+/// Default most bytes per read system call: 64 KiB.
+pub const DEFAULT_READ_SIZE: usize = 64 << 10;
+
+/// The reactor's limits and the defaults every channel starts with.
+///
+/// Every peer-facing quantity is capped: input by the consumer FIFO's
+/// budget, output by the watermarks (reading stops, so the peer cannot
+/// make the server queue more), each system call by `read_size` and
+/// `max_write`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Queued output bytes above which a channel stops reading
+    /// ([`DEFAULT_HIGH_WATERMARK`]).
+    pub high_watermark: usize,
+    /// Queued output bytes at or below which reading resumes
+    /// ([`DEFAULT_LOW_WATERMARK`]).
+    pub low_watermark: usize,
+    /// Each channel's consumer FIFO budget
+    /// ([`DEFAULT_INPUT_BUDGET`](crate::consume::DEFAULT_INPUT_BUDGET)).
+    pub input_budget: usize,
+    /// Most bytes one write (vectored or `sendfile`) attempts
+    /// ([`DEFAULT_MAX_WRITE`]).
+    pub max_write: usize,
+    /// Most bytes one read attempts ([`DEFAULT_READ_SIZE`]).
+    pub read_size: usize,
+    /// Most connections a listener accepts per readiness event (64).
+    pub accept_batch: usize,
+    /// How long a listener stops accepting after `EMFILE`/`ENFILE` (100 ms).
+    pub accept_backoff: Duration,
+    /// How long a closed-when-done channel reads and drops unread input
+    /// before closing (2 s).
+    pub linger: Duration,
+    /// Default idle timeout (none).
+    pub idle_timeout: Option<Duration>,
+    /// Default read timeout: a partly received frame must complete within
+    /// it (none).
+    pub read_timeout: Option<Duration>,
+    /// Default write timeout: queued output must make progress within it
+    /// (none).
+    pub write_timeout: Option<Duration>,
+    /// Set `TCP_NODELAY` on accepted and connected sockets (true).
+    pub nodelay: bool,
+    /// Most events taken from the poller per turn (1024).
+    pub events: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            high_watermark: DEFAULT_HIGH_WATERMARK,
+            low_watermark: DEFAULT_LOW_WATERMARK,
+            input_budget: DEFAULT_INPUT_BUDGET,
+            max_write: DEFAULT_MAX_WRITE,
+            read_size: DEFAULT_READ_SIZE,
+            accept_batch: 64,
+            accept_backoff: Duration::from_millis(100),
+            linger: Duration::from_secs(2),
+            idle_timeout: None,
+            read_timeout: None,
+            write_timeout: None,
+            nodelay: true,
+            events: 1024,
+        }
+    }
+}
+
+/// Counters of a reactor since it was made; see [`Reactor::stats`](super::Reactor::stats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Loop turns (each is at most one wait on the poller).
+    pub iterations: u64,
+    /// Readiness events handled.
+    pub events: u64,
+    /// Channels serviced because a waker or an outbox woke them.
+    pub wakeups: u64,
+    /// Posted closures run.
+    pub posts: u64,
+    /// Timer callbacks run.
+    pub timers: u64,
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Outgoing connections completed.
+    pub connected: u64,
+    /// Channels closed, for any reason.
+    pub closed: u64,
+    /// Channels closed for an error, a panic, a timeout or a failed connect.
+    pub failed: u64,
+    /// Channels closed because a handler or consumer panicked.
+    pub panics: u64,
+    /// Times a listener paused accepting (descriptors ran out).
+    pub accept_pauses: u64,
+    /// Accept errors other than running out of descriptors (each also
+    /// pauses accepting).
+    pub accept_errors: u64,
+    /// Times a channel stopped reading because of its high watermark.
+    pub read_pauses: u64,
+    /// Bytes read from sockets.
+    pub bytes_read: u64,
+    /// Bytes written to sockets.
+    pub bytes_written: u64,
+    /// Write system calls (vectored writes and `sendfile`s).
+    pub writes: u64,
+    /// The most output bytes any channel held queued at the end of a turn.
+    pub max_queued: usize,
+    /// Channels open now.
+    pub channels: usize,
+}

@@ -1,0 +1,339 @@
+//! [`OutQueue`]: a channel's producer FIFO and the writer that empties it
+//! into a non-blocking socket — vectored writes for memory chunks,
+//! `sendfile` for file regions, exact resumption after partial writes.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::net::TcpStream;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+
+use super::sys::{self, IOV_BATCH, Sent};
+use crate::chunk::{Chunk, FileRegion};
+use crate::produce::Producer;
+
+/// What a queued file region or producer counts for against the
+/// watermarks: its bookkeeping, not its payload (which is not in memory).
+pub(crate) const ITEM_COST: usize = 64;
+
+/// An element not yet pulled into the ready list.
+enum Later {
+    Chunk(Chunk),
+    Producer(Box<dyn Producer + Send>),
+}
+
+/// The queued output of one channel.
+///
+/// Invariant: every chunk in `ready` comes before everything in `later`.
+/// `ready` holds chunks that can be written now; `later` holds chunks
+/// pushed behind a producer and the producers themselves, pulled into
+/// `ready` (up to one write's worth) by [`fill`](OutQueue::fill).
+#[derive(Default)]
+pub(crate) struct OutQueue {
+    ready: VecDeque<Chunk>,
+    later: VecDeque<Later>,
+    /// Payload bytes in `ready`.
+    ready_len: u64,
+    /// Memory held: bytes of memory chunks plus [`ITEM_COST`] per file
+    /// region and producer. What the watermarks compare against.
+    queued: usize,
+}
+
+impl std::fmt::Debug for OutQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutQueue")
+            .field("ready", &self.ready.len())
+            .field("later", &self.later.len())
+            .field("queued", &self.queued)
+            .finish()
+    }
+}
+
+fn cost(c: &Chunk) -> usize {
+    match c {
+        Chunk::Bytes(b) => b.len(),
+        Chunk::File(_) => ITEM_COST,
+    }
+}
+
+/// What [`OutQueue::write`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wrote {
+    /// Everything attempted went out; the socket may take more.
+    All(usize),
+    /// Only part went out (or none: `WouldBlock`): wait for writability.
+    Partial(usize),
+}
+
+impl OutQueue {
+    /// Whether nothing at all is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ready.is_empty() && self.later.is_empty()
+    }
+
+    /// Whether a chunk is ready to write.
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    /// Memory held, for the watermarks.
+    pub(crate) fn queued(&self) -> usize {
+        self.queued
+    }
+
+    pub(crate) fn push_bytes(&mut self, b: Bytes) {
+        if let Some(c) = Chunk::from_bytes(b) {
+            self.push_chunk(c);
+        }
+    }
+
+    pub(crate) fn push_chunk(&mut self, c: Chunk) {
+        self.queued += cost(&c);
+        if self.later.is_empty() {
+            self.ready_len += c.len();
+            self.ready.push_back(c);
+        } else {
+            self.later.push_back(Later::Chunk(c));
+        }
+    }
+
+    pub(crate) fn push_producer(&mut self, p: Box<dyn Producer + Send>) {
+        self.queued += ITEM_COST;
+        self.later.push_back(Later::Producer(p));
+    }
+
+    /// Pulls chunks from `later` into `ready` until `ready` holds `target`
+    /// bytes or [`IOV_BATCH`] chunks, the head producer is pending (its
+    /// waker registered through `cx`), or nothing is left. A producer's
+    /// error is returned once; the producer is dropped.
+    pub(crate) fn fill(&mut self, cx: &mut Context<'_>, target: u64) -> io::Result<()> {
+        while self.ready_len < target && self.ready.len() < IOV_BATCH {
+            let Some(front) = self.later.front_mut() else {
+                return Ok(());
+            };
+            match front {
+                Later::Chunk(_) => {
+                    let Some(Later::Chunk(c)) = self.later.pop_front() else {
+                        unreachable!("front is a chunk")
+                    };
+                    self.ready_len += c.len();
+                    self.ready.push_back(c);
+                }
+                Later::Producer(p) => match p.poll_more(cx) {
+                    Poll::Ready(Some(Ok(c))) => {
+                        self.queued += cost(&c);
+                        self.ready_len += c.len();
+                        self.ready.push_back(c);
+                    }
+                    Poll::Ready(None) => {
+                        self.later.pop_front();
+                        self.queued -= ITEM_COST;
+                    }
+                    Poll::Ready(Some(Err(e))) => {
+                        self.later.pop_front();
+                        self.queued -= ITEM_COST;
+                        return Err(e);
+                    }
+                    Poll::Pending => return Ok(()),
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes once from the front of `ready`: consecutive memory chunks in
+    /// one vectored write (at most [`IOV_BATCH`] chunks and `max` bytes), or
+    /// one file region with `sendfile` (at most `max` bytes; through
+    /// `scratch` where `sendfile` is unavailable). Partial writes leave the
+    /// queue exactly at the first unwritten byte.
+    pub(crate) fn write(
+        &mut self,
+        sock: &TcpStream,
+        max: usize,
+        scratch: &mut Vec<u8>,
+    ) -> io::Result<Wrote> {
+        let Some(front) = self.ready.front() else {
+            return Ok(Wrote::All(0));
+        };
+        let (attempted, r) = match front {
+            Chunk::File(region) => {
+                let region = region.clone();
+                let want = region.len().min(max as u64) as usize;
+                (want, write_region(sock, &region, want, scratch))
+            }
+            Chunk::Bytes(_) => {
+                let mut iov = [IoSlice::new(&[]); IOV_BATCH];
+                let (mut n, mut total) = (0, 0);
+                for c in &self.ready {
+                    let Chunk::Bytes(b) = c else { break };
+                    if n == IOV_BATCH || total >= max {
+                        break;
+                    }
+                    let take = b.len().min(max - total);
+                    iov[n] = IoSlice::new(&b[..take]);
+                    n += 1;
+                    total += take;
+                }
+                (total, sys::write_vectored(sock, &iov[..n]))
+            }
+        };
+        match r {
+            Ok(0) => Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "socket accepted no bytes",
+            )),
+            Ok(n) => {
+                self.advance(n);
+                Ok(if n < attempted {
+                    Wrote::Partial(n)
+                } else {
+                    Wrote::All(n)
+                })
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Wrote::Partial(0)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Drops `n` written bytes from the front of `ready`.
+    fn advance(&mut self, mut n: usize) {
+        self.ready_len -= n as u64;
+        while n > 0 {
+            let front = self.ready.pop_front().expect("advance within ready");
+            let len = front.len();
+            if (n as u64) < len {
+                let rest = match front {
+                    Chunk::Bytes(mut b) => {
+                        let _ = b.split_to(n);
+                        self.queued -= n;
+                        Chunk::Bytes(b)
+                    }
+                    Chunk::File(r) => Chunk::File(r.advance(n as u64).expect("rest")),
+                };
+                self.ready.push_front(rest);
+                return;
+            }
+            self.queued -= cost(&front);
+            n -= len as usize;
+        }
+    }
+}
+
+/// One write of the first `want` bytes of `region`: `sendfile`, or a
+/// positional read into `scratch` and a plain write.
+fn write_region(
+    sock: &TcpStream,
+    region: &FileRegion,
+    want: usize,
+    scratch: &mut Vec<u8>,
+) -> io::Result<usize> {
+    let mut offset = region.offset();
+    match sys::sendfile(sock, region.file(), &mut offset, want)? {
+        Sent::Wrote(0) => Err(crate::chunk::shrunk(region.offset())),
+        Sent::Wrote(n) => Ok(n),
+        Sent::Unsupported => {
+            let want = want.min(64 << 10);
+            scratch.resize(want, 0);
+            region.read_into(&mut scratch[..want])?;
+            sys::write_vectored(sock, &[IoSlice::new(&scratch[..want])])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Script, Step, counting_context};
+    use crate::{ProducerExt, from_bytes};
+
+    fn pair() -> (TcpStream, TcpStream) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (b, _) = l.accept().unwrap();
+        a.set_nonblocking(true).unwrap();
+        (a, b)
+    }
+
+    fn read_all(mut s: &TcpStream, n: usize) -> Vec<u8> {
+        use std::io::Read;
+        let mut v = vec![0; n];
+        s.read_exact(&mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn chunks_behind_a_pending_producer_wait_for_it() {
+        let (a, b) = pair();
+        let mut q = OutQueue::default();
+        q.push_bytes(Bytes::from_static(b"one "));
+        q.push_producer(Box::new(Script::new([
+            Step::Pending,
+            Step::chunk(&b"two "[..]),
+        ])));
+        q.push_bytes(Bytes::from_static(b"three"));
+        let (mut cx, _wakes) = counting_context();
+        q.fill(&mut cx, 1 << 20).unwrap();
+        assert_eq!(
+            q.write(&a, 1 << 20, &mut Vec::new()).unwrap(),
+            Wrote::All(4)
+        );
+        assert!(!q.has_ready() && !q.is_empty());
+        q.fill(&mut cx, 1 << 20).unwrap();
+        assert_eq!(
+            q.write(&a, 1 << 20, &mut Vec::new()).unwrap(),
+            Wrote::All(9)
+        );
+        assert!(q.is_empty());
+        assert_eq!(q.queued(), 0);
+        assert_eq!(read_all(&b, 13), b"one two three");
+    }
+
+    #[test]
+    fn writes_are_bounded_by_max_and_resume_exactly() {
+        let (a, b) = pair();
+        let mut q = OutQueue::default();
+        q.push_producer(Box::new(from_bytes(&b"abcdefghij"[..]).pieces(3)));
+        let (mut cx, _) = counting_context();
+        let mut out = Vec::new();
+        while !q.is_empty() {
+            q.fill(&mut cx, 4).unwrap();
+            match q.write(&a, 4, &mut Vec::new()).unwrap() {
+                Wrote::All(n) | Wrote::Partial(n) => assert!(n <= 4),
+            }
+        }
+        out.extend(read_all(&b, 10));
+        assert_eq!(out, b"abcdefghij");
+        assert_eq!(q.queued(), 0);
+    }
+
+    #[test]
+    fn file_regions_go_out_with_their_offset() {
+        let (a, b) = pair();
+        let file = std::sync::Arc::new(crate::testing::file_with(b"0123456789"));
+        let mut q = OutQueue::default();
+        q.push_chunk(Chunk::File(FileRegion::new(file, 2, 6).unwrap()));
+        q.push_bytes(Bytes::from_static(b"!"));
+        assert_eq!(q.queued(), ITEM_COST + 1);
+        let mut scratch = Vec::new();
+        assert_eq!(q.write(&a, 4, &mut scratch).unwrap(), Wrote::All(4));
+        assert_eq!(q.write(&a, 4, &mut scratch).unwrap(), Wrote::All(2));
+        assert_eq!(q.write(&a, 4, &mut scratch).unwrap(), Wrote::All(1));
+        assert_eq!(read_all(&b, 7), b"234567!");
+        assert!(q.is_empty());
+        assert_eq!(q.queued(), 0);
+    }
+
+    #[test]
+    fn a_producer_error_is_returned_once() {
+        let mut q = OutQueue::default();
+        q.push_producer(Box::new(Script::new([Step::Error(
+            io::ErrorKind::BrokenPipe,
+        )])));
+        let (mut cx, _) = counting_context();
+        let e = q.fill(&mut cx, 10).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
+        assert!(q.is_empty());
+        assert_eq!(q.queued(), 0);
+    }
+}

@@ -1,0 +1,188 @@
+//! Every raw system call the reactor makes, and the only `unsafe` in the
+//! crate.
+//!
+//! Two operations need `unsafe`:
+//!
+//! - [`register`]: `polling::Poller::add_with_mode` is an `unsafe fn`
+//!   because the poller must not outlive the registration of a source that
+//!   is closed; the reactor deletes every source before dropping it
+//!   ([`deregister`] is called on every close path and in the reactor's
+//!   `Drop`).
+//! - [`read_into`]: reads into the spare capacity of a `BytesMut` without
+//!   zeroing it first and then extends its length over the bytes the kernel
+//!   wrote.
+//!
+//! The rest are safe wrappers over `rustix` that give the reactor one place
+//! to look for platform differences: `sendmsg(MSG_NOSIGNAL)` instead of
+//! `writev` (a peer that went away is `EPIPE`, never a `SIGPIPE`), Linux
+//! `sendfile` with a tracked offset and a read-and-write fallback, and
+//! `EMFILE`/`ENFILE` detection for the accept backoff.
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io::{self, IoSlice};
+use std::net::TcpStream;
+use std::os::fd::AsFd;
+
+use bytes::BytesMut;
+use polling::{Event, PollMode, Poller};
+
+/// The most iovecs the reactor hands one vectored write: far under every
+/// supported platform's `IOV_MAX` (1024 on Linux, macOS and the BSDs).
+pub(crate) const IOV_BATCH: usize = 128;
+
+/// Adds `source` to `poller` in level-triggered mode.
+///
+/// The caller keeps `source` open until [`deregister`] has been called for
+/// it: this is the contract `Poller::add_with_mode` states.
+pub(crate) fn register(poller: &Poller, source: &impl AsFd, interest: Event) -> io::Result<()> {
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&source.as_fd());
+    // SAFETY: `polling` requires the source to be deleted from the poller
+    // before it is closed. Every registered source is owned by a reactor
+    // slot (a channel or a listener); the reactor calls `deregister` before
+    // it drops the slot on every close path and for every remaining slot in
+    // its `Drop`, so the descriptor is never closed while registered.
+    unsafe { poller.add_with_mode(raw, interest, PollMode::Level) }
+}
+
+/// Changes the interest of a registered source.
+pub(crate) fn reregister(poller: &Poller, source: &impl AsFd, interest: Event) -> io::Result<()> {
+    poller.modify_with_mode(source.as_fd(), interest, PollMode::Level)
+}
+
+/// Removes a registered source. Errors are ignored: the source is about to
+/// be closed, which removes it from the kernel's interest list anyway.
+pub(crate) fn deregister(poller: &Poller, source: &impl AsFd) {
+    let _ = poller.delete(source.as_fd());
+}
+
+/// Reads at most `max` bytes from `sock` into `buf`'s spare capacity,
+/// extending its length by the count read. `Interrupted` is retried.
+pub(crate) fn read_into(sock: &TcpStream, buf: &mut BytesMut, max: usize) -> io::Result<usize> {
+    buf.reserve(max);
+    loop {
+        let spare = &mut buf.spare_capacity_mut()[..max];
+        match rustix::io::read(sock, spare) {
+            Ok((filled, _)) => {
+                let n = filled.len();
+                // SAFETY: `rustix::io::read` returned `filled`, the first `n`
+                // bytes of the spare capacity, as initialized by the kernel;
+                // `n <= max <= spare capacity`, so the new length covers
+                // only initialized bytes within the allocation.
+                unsafe { buf.set_len(buf.len() + n) };
+                return Ok(n);
+            }
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// One read into `scratch`; `Interrupted` is retried.
+pub(crate) fn read(sock: &TcpStream, scratch: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match rustix::io::read(sock, &mut *scratch) {
+            Ok(n) => return Ok(n),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// One vectored write that never raises `SIGPIPE`.
+pub(crate) fn write_vectored(sock: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    loop {
+        #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+        let r = rustix::net::sendmsg(
+            sock,
+            bufs,
+            &mut rustix::net::SendAncillaryBuffer::default(),
+            rustix::net::SendFlags::NOSIGNAL,
+        );
+        // macOS and the other BSDs have no MSG_NOSIGNAL; their sockets are
+        // created with SO_NOSIGPIPE instead (see `configure`).
+        #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+        let r = rustix::io::writev(sock, bufs);
+        match r {
+            Ok(n) => return Ok(n),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Prepares an accepted or connected socket: non-blocking, `TCP_NODELAY`
+/// as asked, and no `SIGPIPE` where the platform has the option.
+pub(crate) fn configure(sock: &TcpStream, nodelay: bool) -> io::Result<()> {
+    sock.set_nonblocking(true)?;
+    if nodelay {
+        sock.set_nodelay(true)?;
+    }
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "netbsd"))]
+    socket2::SockRef::from(sock).set_nosigpipe(true)?;
+    Ok(())
+}
+
+/// What one file-region write did.
+#[derive(Debug)]
+pub(crate) enum Sent {
+    /// This many bytes went out.
+    Wrote(usize),
+    /// The kernel cannot `sendfile` from this file: use the fallback.
+    Unsupported,
+}
+
+/// `sendfile` of at most `count` bytes at `*offset` from `file` to the
+/// non-blocking `sock`, advancing `*offset`. `Ok(Wrote(0))` means the file
+/// ended before the region did.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn sendfile(
+    sock: &TcpStream,
+    file: &File,
+    offset: &mut u64,
+    count: usize,
+) -> io::Result<Sent> {
+    loop {
+        match rustix::fs::sendfile(sock, file, Some(offset), count) {
+            Ok(n) => return Ok(Sent::Wrote(n)),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                return Ok(Sent::Unsupported);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Platforms without a `sendfile` the reactor uses: always the fallback.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn sendfile(
+    _sock: &TcpStream,
+    _file: &File,
+    _offset: &mut u64,
+    _count: usize,
+) -> io::Result<Sent> {
+    Ok(Sent::Unsupported)
+}
+
+/// Whether an `accept` error means the process or the system ran out of
+/// descriptors or buffers: back off instead of retrying at once.
+pub(crate) fn is_resource_exhausted(e: &io::Error) -> bool {
+    use rustix::io::Errno;
+    matches!(
+        Errno::from_io_error(e),
+        Some(Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM)
+    )
+}
+
+/// Whether an `accept` error concerns only the connection being accepted
+/// (it was reset before we took it): skip it and accept the next.
+pub(crate) fn is_transient_accept_error(e: &io::Error) -> bool {
+    use rustix::io::Errno;
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    ) || matches!(Errno::from_io_error(e), Some(Errno::PROTO | Errno::PERM))
+}
