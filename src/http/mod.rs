@@ -14,7 +14,7 @@
 //!   single byte ranges (206, 416).
 //! - [`HttpError`]: every failure as a typed value with its [`Status`].
 //!
-//! `Server` puts them on a [`Reactor`](crate::reactor::Reactor): one
+//! [`Server`] puts them on a [`Reactor`](crate::reactor::Reactor): one
 //! consumer per connection parses requests from the consumer FIFO (head,
 //! then the body by count or by the strict chunked decoder, then the next
 //! request), and each response is a producer pipeline — a file region for
@@ -33,16 +33,26 @@
 //! ```
 
 mod conditional;
+mod config;
+mod conn;
 mod date;
 mod error;
+mod gz;
 mod listing;
 mod mime;
 mod path;
 mod request;
+mod respond;
 mod response;
+mod server;
 mod status;
 
 pub use conditional::{ByteRange, Validators};
+pub use config::{
+    DEFAULT_GLOB, DEFAULT_GZIP_LEVEL, DEFAULT_GZIP_THRESHOLD, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_LISTING,
+    DEFAULT_SENDFILE_MIN, ServerConfig,
+};
 pub use date::{format_http_date, now_http_date, parse_http_date};
 pub use error::HttpError;
 pub use listing::{html_escape, listing_html};
@@ -53,4 +63,5 @@ pub use request::{
     Header, Method, RequestHead, Version,
 };
 pub use response::ResponseHead;
+pub use server::Server;
 pub use status::Status;

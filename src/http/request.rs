@@ -740,7 +740,8 @@ mod tests {
             max_head: 40,
             max_headers: 2,
         };
-        let cases: &[(&[u8], Result<Option<usize>, HttpError>)] = &[
+        type Case<'a> = (&'a [u8], Result<Option<usize>, HttpError>);
+        let cases: &[Case<'_>] = &[
             (b"GET /12345", Ok(None)),
             (b"GET /12345\r", Ok(None)),
             (
