@@ -2,8 +2,8 @@
 //! the consumer FIFO and queues their responses, in order.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -30,6 +30,9 @@ pub(crate) struct ConnState {
     stalled: AtomicBool,
     /// A timeout already answered 408: the next one closes at once.
     timed_out: AtomicBool,
+    /// The channel's waker, kept by the response that resumed a stalled
+    /// reader (see [`RequestReader`]'s `on_raw`).
+    waker: Mutex<Option<Waker>>,
 }
 
 impl ConnState {
@@ -47,6 +50,7 @@ impl ConnState {
         if self.stalled.load(Ordering::Relaxed) {
             // The channel's waker: the loop services the channel again and
             // hands the buffered requests to the reader.
+            *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(waker.clone());
             waker.wake_by_ref();
         }
     }
@@ -415,6 +419,36 @@ impl Consumer for RequestReader {
     }
 
     fn on_raw(&mut self, buf: &mut BytesMut, _ctl: &mut Control) -> Result<(), ConsumeError> {
+        let (resumed, before) = (self.conn.is_stalled(), buf.len());
+        self.read(buf);
+        if resumed && buf.len() != before {
+            // Resumed by a wake-up: the loop does not write after handing
+            // input to consumers on a wake-up, so wake the channel once more
+            // for the responses just queued to go out.
+            if let Some(w) = self
+                .conn
+                .waker
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+            {
+                w.wake();
+            }
+        }
+        Ok(())
+    }
+
+    fn on_eof(&mut self, _eof: Eof, _ctl: &mut Control) -> Result<(), ConsumeError> {
+        // A request cut short by the peer's close gets no answer; the
+        // responses already queued still go out.
+        Ok(())
+    }
+}
+
+impl RequestReader {
+    /// Reads requests from `buf` until it is empty, a request is
+    /// incomplete, or the in-flight cap stalls the reader.
+    fn read(&mut self, buf: &mut BytesMut) {
         while !buf.is_empty() {
             match self.state {
                 Expect::Closed => buf.clear(),
@@ -423,14 +457,14 @@ impl Consumer for RequestReader {
                         >= self.shared.config.max_in_flight
                     {
                         self.conn.stalled.store(true, Ordering::Relaxed);
-                        return Ok(());
+                        return;
                     }
                     self.conn.stalled.store(false, Ordering::Relaxed);
                     while buf.starts_with(b"\r\n") {
                         let _ = buf.split_to(2);
                     }
                     match self.scanner.scan(buf) {
-                        Ok(None) => return Ok(()),
+                        Ok(None) => return,
                         Ok(Some(n)) => {
                             let head = buf.split_to(n).freeze();
                             self.on_head(head);
@@ -439,7 +473,7 @@ impl Consumer for RequestReader {
                     }
                 }
                 Expect::Body { .. } | Expect::Chunked { .. } => match self.body(buf) {
-                    Ok(false) => return Ok(()),
+                    Ok(false) => return,
                     Ok(true) => {
                         let state = std::mem::replace(&mut self.state, Expect::Head);
                         match state {
@@ -473,12 +507,5 @@ impl Consumer for RequestReader {
                 },
             }
         }
-        Ok(())
-    }
-
-    fn on_eof(&mut self, _eof: Eof, _ctl: &mut Control) -> Result<(), ConsumeError> {
-        // A request cut short by the peer's close gets no answer; the
-        // responses already queued still go out.
-        Ok(())
     }
 }

@@ -137,7 +137,7 @@ pub(crate) fn resource(
             body: Body::Bytes(Bytes::from(html)),
         });
     }
-    if !meta.is_file() {
+    if !meta.is_file() || path.trailing_slash() {
         return Err(HttpError::NotFound);
     }
     file(config, req, real)
