@@ -243,9 +243,7 @@ impl RequestReader {
         }
         let reply = match (&head.method, is_echo) {
             (_, true) => Err(HttpError::MethodNotAllowed { allow: "POST" }),
-            (Method::Get | Method::Head, false) => {
-                resource(&self.shared.config, &self.shared.root, &head, &path)
-            }
+            (Method::Get | Method::Head, false) => resource(&self.shared, &head, &path),
             _ => Err(HttpError::MethodNotAllowed { allow: "GET, HEAD" }),
         };
         let reply = reply.unwrap_or_else(|e| Reply::error(&e));

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use super::conditional::{ByteRange, Validators};
 use super::listing::listing_html;
 use super::mime::{content_type, is_compressible};
+use super::server::Shared;
 use super::{HttpError, Method, RequestHead, ResponseHead, ServerConfig, Status, UrlPath};
 use crate::produce::{FileProducer, ListProducer};
 
@@ -103,13 +104,56 @@ fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// A GET or HEAD of `path` under `root` (canonical).
+/// Opens the regular file `path` names beneath the root in one system
+/// call: `openat2` with `RESOLVE_BENEATH` refuses any resolution that
+/// leaves the root, symbolic links included. `Ok(None)` means "use the
+/// portable path": not Linux, an old kernel, a directory, or an absolute
+/// symbolic link (which `RESOLVE_BENEATH` refuses even when it points
+/// inside the root).
+#[cfg(target_os = "linux")]
+fn open_beneath(
+    shared: &Shared,
+    path: &UrlPath,
+) -> Result<Option<(File, fs::Metadata)>, HttpError> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags, openat2};
+    use rustix::io::Errno;
+    let Some(root) = &shared.root_fd else {
+        return Ok(None);
+    };
+    if path.segments().is_empty() || path.trailing_slash() {
+        return Ok(None);
+    }
+    let rel = path.relative();
+    match openat2(
+        root,
+        &rel,
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+        ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+    ) {
+        Ok(fd) => {
+            let f = File::from(fd);
+            let meta = f.metadata().map_err(|e| internal(&e))?;
+            Ok(meta.is_file().then_some((f, meta)))
+        }
+        Err(Errno::NOENT | Errno::NOTDIR | Errno::NAMETOOLONG) => Err(HttpError::NotFound),
+        Err(Errno::ACCESS | Errno::PERM) => Err(HttpError::Forbidden),
+        Err(_) => Ok(None),
+    }
+}
+
+/// A GET or HEAD of `path` under the root.
 pub(crate) fn resource(
-    config: &ServerConfig,
-    root: &Path,
+    shared: &Shared,
     req: &RequestHead,
     path: &UrlPath,
 ) -> Result<Reply, HttpError> {
+    let (config, root) = (&shared.config, shared.root.as_path());
+    #[cfg(target_os = "linux")]
+    if let Some((f, meta)) = open_beneath(shared, path)? {
+        let rel = path.relative();
+        return open_file(config, req, &rel, f, meta);
+    }
     let real = path.resolve(root)?;
     let meta = fs::metadata(&real).map_err(|_| HttpError::NotFound)?;
     if meta.is_dir() {
@@ -156,9 +200,48 @@ fn file(config: &ServerConfig, req: &RequestHead, path: PathBuf) -> Result<Reply
     let f = File::open(&path).map_err(|e| internal(&e))?;
     // The metadata of the open file, so what is described is what is sent.
     let meta = f.metadata().map_err(|e| internal(&e))?;
+    open_file(config, req, &path, f, meta)
+}
+
+/// Reads all `len` bytes of a small file with `pread`.
+fn read_small(f: &File, len: u64) -> io::Result<Bytes> {
+    let mut buf = vec![0u8; len as usize];
+    let mut done = 0;
+    while done < buf.len() {
+        match read_at(f, &mut buf[done..], done as u64) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+#[cfg(unix)]
+fn read_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(f, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = f;
+    f.seek(SeekFrom::Start(offset))?;
+    f.read(buf)
+}
+
+/// An open regular file with its metadata.
+fn open_file(
+    config: &ServerConfig,
+    req: &RequestHead,
+    path: &Path,
+    f: File,
+    meta: fs::Metadata,
+) -> Result<Reply, HttpError> {
     let len = meta.len();
     let validators = Validators::from_metadata(&meta);
-    let ty = content_type(&path);
+    let ty = content_type(path);
     let compressible = is_compressible(ty) && len > config.gzip_threshold;
     let range = if req.method == Method::Get {
         req.header("range")
@@ -187,11 +270,21 @@ fn file(config: &ServerConfig, req: &RequestHead, path: PathBuf) -> Result<Reply
     let mut head = head_for(Status::OK);
     head.add("Content-Type", ty.as_bytes());
     head.add("Accept-Ranges", b"bytes");
-    let producer = FileProducer::from_file(f).map_err(|e| internal(&e))?;
+    if !gzip && range.is_none() && len < config.sendfile_min {
+        // Small files are read now, in one piece, so head and body (and
+        // pipelined responses) share a write.
+        let body = read_small(&f, len).map_err(|e| internal(&e))?;
+        return Ok(Reply {
+            head,
+            body: Body::Bytes(body),
+        });
+    }
+    let producer = FileProducer::from_file(f)
+        .map_err(|e| internal(&e))?
+        .promise(len);
     let producer = if len >= config.sendfile_min {
         producer.regions()
     } else {
-        // Small files are read in one piece so head and body share a write.
         producer.block_size(len.max(1) as usize)
     };
     if gzip {

@@ -19,6 +19,10 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     /// The canonical root: every path served resolves under it.
     pub(crate) root: PathBuf,
+    /// The root opened as a directory, for opening files beneath it in one
+    /// system call (Linux `openat2` with `RESOLVE_BENEATH`).
+    #[cfg(target_os = "linux")]
+    pub(crate) root_fd: Option<std::os::fd::OwnedFd>,
 }
 
 /// An HTTP/1.1 file server: `GET` and `HEAD` of the files under a root,
@@ -60,8 +64,23 @@ impl Server {
                 format!("{} is not a directory", root.display()),
             ));
         }
+        #[cfg(target_os = "linux")]
+        let root_fd = {
+            use rustix::fs::{Mode, OFlags, open};
+            open(
+                &root,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()
+        };
         Ok(Server {
-            shared: Arc::new(Shared { config, root }),
+            shared: Arc::new(Shared {
+                config,
+                root,
+                #[cfg(target_os = "linux")]
+                root_fd,
+            }),
         })
     }
 
