@@ -292,12 +292,14 @@ impl RequestReader {
         let status = head.status();
         let config = &self.shared.config;
         let no_body = *m.method == Method::Head || status.forbids_body();
+        let mut small = None;
         // The body producer and whether its end is known.
         let (body, close_delimited): (Option<Box<dyn Producer + Send>>, bool) = match body {
             Body::Empty => (None, false),
             Body::Bytes(b) => {
                 head.add("Content-Length", b.len().to_string().as_bytes());
-                (Some(from_bytes(b).boxed()), false)
+                small = Some(b);
+                (None, false)
             }
             Body::File(f) => {
                 let len = f.exact_len().unwrap_or(0);
@@ -319,7 +321,7 @@ impl RequestReader {
                 }
             }
         };
-        let body = if no_body { None } else { body };
+        let (body, small) = if no_body { (None, None) } else { (body, small) };
         let keep = m.keep_alive && !force_close && !(close_delimited && body.is_some());
         if !keep {
             head.add("Connection", b"close");
@@ -330,9 +332,11 @@ impl RequestReader {
         head.add("Server", config.server_name.as_bytes());
         let head = head.finish();
         let head_len = head.len() as u64;
-        let response: Box<dyn Producer + Send> = match body {
-            Some(b) => from_bytes(head).then(b).boxed(),
-            None => from_bytes(head).boxed(),
+        let response: Box<dyn Producer + Send> = match (body, small) {
+            // Head and body in memory: one producer, two chunks, one write.
+            (_, Some(b)) => ListProducer::new([head, b]).boxed(),
+            (Some(b), None) => from_bytes(head).then(b).boxed(),
+            (None, None) => from_bytes(head).boxed(),
         };
         let response = if config.quiet {
             response
