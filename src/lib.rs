@@ -47,6 +47,7 @@
 //! | `gzip` | yes | gzip, zlib and raw deflate encoders and bounded decoders (flate2, zlib-rs backend) |
 //! | `reactor` | yes | the poll-based event loop (polling, rustix, socket2) |
 //! | `stream` | yes | `futures_core::Stream` adapters, for hyper and axum bodies |
+//! | `http` | yes | the HTTP/1.1 file server on the reactor (needs `reactor` and `gzip`) |
 
 #![deny(
     missing_docs,
@@ -61,6 +62,8 @@
 pub mod chunk;
 pub mod codec;
 pub mod consume;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod io;
 pub mod produce;
 #[cfg(feature = "reactor")]

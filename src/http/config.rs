@@ -1,0 +1,149 @@
+//! [`ServerConfig`]: the file server's root, limits, timeouts and gzip
+//! settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::HeadLimits;
+
+/// Default most bytes of a request body (`POST /echo`): 1 MiB (413 past it).
+pub const DEFAULT_MAX_BODY: u64 = 1 << 20;
+/// Default most requests per connection whose responses are not yet fully
+/// handed to the socket writer: 32. Parsing pauses at the cap.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+/// Default header-read timeout: 10 s to complete a request head once its
+/// first byte arrived (the slowloris defence).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default idle keep-alive timeout: 60 s without a byte read or written.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default smallest file sent gzip-compressed (when the client accepts it
+/// and the type is compressible): over 1 KiB.
+pub const DEFAULT_GZIP_THRESHOLD: u64 = 1 << 10;
+/// Default gzip level: 6.
+pub const DEFAULT_GZIP_LEVEL: u32 = 6;
+/// Default size compressed output is globbed into before a write: 64 KiB.
+pub const DEFAULT_GLOB: usize = 64 << 10;
+/// Default smallest file sent as a file region (`sendfile`): 32 KiB.
+/// Smaller files are read into memory, so a response's head and body (and
+/// pipelined responses) go out in one vectored write.
+pub const DEFAULT_SENDFILE_MIN: u64 = 32 << 10;
+/// Default most entries in a directory listing: 10 000.
+pub const DEFAULT_MAX_LISTING: usize = 10_000;
+
+/// The configuration of a [`Server`](super::Server).
+///
+/// Every peer-controlled quantity has a cap here, with its own status:
+/// head sizes ([`HeadLimits`]: 414, 431), the body (413), requests in
+/// flight (parsing pauses), and time (the header and idle timeouts close
+/// the connection).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The directory served.
+    pub root: PathBuf,
+    /// Request head limits.
+    pub limits: HeadLimits,
+    /// Most bytes of a request body ([`DEFAULT_MAX_BODY`]).
+    pub max_body: u64,
+    /// Most requests in flight per connection ([`DEFAULT_MAX_IN_FLIGHT`]).
+    pub max_in_flight: usize,
+    /// Time to complete a request head once it started, and most time
+    /// without progress inside a body ([`DEFAULT_HEADER_TIMEOUT`]; `None`:
+    /// none).
+    pub header_timeout: Option<Duration>,
+    /// Time without traffic before an idle connection closes
+    /// ([`DEFAULT_IDLE_TIMEOUT`]; `None`: none).
+    pub idle_timeout: Option<Duration>,
+    /// Files over this many bytes are gzip-compressed when accepted
+    /// ([`DEFAULT_GZIP_THRESHOLD`]; `u64::MAX` turns gzip off).
+    pub gzip_threshold: u64,
+    /// The gzip level, 0 to 9 ([`DEFAULT_GZIP_LEVEL`]).
+    pub gzip_level: u32,
+    /// Compressed output is globbed into buffers of this size
+    /// ([`DEFAULT_GLOB`]).
+    pub glob: usize,
+    /// Files of at least this size go out with `sendfile`
+    /// ([`DEFAULT_SENDFILE_MIN`]).
+    pub sendfile_min: u64,
+    /// Most entries in a directory listing ([`DEFAULT_MAX_LISTING`]).
+    pub max_listing: usize,
+    /// No access log on standard error.
+    pub quiet: bool,
+    /// The `Server` header's value.
+    pub server_name: String,
+}
+
+impl ServerConfig {
+    /// The defaults, serving `root`.
+    pub fn new(root: impl Into<PathBuf>) -> ServerConfig {
+        ServerConfig {
+            root: root.into(),
+            limits: HeadLimits::default(),
+            max_body: DEFAULT_MAX_BODY,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            header_timeout: Some(DEFAULT_HEADER_TIMEOUT),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            gzip_threshold: DEFAULT_GZIP_THRESHOLD,
+            gzip_level: DEFAULT_GZIP_LEVEL,
+            glob: DEFAULT_GLOB,
+            sendfile_min: DEFAULT_SENDFILE_MIN,
+            max_listing: DEFAULT_MAX_LISTING,
+            quiet: false,
+            server_name: concat!("producers/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+
+    /// Sets the request head limits.
+    pub fn limits(mut self, limits: HeadLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the most bytes of a request body.
+    pub fn max_body(mut self, n: u64) -> Self {
+        self.max_body = n;
+        self
+    }
+
+    /// Sets the most requests in flight per connection (at least 1).
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Sets the header-read timeout.
+    pub fn header_timeout(mut self, t: Option<Duration>) -> Self {
+        self.header_timeout = t;
+        self
+    }
+
+    /// Sets the idle keep-alive timeout.
+    pub fn idle_timeout(mut self, t: Option<Duration>) -> Self {
+        self.idle_timeout = t;
+        self
+    }
+
+    /// Sets the gzip threshold.
+    pub fn gzip_threshold(mut self, n: u64) -> Self {
+        self.gzip_threshold = n;
+        self
+    }
+
+    /// Sets the gzip level (clamped to 9).
+    pub fn gzip_level(mut self, level: u32) -> Self {
+        self.gzip_level = level.min(9);
+        self
+    }
+
+    /// Sets the smallest file sent with `sendfile`.
+    pub fn sendfile_min(mut self, n: u64) -> Self {
+        self.sendfile_min = n;
+        self
+    }
+
+    /// Turns the access log off (`true`) or on.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
+    }
+}

@@ -1,0 +1,513 @@
+//! [`RequestReader`]: the consumer that reads a connection's requests from
+//! the consumer FIFO and queues their responses, in order.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use super::respond::{Body, Reply, resource};
+use super::server::Shared;
+use super::{
+    BodyFraming, HeadScanner, HttpError, Method, RequestHead, ResponseHead, Status, UrlPath,
+    Version, now_http_date,
+};
+use crate::codec::chunked::{ChunkedDecoder, Decoded};
+use crate::consume::{ConsumeError, Consumer, Control, Eof, Frame, Framing};
+use crate::produce::{Counters, ListProducer, More, Producer, ProducerExt, from_bytes};
+use crate::reactor::Outbox;
+
+/// What a connection's consumer, handler and response producers share.
+#[derive(Debug, Default)]
+pub(crate) struct ConnState {
+    /// Responses queued and not yet fully handed to the socket writer.
+    in_flight: AtomicUsize,
+    /// The reader stopped at a request boundary because `in_flight` hit the
+    /// cap; the next response to finish wakes the channel to resume it.
+    stalled: AtomicBool,
+    /// A timeout already answered 408: the next one closes at once.
+    timed_out: AtomicBool,
+    /// The channel's waker, kept by the response that resumed a stalled
+    /// reader (see [`RequestReader`]'s `on_raw`).
+    waker: Mutex<Option<Waker>>,
+}
+
+impl ConnState {
+    pub(crate) fn is_stalled(&self) -> bool {
+        self.stalled.load(Ordering::Relaxed)
+    }
+
+    /// Marks a timeout; true if it is the first.
+    pub(crate) fn first_timeout(&self) -> bool {
+        !self.timed_out.swap(true, Ordering::Relaxed)
+    }
+
+    fn release(&self, waker: &Waker) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if self.stalled.load(Ordering::Relaxed) {
+            // The channel's waker: the loop services the channel again and
+            // hands the buffered requests to the reader.
+            *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(waker.clone());
+            waker.wake_by_ref();
+        }
+    }
+}
+
+/// A response producer counted in flight until it ends or is dropped.
+struct InFlight<P> {
+    inner: P,
+    conn: Arc<ConnState>,
+    done: bool,
+}
+
+impl<P> fmt::Debug for InFlight<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InFlight")
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Producer> Producer for InFlight<P> {
+    fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
+        let r = self.inner.poll_more(cx);
+        if matches!(r, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) && !self.done {
+            self.done = true;
+            self.conn.release(cx.waker());
+        }
+        r
+    }
+    fn exact_len(&self) -> Option<u64> {
+        self.inner.exact_len()
+    }
+    fn counters(&self) -> Option<Counters> {
+        self.inner.counters()
+    }
+}
+
+impl<P> Drop for InFlight<P> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.conn.in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What the reader expects next.
+enum Expect {
+    /// A request head (leading empty lines are skipped, RFC 9112 section 2.2).
+    Head,
+    /// `left` more bytes of a body; collected for `/echo`, else dropped.
+    Body {
+        req: Pending,
+        left: u64,
+        echo: Option<Echo>,
+    },
+    /// A chunked body.
+    Chunked {
+        req: Pending,
+        decoder: Box<ChunkedDecoder>,
+        echo: Option<Echo>,
+    },
+    /// The connection is closing: input is dropped.
+    Closed,
+}
+
+/// A request whose body is being read.
+struct Pending {
+    head: RequestHead,
+    started: Instant,
+}
+
+/// The body collected for `POST /echo`.
+#[derive(Default)]
+struct Echo {
+    pieces: Vec<Bytes>,
+    len: u64,
+}
+
+/// Reads requests from a connection's input — heads, then bodies by count
+/// or chunked — and queues each response through the channel's outbox.
+/// One per connection, a raw consumer over the FIFO's buffer: pipelined
+/// requests are answered in order by construction.
+pub(crate) struct RequestReader {
+    shared: Arc<Shared>,
+    conn: Arc<ConnState>,
+    out: Outbox,
+    scanner: HeadScanner,
+    state: Expect,
+}
+
+impl fmt::Debug for RequestReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestReader").finish_non_exhaustive()
+    }
+}
+
+/// A request's facts the response needs.
+struct Meta<'a> {
+    method: &'a Method,
+    target: &'a [u8],
+    version: Version,
+    keep_alive: bool,
+    started: Instant,
+}
+
+impl RequestReader {
+    pub(crate) fn new(shared: Arc<Shared>, conn: Arc<ConnState>, out: Outbox) -> RequestReader {
+        let scanner = HeadScanner::new(shared.config.limits);
+        RequestReader {
+            shared,
+            conn,
+            out,
+            scanner,
+            state: Expect::Head,
+        }
+    }
+
+    /// Answers a request that cannot be parsed, and closes.
+    fn fail_head(&mut self, e: HttpError) {
+        let meta = Meta {
+            method: &Method::Other(Bytes::from_static(b"-")),
+            target: b"-",
+            version: Version::Http11,
+            keep_alive: false,
+            started: Instant::now(),
+        };
+        self.emit(&meta, Reply::error(&e), true);
+    }
+
+    /// A whole head arrived.
+    fn on_head(&mut self, head: Bytes) {
+        let started = Instant::now();
+        let head = match RequestHead::parse(head) {
+            Ok(h) => h,
+            Err(e) => return self.fail_head(e),
+        };
+        let meta = |keep_alive| Meta {
+            method: &head.method,
+            target: &head.target,
+            version: head.version,
+            keep_alive,
+            started,
+        };
+        let framing = match head.body_framing() {
+            Ok(f) => f,
+            Err(e) => {
+                let reply = Reply::error(&e);
+                return self.emit(&meta(false), reply, true);
+            }
+        };
+        let keep_alive = head.wants_keep_alive();
+        let path = match UrlPath::from_target(&head.target) {
+            Ok(p) => p,
+            Err(e) => {
+                let reply = Reply::error(&e);
+                let close = framing != BodyFraming::None;
+                return self.emit(&meta(keep_alive), reply, close);
+            }
+        };
+        let is_echo = path.segments().len() == 1 && path.segments()[0] == "echo";
+        if is_echo && head.method == Method::Post {
+            let max = self.shared.config.max_body;
+            if let BodyFraming::Length(n) = framing
+                && n > max
+            {
+                let reply = Reply::error(&HttpError::BodyTooLarge { limit: max });
+                return self.emit(&meta(false), reply, true);
+            }
+            if framing != BodyFraming::None
+                && head.version == Version::Http11
+                && head.has_token("expect", "100-continue")
+            {
+                self.push(Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n"));
+            }
+            let req = Pending { head, started };
+            self.state = match framing {
+                BodyFraming::None => return self.finish_echo(req, Echo::default()),
+                BodyFraming::Length(left) => Expect::Body {
+                    req,
+                    left,
+                    echo: Some(Echo::default()),
+                },
+                BodyFraming::Chunked => Expect::Chunked {
+                    req,
+                    decoder: Box::new(ChunkedDecoder::new()),
+                    echo: Some(Echo::default()),
+                },
+            };
+            return;
+        }
+        let reply = match (&head.method, is_echo) {
+            (_, true) => Err(HttpError::MethodNotAllowed { allow: "POST" }),
+            (Method::Get | Method::Head, false) => resource(&self.shared, &head, &path),
+            _ => Err(HttpError::MethodNotAllowed { allow: "GET, HEAD" }),
+        };
+        let reply = reply.unwrap_or_else(|e| Reply::error(&e));
+        // A body nobody reads: answer, then close rather than read it.
+        let close = framing != BodyFraming::None;
+        self.emit(&meta(keep_alive), reply, close);
+    }
+
+    fn finish_echo(&mut self, req: Pending, echo: Echo) {
+        let meta = Meta {
+            method: &req.head.method,
+            target: &req.head.target,
+            version: req.head.version,
+            keep_alive: req.head.wants_keep_alive(),
+            started: req.started,
+        };
+        let ty = req
+            .head
+            .header("content-type")
+            .cloned()
+            .unwrap_or(Bytes::from_static(b"application/octet-stream"));
+        let head = ResponseHead::new(Status::OK).header("Content-Type", ty);
+        let body = if req.head.version == Version::Http11 {
+            // Chunked, as the pieces arrived.
+            Body::Chunks(ListProducer::new(echo.pieces))
+        } else {
+            let mut all = BytesMut::with_capacity(echo.len as usize);
+            for p in echo.pieces {
+                all.extend_from_slice(&p);
+            }
+            Body::Bytes(all.freeze())
+        };
+        self.emit(&meta, Reply { head, body }, false);
+        self.state = Expect::Head;
+    }
+
+    fn push(&mut self, b: Bytes) {
+        // A closed channel drops it: nothing to do.
+        let _ = self.out.push(b);
+    }
+
+    /// Adds the connection's fields, queues the response as one producer,
+    /// and closes when done if the connection does not go on.
+    fn emit(&mut self, m: &Meta<'_>, reply: Reply, force_close: bool) {
+        let Reply { mut head, body } = reply;
+        let status = head.status();
+        let config = &self.shared.config;
+        let no_body = *m.method == Method::Head || status.forbids_body();
+        let mut small = None;
+        // The body producer and whether its end is known.
+        let (body, close_delimited): (Option<Box<dyn Producer + Send>>, bool) = match body {
+            Body::Empty => (None, false),
+            Body::Bytes(b) => {
+                head.add("Content-Length", b.len().to_string().as_bytes());
+                small = Some(b);
+                (None, false)
+            }
+            Body::File(f) => {
+                let len = f.exact_len().unwrap_or(0);
+                head.add("Content-Length", len.to_string().as_bytes());
+                (Some(f.boxed()), false)
+            }
+            Body::Chunks(list) => {
+                head.add("Transfer-Encoding", b"chunked");
+                (Some(list.chunked().boxed()), false)
+            }
+            Body::Gzip(f) => {
+                let gz = super::gz::Gzip::new(f, config.gzip_level).glob(config.glob);
+                if m.version == Version::Http11 {
+                    head.add("Transfer-Encoding", b"chunked");
+                    (Some(gz.chunked().boxed()), false)
+                } else {
+                    // HTTP/1.0 has no chunked coding: the close ends the body.
+                    (Some(gz.boxed()), true)
+                }
+            }
+        };
+        let (body, small) = if no_body { (None, None) } else { (body, small) };
+        let keep = m.keep_alive && !force_close && !(close_delimited && body.is_some());
+        if !keep {
+            head.add("Connection", b"close");
+        } else if m.version == Version::Http10 {
+            head.add("Connection", b"keep-alive");
+        }
+        head.add("Date", &now_http_date());
+        head.add("Server", config.server_name.as_bytes());
+        let head = head.finish();
+        let head_len = head.len() as u64;
+        let response: Box<dyn Producer + Send> = match (body, small) {
+            // Head and body in memory: one producer, two chunks, one write.
+            (_, Some(b)) => ListProducer::new([head, b]).boxed(),
+            (Some(b), None) => from_bytes(head).then(b).boxed(),
+            (None, None) => from_bytes(head).boxed(),
+        };
+        let response = if config.quiet {
+            response
+        } else {
+            let line = format!(
+                "{} {} {}",
+                m.method,
+                String::from_utf8_lossy(m.target),
+                status.code()
+            );
+            let started = m.started;
+            response
+                .hooked(move |n, err| {
+                    let ms = started.elapsed().as_secs_f64() * 1e3;
+                    let bytes = n.saturating_sub(head_len);
+                    match err {
+                        None => eprintln!("{line} {bytes} {ms:.3}ms"),
+                        Some(e) => eprintln!("{line} {bytes} {ms:.3}ms ({e})"),
+                    }
+                })
+                .boxed()
+        };
+        self.conn.in_flight.fetch_add(1, Ordering::Relaxed);
+        let _ = self.out.push_producer(InFlight {
+            inner: response,
+            conn: self.conn.clone(),
+            done: false,
+        });
+        if !keep {
+            let _ = self.out.close_when_done();
+            self.state = Expect::Closed;
+        }
+    }
+
+    /// The body bytes at the front of `buf`: `true` when the request is
+    /// complete.
+    fn body(&mut self, buf: &mut BytesMut) -> Result<bool, HttpError> {
+        let max = self.shared.config.max_body;
+        match &mut self.state {
+            Expect::Body { left, echo, .. } => {
+                let n = (*left).min(buf.len() as u64) as usize;
+                let piece = buf.split_to(n).freeze();
+                *left -= n as u64;
+                if let Some(e) = echo
+                    && !piece.is_empty()
+                {
+                    e.len += piece.len() as u64;
+                    e.pieces.push(piece);
+                }
+                Ok(*left == 0)
+            }
+            Expect::Chunked { decoder, echo, .. } => loop {
+                match decoder.decode(buf)? {
+                    Decoded::Data(piece) => {
+                        if let Some(e) = echo {
+                            e.len += piece.len() as u64;
+                            if e.len > max {
+                                return Err(HttpError::BodyTooLarge { limit: max });
+                            }
+                            e.pieces.push(piece);
+                        }
+                    }
+                    Decoded::NeedMore => return Ok(false),
+                    Decoded::End => return Ok(true),
+                }
+            },
+            _ => Ok(true),
+        }
+    }
+}
+
+impl Consumer for RequestReader {
+    fn framing(&self) -> Framing {
+        Framing::Raw
+    }
+
+    fn on_frame(&mut self, _: Frame, ctl: &mut Control) -> Result<(), ConsumeError> {
+        Err(ConsumeError::Invalid {
+            offset: ctl.offset(),
+            reason: "the request reader frames its own input",
+        })
+    }
+
+    fn on_raw(&mut self, buf: &mut BytesMut, _ctl: &mut Control) -> Result<(), ConsumeError> {
+        let (resumed, before) = (self.conn.is_stalled(), buf.len());
+        self.read(buf);
+        if resumed && buf.len() != before {
+            // Resumed by a wake-up: the loop does not write after handing
+            // input to consumers on a wake-up, so wake the channel once more
+            // for the responses just queued to go out.
+            if let Some(w) = self
+                .conn
+                .waker
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+            {
+                w.wake();
+            }
+        }
+        Ok(())
+    }
+
+    fn on_eof(&mut self, _eof: Eof, _ctl: &mut Control) -> Result<(), ConsumeError> {
+        // A request cut short by the peer's close gets no answer; the
+        // responses already queued still go out.
+        Ok(())
+    }
+}
+
+impl RequestReader {
+    /// Reads requests from `buf` until it is empty, a request is
+    /// incomplete, or the in-flight cap stalls the reader.
+    fn read(&mut self, buf: &mut BytesMut) {
+        while !buf.is_empty() {
+            match self.state {
+                Expect::Closed => buf.clear(),
+                Expect::Head => {
+                    if self.conn.in_flight.load(Ordering::Relaxed)
+                        >= self.shared.config.max_in_flight
+                    {
+                        self.conn.stalled.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    self.conn.stalled.store(false, Ordering::Relaxed);
+                    while buf.starts_with(b"\r\n") {
+                        let _ = buf.split_to(2);
+                    }
+                    match self.scanner.scan(buf) {
+                        Ok(None) => return,
+                        Ok(Some(n)) => {
+                            let head = buf.split_to(n).freeze();
+                            self.on_head(head);
+                        }
+                        Err(e) => self.fail_head(e),
+                    }
+                }
+                Expect::Body { .. } | Expect::Chunked { .. } => match self.body(buf) {
+                    Ok(false) => return,
+                    Ok(true) => {
+                        let state = std::mem::replace(&mut self.state, Expect::Head);
+                        match state {
+                            Expect::Body {
+                                req,
+                                echo: Some(echo),
+                                ..
+                            }
+                            | Expect::Chunked {
+                                req,
+                                echo: Some(echo),
+                                ..
+                            } => self.finish_echo(req, echo),
+                            _ => {}
+                        }
+                    }
+                    Err(e) => {
+                        let state = std::mem::replace(&mut self.state, Expect::Head);
+                        let (Expect::Body { req, .. } | Expect::Chunked { req, .. }) = state else {
+                            unreachable!("in a body")
+                        };
+                        let meta = Meta {
+                            method: &req.head.method,
+                            target: &req.head.target,
+                            version: req.head.version,
+                            keep_alive: false,
+                            started: req.started,
+                        };
+                        self.emit(&meta, Reply::error(&e), true);
+                    }
+                },
+            }
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! [`HttpError`]: everything that turns a request into an error response.
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+
+use super::Status;
+use crate::codec::chunked::ChunkedError;
+
+/// Why a request gets an error response instead of what it asked for.
+///
+/// Each variant maps to one status ([`status`](HttpError::status)), and
+/// says whether the connection can go on after the response
+/// ([`closes_connection`](HttpError::closes_connection)): after a framing
+/// error the server cannot know where the next request starts, so it
+/// answers and closes (RFC 9112 section 11.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// The request line is longer than `limit` bytes (414).
+    RequestLineTooLong {
+        /// The limit in force ([`HeadLimits::max_line`](super::HeadLimits::max_line)).
+        limit: usize,
+    },
+    /// The request head (request line and header fields) is longer than
+    /// `limit` bytes (431).
+    HeadTooLarge {
+        /// The limit in force ([`HeadLimits::max_head`](super::HeadLimits::max_head)).
+        limit: usize,
+    },
+    /// More than `limit` header fields (431).
+    TooManyHeaders {
+        /// The limit in force ([`HeadLimits::max_headers`](super::HeadLimits::max_headers)).
+        limit: usize,
+    },
+    /// The request line is malformed (400).
+    BadRequestLine {
+        /// Where in the head the problem is.
+        offset: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A header field line is malformed (400).
+    BadHeader {
+        /// Where in the head the problem is.
+        offset: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// An HTTP version other than 1.x (505).
+    VersionNotSupported {
+        /// The major version asked for.
+        major: u8,
+        /// The minor version asked for.
+        minor: u8,
+    },
+    /// `Host` is missing from an HTTP/1.1 request, or sent twice (400,
+    /// RFC 9112 section 3.2).
+    BadHost,
+    /// `Content-Length` is not a number, or sent twice with different
+    /// values (400).
+    BadContentLength,
+    /// Both `Content-Length` and `Transfer-Encoding`: a request smuggling
+    /// attempt, refused (400, RFC 9112 section 6.3).
+    ConflictingFraming,
+    /// A transfer coding other than a final `chunked` (501), or
+    /// `Transfer-Encoding` in an HTTP/1.0 request (400).
+    UnsupportedTransferCoding {
+        /// Whether the request was HTTP/1.0 (then the status is 400).
+        http10: bool,
+    },
+    /// The request body is longer than `limit` bytes (413).
+    BodyTooLarge {
+        /// The limit in force.
+        limit: u64,
+    },
+    /// The chunked request body is malformed (400).
+    BadChunkedBody(ChunkedError),
+    /// The request target cannot be mapped to a path: a bad percent escape,
+    /// a NUL byte, invalid UTF-8, or `..` leaving the root (400).
+    BadPath {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The path resolves outside the root through a symbolic link (403).
+    Forbidden,
+    /// Nothing at that path (404).
+    NotFound,
+    /// The method is not allowed on this resource (405); `allow` is the
+    /// `Allow` header's value.
+    MethodNotAllowed {
+        /// The methods that are allowed, comma separated.
+        allow: &'static str,
+    },
+    /// The byte range lies outside a representation of `len` bytes (416).
+    RangeNotSatisfiable {
+        /// The length of the representation.
+        len: u64,
+    },
+    /// The request could not be answered because of a server-side I/O
+    /// failure (500).
+    Internal {
+        /// The kind of the failure.
+        kind: io::ErrorKind,
+    },
+}
+
+impl HttpError {
+    /// The status of the error response.
+    pub fn status(&self) -> Status {
+        match self {
+            HttpError::RequestLineTooLong { .. } => Status::URI_TOO_LONG,
+            HttpError::HeadTooLarge { .. } | HttpError::TooManyHeaders { .. } => {
+                Status::HEADER_FIELDS_TOO_LARGE
+            }
+            HttpError::BadRequestLine { .. }
+            | HttpError::BadHeader { .. }
+            | HttpError::BadHost
+            | HttpError::BadContentLength
+            | HttpError::ConflictingFraming
+            | HttpError::BadChunkedBody(_)
+            | HttpError::BadPath { .. }
+            | HttpError::UnsupportedTransferCoding { http10: true } => Status::BAD_REQUEST,
+            HttpError::UnsupportedTransferCoding { http10: false } => Status::NOT_IMPLEMENTED,
+            HttpError::VersionNotSupported { .. } => Status::VERSION_NOT_SUPPORTED,
+            HttpError::BodyTooLarge { .. } => Status::CONTENT_TOO_LARGE,
+            HttpError::Forbidden => Status::FORBIDDEN,
+            HttpError::NotFound => Status::NOT_FOUND,
+            HttpError::MethodNotAllowed { .. } => Status::METHOD_NOT_ALLOWED,
+            HttpError::RangeNotSatisfiable { .. } => Status::RANGE_NOT_SATISFIABLE,
+            HttpError::Internal { .. } => Status::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Whether the connection must close after the error response: the
+    /// request's framing is unknown or untrusted, or its body is left
+    /// unread.
+    pub fn closes_connection(&self) -> bool {
+        !matches!(
+            self,
+            HttpError::BadPath { .. }
+                | HttpError::Forbidden
+                | HttpError::NotFound
+                | HttpError::MethodNotAllowed { .. }
+                | HttpError::RangeNotSatisfiable { .. }
+                | HttpError::Internal { .. }
+        )
+    }
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HttpError::RequestLineTooLong { limit } => {
+                write!(f, "request line longer than {limit} bytes")
+            }
+            HttpError::HeadTooLarge { limit } => {
+                write!(f, "request head longer than {limit} bytes")
+            }
+            HttpError::TooManyHeaders { limit } => write!(f, "more than {limit} header fields"),
+            HttpError::BadRequestLine { offset, reason } => {
+                write!(f, "malformed request line at byte {offset}: {reason}")
+            }
+            HttpError::BadHeader { offset, reason } => {
+                write!(f, "malformed header field at byte {offset}: {reason}")
+            }
+            HttpError::VersionNotSupported { major, minor } => {
+                write!(f, "http version {major}.{minor} not supported")
+            }
+            HttpError::BadHost => f.write_str("missing or repeated host header"),
+            HttpError::BadContentLength => f.write_str("invalid content-length"),
+            HttpError::ConflictingFraming => {
+                f.write_str("both content-length and transfer-encoding")
+            }
+            HttpError::UnsupportedTransferCoding { .. } => {
+                f.write_str("unsupported transfer coding")
+            }
+            HttpError::BodyTooLarge { limit } => {
+                write!(f, "request body longer than {limit} bytes")
+            }
+            HttpError::BadChunkedBody(e) => write!(f, "malformed chunked body: {e}"),
+            HttpError::BadPath { reason } => write!(f, "bad request path: {reason}"),
+            HttpError::Forbidden => f.write_str("path leads outside the root"),
+            HttpError::NotFound => f.write_str("not found"),
+            HttpError::MethodNotAllowed { allow } => {
+                write!(f, "method not allowed (allowed: {allow})")
+            }
+            HttpError::RangeNotSatisfiable { len } => {
+                write!(f, "range not satisfiable for {len} bytes")
+            }
+            HttpError::Internal { kind } => write!(f, "internal error: {kind}"),
+        }
+    }
+}
+
+impl Error for HttpError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            HttpError::BadChunkedBody(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ChunkedError> for HttpError {
+    fn from(e: ChunkedError) -> HttpError {
+        HttpError::BadChunkedBody(e)
+    }
+}
+
+impl From<HttpError> for io::Error {
+    fn from(e: HttpError) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_closing() {
+        let table: &[(HttpError, u16, bool)] = &[
+            (HttpError::RequestLineTooLong { limit: 1 }, 414, true),
+            (HttpError::HeadTooLarge { limit: 1 }, 431, true),
+            (HttpError::TooManyHeaders { limit: 1 }, 431, true),
+            (
+                HttpError::BadRequestLine {
+                    offset: 0,
+                    reason: "x",
+                },
+                400,
+                true,
+            ),
+            (
+                HttpError::BadHeader {
+                    offset: 0,
+                    reason: "x",
+                },
+                400,
+                true,
+            ),
+            (
+                HttpError::VersionNotSupported { major: 2, minor: 0 },
+                505,
+                true,
+            ),
+            (HttpError::BadHost, 400, true),
+            (HttpError::BadContentLength, 400, true),
+            (HttpError::ConflictingFraming, 400, true),
+            (
+                HttpError::UnsupportedTransferCoding { http10: false },
+                501,
+                true,
+            ),
+            (
+                HttpError::UnsupportedTransferCoding { http10: true },
+                400,
+                true,
+            ),
+            (HttpError::BodyTooLarge { limit: 1 }, 413, true),
+            (
+                HttpError::BadChunkedBody(ChunkedError::BareLf { offset: 3 }),
+                400,
+                true,
+            ),
+            (HttpError::BadPath { reason: "x" }, 400, false),
+            (HttpError::Forbidden, 403, false),
+            (HttpError::NotFound, 404, false),
+            (HttpError::MethodNotAllowed { allow: "GET" }, 405, false),
+            (HttpError::RangeNotSatisfiable { len: 3 }, 416, false),
+            (
+                HttpError::Internal {
+                    kind: io::ErrorKind::Other,
+                },
+                500,
+                false,
+            ),
+        ];
+        for (e, code, closes) in table {
+            assert_eq!(e.status().code(), *code, "{e}");
+            assert_eq!(e.closes_connection(), *closes, "{e}");
+            let s = e.to_string();
+            assert!(
+                !s.ends_with('.') && s.chars().next().unwrap().is_lowercase(),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn into_io_error() {
+        let e: io::Error = HttpError::ConflictingFraming.into();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        let e: io::Error = HttpError::BadChunkedBody(ChunkedError::BareLf { offset: 3 }).into();
+        assert!(e.get_ref().unwrap().source().is_some());
+    }
+}

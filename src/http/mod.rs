@@ -1,0 +1,67 @@
+//! An HTTP/1.1 file server on the reactor: Medusa's `http_server` done
+//! right (feature `http`).
+//!
+//! The sans-I/O pieces stand on their own and are tested byte by byte:
+//!
+//! - [`HeadScanner`] finds the end of a request head in a growing buffer,
+//!   enforcing [`HeadLimits`] as bytes arrive; [`RequestHead::parse`]
+//!   parses it strictly (RFC 9112) and works out the body's
+//!   [`BodyFraming`], refusing `Content-Length` with `Transfer-Encoding`.
+//! - [`ResponseHead`] builds a status line and header fields.
+//! - [`UrlPath`] turns a target into a safe relative path: percent-decoded
+//!   once, normalised, never above the root, symbolic links checked.
+//! - [`Validators`] and [`ByteRange`]: `ETag`, `Last-Modified`, 304s,
+//!   single byte ranges (206, 416).
+//! - [`HttpError`]: every failure as a typed value with its [`Status`].
+//!
+//! [`Server`] puts them on a [`Reactor`](crate::reactor::Reactor): one
+//! consumer per connection parses requests from the consumer FIFO (head,
+//! then the body by count or by the strict chunked decoder, then the next
+//! request), and each response is a producer pipeline — a file region for
+//! `sendfile`, or `file → gzip → glob → chunked`.
+//!
+//! ```no_run
+//! use producers::http::{Server, ServerConfig};
+//! use producers::reactor::Reactor;
+//!
+//! let mut reactor = Reactor::new()?;
+//! let server = Server::new(ServerConfig::new("."))?;
+//! let listener = std::net::TcpListener::bind("127.0.0.1:8080")?;
+//! server.listen(&mut reactor, listener)?;
+//! reactor.run()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod conditional;
+mod config;
+mod conn;
+mod date;
+mod error;
+mod gz;
+mod listing;
+mod mime;
+mod path;
+mod request;
+mod respond;
+mod response;
+mod server;
+mod status;
+
+pub use conditional::{ByteRange, Validators};
+pub use config::{
+    DEFAULT_GLOB, DEFAULT_GZIP_LEVEL, DEFAULT_GZIP_THRESHOLD, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_LISTING,
+    DEFAULT_SENDFILE_MIN, ServerConfig,
+};
+pub use date::{format_http_date, now_http_date, parse_http_date};
+pub use error::HttpError;
+pub use listing::{html_escape, listing_html};
+pub use mime::{DEFAULT_CONTENT_TYPE, content_type, is_compressible};
+pub use path::{UrlPath, percent_decode, percent_encode_segment};
+pub use request::{
+    BodyFraming, DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADERS, DEFAULT_MAX_LINE, HeadLimits, HeadScanner,
+    Header, Method, RequestHead, Version,
+};
+pub use response::ResponseHead;
+pub use server::Server;
+pub use status::Status;

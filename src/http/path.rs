@@ -1,0 +1,277 @@
+//! [`UrlPath`]: a request target made into a safe relative path — percent
+//! decoded exactly once, normalised, never above the root.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::HttpError;
+
+/// A request path, decoded and normalised: its segments never hold `/`,
+/// NUL, `.` or `..`, so joined to a root it names something under it
+/// (symbolic links aside: see [`resolve`](UrlPath::resolve)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlPath {
+    segments: Vec<String>,
+    /// Whether the decoded path ended with `/` (a directory was asked for).
+    trailing_slash: bool,
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes `%XX` escapes once. A `%` not followed by two hex digits is an
+/// error, so the result never depends on a second decoding.
+pub fn percent_decode(s: &[u8]) -> Result<Vec<u8>, HttpError> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == b'%' {
+            let (Some(h), Some(l)) = (
+                s.get(i + 1).copied().and_then(hex),
+                s.get(i + 2).copied().and_then(hex),
+            ) else {
+                return Err(HttpError::BadPath {
+                    reason: "bad percent escape",
+                });
+            };
+            out.push(h << 4 | l);
+            i += 3;
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// Percent-encodes a path segment for a URL (RFC 3986 `pchar` minus `:`
+/// and `@`, which are kept out for clarity).
+pub fn percent_encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl UrlPath {
+    /// Maps a request target to a path: the query is dropped, an absolute
+    /// form's scheme and authority too; the rest is percent-decoded once
+    /// and normalised (`.` and empty segments dropped, `..` removing the
+    /// segment before it). Fails on a bad escape, a NUL byte, invalid
+    /// UTF-8, or a `..` that would leave the root.
+    pub fn from_target(target: &[u8]) -> Result<UrlPath, HttpError> {
+        let mut path = target;
+        for scheme in [&b"http://"[..], b"https://"] {
+            if path.len() >= scheme.len() && path[..scheme.len()].eq_ignore_ascii_case(scheme) {
+                let rest = &path[scheme.len()..];
+                path = match memchr::memchr(b'/', rest) {
+                    Some(i) => &rest[i..],
+                    None => b"/",
+                };
+            }
+        }
+        if let Some(q) = memchr::memchr2(b'?', b'#', path) {
+            path = &path[..q];
+        }
+        if path.first() != Some(&b'/') {
+            return Err(HttpError::BadPath {
+                reason: "not an absolute path",
+            });
+        }
+        let decoded = percent_decode(path)?;
+        if decoded.contains(&0) {
+            return Err(HttpError::BadPath { reason: "nul byte" });
+        }
+        let decoded = String::from_utf8(decoded).map_err(|_| HttpError::BadPath {
+            reason: "not utf-8",
+        })?;
+        let mut segments: Vec<String> = Vec::new();
+        for seg in decoded.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    if segments.pop().is_none() {
+                        return Err(HttpError::BadPath {
+                            reason: "path leaves the root",
+                        });
+                    }
+                }
+                s => segments.push(s.to_owned()),
+            }
+        }
+        let trailing_slash =
+            decoded.ends_with('/') || decoded.ends_with("/.") || decoded.ends_with("/..");
+        Ok(UrlPath {
+            segments,
+            trailing_slash,
+        })
+    }
+
+    /// The normalised segments.
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+
+    /// Whether the path ended with `/`.
+    pub fn trailing_slash(&self) -> bool {
+        self.trailing_slash
+    }
+
+    /// The path relative to a root.
+    pub fn relative(&self) -> PathBuf {
+        self.segments.iter().collect()
+    }
+
+    /// The normalised path as a URL path, percent-encoded, with a leading
+    /// `/` and the trailing slash if it had one (or `dir` is true).
+    pub fn to_url(&self, dir: bool) -> String {
+        let mut s = String::from("/");
+        for (i, seg) in self.segments.iter().enumerate() {
+            if i > 0 {
+                s.push('/');
+            }
+            s.push_str(&percent_encode_segment(seg));
+        }
+        if (dir || self.trailing_slash) && !self.segments.is_empty() {
+            s.push('/');
+        }
+        s
+    }
+
+    /// Finds the path under `root` (which must be canonical, see
+    /// [`fs::canonicalize`]): the canonical path of what it names, which
+    /// must still lie under `root` once symbolic links are followed
+    /// ([`HttpError::Forbidden`] otherwise), or [`HttpError::NotFound`].
+    pub fn resolve(&self, root: &Path) -> Result<PathBuf, HttpError> {
+        let full = root.join(self.relative());
+        match fs::canonicalize(&full) {
+            Ok(real) if real.starts_with(root) => Ok(real),
+            Ok(_) => Err(HttpError::Forbidden),
+            Err(e) => Err(match e.kind() {
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => HttpError::NotFound,
+                io::ErrorKind::PermissionDenied => HttpError::Forbidden,
+                // Includes a name too long for the file system.
+                _ => HttpError::NotFound,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(t: &str) -> Result<(Vec<String>, bool), HttpError> {
+        UrlPath::from_target(t.as_bytes()).map(|p| (p.segments, p.trailing_slash))
+    }
+
+    fn ok(v: &[&str], slash: bool) -> Result<(Vec<String>, bool), HttpError> {
+        Ok((v.iter().map(|s| s.to_string()).collect(), slash))
+    }
+
+    #[test]
+    fn normalises() {
+        assert_eq!(segs("/"), ok(&[], true));
+        assert_eq!(segs("/a/b.txt?x=/../.."), ok(&["a", "b.txt"], false));
+        assert_eq!(segs("//a/./b//"), ok(&["a", "b"], true));
+        assert_eq!(segs("/a/../b"), ok(&["b"], false));
+        assert_eq!(segs("/a/.."), ok(&[], true));
+        assert_eq!(segs("/a%20b/%C3%A9"), ok(&["a b", "é"], false));
+        assert_eq!(
+            segs("/%2e%2E/x").unwrap_err(),
+            HttpError::BadPath {
+                reason: "path leaves the root"
+            }
+        );
+        assert_eq!(segs("http://host:80/a?b"), ok(&["a"], false));
+        assert_eq!(segs("HTTP://host"), ok(&[], true));
+    }
+
+    #[test]
+    fn decodes_exactly_once() {
+        // %252e%252e decodes to the literal name "%2e%2e", not to "..".
+        assert_eq!(segs("/%252e%252e/x"), ok(&["%2e%2e", "x"], false));
+        // An encoded slash separates segments once decoded; it cannot climb.
+        assert_eq!(
+            segs("/a%2f..%2f..%2fetc").unwrap_err(),
+            HttpError::BadPath {
+                reason: "path leaves the root"
+            }
+        );
+    }
+
+    #[test]
+    fn refuses_unsafe_paths() {
+        let table: &[(&str, &str)] = &[
+            ("/..", "path leaves the root"),
+            ("/../etc/passwd", "path leaves the root"),
+            ("/a/../../b", "path leaves the root"),
+            ("/a%00b", "nul byte"),
+            ("/a%zz", "bad percent escape"),
+            ("/a%2", "bad percent escape"),
+            ("/%ff", "not utf-8"),
+            ("*", "not an absolute path"),
+        ];
+        for (t, reason) in table {
+            assert_eq!(segs(t).unwrap_err(), HttpError::BadPath { reason }, "{t}");
+        }
+    }
+
+    #[test]
+    fn urls_round_trip() {
+        let p = UrlPath::from_target(b"/a%20b/c%3Fd/").unwrap();
+        assert_eq!(p.to_url(false), "/a%20b/c%3Fd/");
+        assert_eq!(UrlPath::from_target(p.to_url(false).as_bytes()).unwrap(), p);
+        assert_eq!(UrlPath::from_target(b"/x").unwrap().to_url(true), "/x/");
+        assert_eq!(UrlPath::from_target(b"/").unwrap().to_url(true), "/");
+    }
+
+    #[test]
+    fn resolves_and_refuses_symlinks_out() {
+        let base = std::env::temp_dir().join(format!("producers-path-{}", std::process::id()));
+        let root = base.join("root");
+        fs::create_dir_all(root.join("d")).unwrap();
+        fs::write(root.join("d/f.txt"), b"x").unwrap();
+        fs::write(base.join("secret"), b"s").unwrap();
+        let root = fs::canonicalize(&root).unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(base.join("secret"), root.join("out")).unwrap();
+            std::os::unix::fs::symlink(root.join("d/f.txt"), root.join("in")).unwrap();
+        }
+        let r = |t: &str| UrlPath::from_target(t.as_bytes()).unwrap().resolve(&root);
+        assert_eq!(r("/d/f.txt").unwrap(), root.join("d/f.txt"));
+        assert_eq!(r("/nope"), Err(HttpError::NotFound));
+        assert_eq!(r("/d/f.txt/x"), Err(HttpError::NotFound));
+        #[cfg(unix)]
+        {
+            assert_eq!(r("/out"), Err(HttpError::Forbidden));
+            assert_eq!(r("/in").unwrap(), root.join("d/f.txt"));
+        }
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn never_leaves_the_root(t in "/[a-z./%2eEfF]{0,30}") {
+            if let Ok(p) = UrlPath::from_target(t.as_bytes()) {
+                for s in p.segments() {
+                    proptest::prop_assert!(s != ".." && s != "." && !s.is_empty() && !s.contains('/'));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! [`Server`]: the file server on a reactor, and its per-connection
+//! handler.
+
+use std::fs;
+use std::io;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::conn::{ConnState, RequestReader};
+use super::{ResponseHead, ServerConfig, Status, now_http_date};
+use crate::reactor::{ChannelCtx, Handler, ListenerId, Reactor, Timeout};
+
+/// What every connection of a server shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: ServerConfig,
+    /// The canonical root: every path served resolves under it.
+    pub(crate) root: PathBuf,
+    /// The root opened as a directory, for opening files beneath it in one
+    /// system call (Linux `openat2` with `RESOLVE_BENEATH`).
+    #[cfg(target_os = "linux")]
+    pub(crate) root_fd: Option<std::os::fd::OwnedFd>,
+}
+
+/// An HTTP/1.1 file server: `GET` and `HEAD` of the files under a root,
+/// `POST /echo`, on any number of [`Reactor`]s.
+///
+/// Cheap to clone (the configuration is shared), so one server can listen
+/// on a reactor per core.
+///
+/// # Per connection
+///
+/// - Requests are read by one consumer on the connection's consumer FIFO:
+///   the head (`\r\n\r\n`, with [`HeadLimits`](super::HeadLimits)), then
+///   the body by count or by the strict chunked decoder, then the next
+///   request. Pipelined requests are answered in order; at
+///   [`max_in_flight`](ServerConfig::max_in_flight) responses not yet
+///   handed to the socket writer, reading requests pauses until one is.
+/// - Responses are producers: `Content-Length` and the file as a region
+///   (`sendfile`) or read whole when small; gzip for compressible files
+///   over the threshold when accepted, `file → gzip → glob → chunked`
+///   (HTTP/1.1) or close-delimited (HTTP/1.0).
+/// - A framing error (malformed head or chunked body, limits, both
+///   `Content-Length` and `Transfer-Encoding`) is answered, then the
+///   connection closes.
+/// - The header timeout answers 408 and closes a connection whose request
+///   head does not complete in time (slowloris); the idle timeout closes
+///   an idle keep-alive connection.
+#[derive(Debug, Clone)]
+pub struct Server {
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    /// A server for `config`; fails if the root is not a directory.
+    pub fn new(config: ServerConfig) -> io::Result<Server> {
+        let root = fs::canonicalize(&config.root)?;
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a directory", root.display()),
+            ));
+        }
+        #[cfg(target_os = "linux")]
+        let root_fd = {
+            use rustix::fs::{Mode, OFlags, open};
+            open(
+                &root,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()
+        };
+        Ok(Server {
+            shared: Arc::new(Shared {
+                config,
+                root,
+                #[cfg(target_os = "linux")]
+                root_fd,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.config
+    }
+
+    /// The canonical root directory.
+    pub fn root(&self) -> &std::path::Path {
+        &self.shared.root
+    }
+
+    /// Serves the connections `listener` accepts on `reactor`.
+    pub fn listen(&self, reactor: &mut Reactor, listener: TcpListener) -> io::Result<ListenerId> {
+        let shared = self.shared.clone();
+        reactor.listen(listener, move |_peer| {
+            Some(self::Connection::new(shared.clone()))
+        })
+    }
+}
+
+/// One connection's handler.
+struct Connection {
+    shared: Arc<Shared>,
+    state: Arc<ConnState>,
+}
+
+impl Connection {
+    fn new(shared: Arc<Shared>) -> Connection {
+        Connection {
+            shared,
+            state: Arc::default(),
+        }
+    }
+}
+
+impl Handler for Connection {
+    fn on_open(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
+        let config = &self.shared.config;
+        ctx.set_read_timeout(config.header_timeout);
+        ctx.set_idle_timeout(config.idle_timeout);
+        let out = ctx.outbox();
+        ctx.push_consumer(RequestReader::new(
+            self.shared.clone(),
+            self.state.clone(),
+            out,
+        ));
+        Ok(())
+    }
+
+    fn on_timeout(&mut self, ctx: &mut ChannelCtx<'_>, which: Timeout) -> io::Result<()> {
+        match which {
+            // Paused at the in-flight cap: the client is slow to read, not
+            // to send; the write timeout is the one that matters then.
+            Timeout::Read if self.state.is_stalled() => Ok(()),
+            Timeout::Read if self.state.first_timeout() => {
+                let head = ResponseHead::new(Status::REQUEST_TIMEOUT)
+                    .header("Content-Type", "text/plain; charset=utf-8")
+                    .header("Content-Length", "20")
+                    .header("Connection", "close")
+                    .header("Date", now_http_date())
+                    .header("Server", self.shared.config.server_name.as_bytes())
+                    .finish();
+                ctx.push(head);
+                ctx.push(Bytes::from_static(b"408 Request Timeout\n"));
+                ctx.close_when_done();
+                if !self.shared.config.quiet {
+                    eprintln!("- - 408 0 (header timeout)");
+                }
+                Ok(())
+            }
+            _ => Err(which.into()),
+        }
+    }
+}

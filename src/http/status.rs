@@ -1,0 +1,122 @@
+//! [`Status`]: an HTTP status code and its reason phrase.
+
+use std::fmt;
+
+/// An HTTP status code (RFC 9110 section 15) with the reason phrase this
+/// server sends for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Status(u16);
+
+impl Status {
+    /// 100 Continue: the client may send the body it announced with
+    /// `Expect: 100-continue`.
+    pub const CONTINUE: Status = Status(100);
+    /// 200 OK.
+    pub const OK: Status = Status(200);
+    /// 204 No Content (never has a body).
+    pub const NO_CONTENT: Status = Status(204);
+    /// 206 Partial Content: a byte range.
+    pub const PARTIAL_CONTENT: Status = Status(206);
+    /// 301 Moved Permanently: a directory asked for without its slash.
+    pub const MOVED_PERMANENTLY: Status = Status(301);
+    /// 304 Not Modified (never has a body).
+    pub const NOT_MODIFIED: Status = Status(304);
+    /// 400 Bad Request.
+    pub const BAD_REQUEST: Status = Status(400);
+    /// 403 Forbidden.
+    pub const FORBIDDEN: Status = Status(403);
+    /// 404 Not Found.
+    pub const NOT_FOUND: Status = Status(404);
+    /// 405 Method Not Allowed (sent with `Allow`).
+    pub const METHOD_NOT_ALLOWED: Status = Status(405);
+    /// 408 Request Timeout.
+    pub const REQUEST_TIMEOUT: Status = Status(408);
+    /// 413 Content Too Large.
+    pub const CONTENT_TOO_LARGE: Status = Status(413);
+    /// 414 URI Too Long.
+    pub const URI_TOO_LONG: Status = Status(414);
+    /// 416 Range Not Satisfiable.
+    pub const RANGE_NOT_SATISFIABLE: Status = Status(416);
+    /// 431 Request Header Fields Too Large (RFC 6585).
+    pub const HEADER_FIELDS_TOO_LARGE: Status = Status(431);
+    /// 500 Internal Server Error.
+    pub const INTERNAL_SERVER_ERROR: Status = Status(500);
+    /// 501 Not Implemented.
+    pub const NOT_IMPLEMENTED: Status = Status(501);
+    /// 505 HTTP Version Not Supported.
+    pub const VERSION_NOT_SUPPORTED: Status = Status(505);
+
+    /// A status from its code; `None` outside 100..=999.
+    pub fn from_code(code: u16) -> Option<Status> {
+        (100..=999).contains(&code).then_some(Status(code))
+    }
+
+    /// The numeric code.
+    pub fn code(self) -> u16 {
+        self.0
+    }
+
+    /// The reason phrase (empty for codes this server never sends).
+    pub fn reason(self) -> &'static str {
+        match self.0 {
+            100 => "Continue",
+            200 => "OK",
+            204 => "No Content",
+            206 => "Partial Content",
+            301 => "Moved Permanently",
+            304 => "Not Modified",
+            400 => "Bad Request",
+            403 => "Forbidden",
+            404 => "Not Found",
+            405 => "Method Not Allowed",
+            408 => "Request Timeout",
+            413 => "Content Too Large",
+            414 => "URI Too Long",
+            416 => "Range Not Satisfiable",
+            431 => "Request Header Fields Too Large",
+            500 => "Internal Server Error",
+            501 => "Not Implemented",
+            505 => "HTTP Version Not Supported",
+            _ => "",
+        }
+    }
+
+    /// Whether a response with this status never carries a body, whatever
+    /// the method (RFC 9110 section 6.4.1: 1xx, 204 and 304).
+    pub fn forbids_body(self) -> bool {
+        self.0 < 200 || self.0 == 204 || self.0 == 304
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.0, self.reason())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_reasons() {
+        assert_eq!(Status::OK.code(), 200);
+        assert_eq!(
+            Status::HEADER_FIELDS_TOO_LARGE.to_string(),
+            "431 Request Header Fields Too Large"
+        );
+        assert_eq!(Status::from_code(99), None);
+        assert_eq!(Status::from_code(1000), None);
+        assert_eq!(Status::from_code(299).unwrap().reason(), "");
+    }
+
+    #[test]
+    fn bodiless_statuses() {
+        for s in [Status::CONTINUE, Status::NO_CONTENT, Status::NOT_MODIFIED] {
+            assert!(s.forbids_body(), "{s}");
+        }
+        for s in [Status::OK, Status::PARTIAL_CONTENT, Status::NOT_FOUND] {
+            assert!(!s.forbids_body(), "{s}");
+        }
+    }
+}

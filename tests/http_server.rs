@@ -1,0 +1,760 @@
+//! The HTTP file server with real clients: curl, Python's `http.client`,
+//! and raw sockets. The server runs in-process on 127.0.0.1:0 and is shut
+//! down at the end of each test.
+#![cfg(feature = "http")]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use producers::http::{Server, ServerConfig};
+use producers::reactor::{Handle, Reactor};
+
+const SECRET: &[u8] = b"top secret, outside the root";
+
+/// A server on its own thread over a fresh root directory.
+struct TestServer {
+    addr: SocketAddr,
+    handle: Handle,
+    thread: Option<JoinHandle<()>>,
+    base: PathBuf,
+    root: PathBuf,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.handle.shutdown(Duration::from_millis(200));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
+}
+
+fn text(n: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(n + 80);
+    let mut i = 0;
+    while v.len() < n {
+        v.extend_from_slice(
+            format!("line {i}: the quick brown fox jumps over the lazy dog\n").as_bytes(),
+        );
+        i += 1;
+    }
+    v.truncate(n);
+    v
+}
+
+fn start(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> TestServer {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let base = std::env::temp_dir().join(format!(
+        "producers-http-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let root = base.join("root");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::create_dir_all(root.join("dir")).unwrap();
+    std::fs::write(root.join("small.txt"), text(1200)).unwrap();
+    std::fs::write(root.join("big.txt"), text(300_000)).unwrap();
+    std::fs::write(
+        root.join("bin.dat"),
+        (0..100_000u32)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    std::fs::write(root.join("sub/index.html"), b"<h1>sub</h1>\n").unwrap();
+    std::fs::write(root.join("dir/a b.txt"), b"a b\n").unwrap();
+    std::fs::write(base.join("secret.txt"), SECRET).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(base.join("secret.txt"), root.join("leak")).unwrap();
+    let config = configure(ServerConfig::new(&root).quiet(true));
+    let server = Server::new(config).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let mut reactor = Reactor::new().unwrap();
+        server.listen(&mut reactor, listener).unwrap();
+        tx.send(reactor.handle()).unwrap();
+        reactor.run().unwrap();
+    });
+    let handle = rx.recv().unwrap();
+    TestServer {
+        addr,
+        handle,
+        thread: Some(thread),
+        base,
+        root,
+    }
+}
+
+impl TestServer {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    fn file(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.root.join(name)).unwrap()
+    }
+}
+
+#[track_caller]
+fn need(tool: &str) {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "this test needs `{tool}` on PATH (CI installs it): install it to run the test"
+    );
+}
+
+#[track_caller]
+fn curl(args: &[&str]) -> Output {
+    need("curl");
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "20"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+#[test]
+fn curl_get_head_compressed_reuse_range_and_304() {
+    let s = start(|c| c);
+    // GET: the exact bytes.
+    let out = curl(&[&s.url("/small.txt")]);
+    assert_eq!(out.stdout, s.file("small.txt"));
+    let out = curl(&[&s.url("/bin.dat")]);
+    assert_eq!(
+        out.stdout,
+        s.file("bin.dat"),
+        "a file over the sendfile threshold"
+    );
+
+    // HEAD: the headers GET would send, no body.
+    let out = curl(&["-I", &s.url("/big.txt")]);
+    let head = String::from_utf8(out.stdout).unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(header(&head, "content-length"), Some("300000"));
+    assert_eq!(
+        header(&head, "content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert!(header(&head, "date").is_some() && header(&head, "server").is_some());
+    assert!(header(&head, "last-modified").is_some());
+    let etag = header(&head, "etag").unwrap().to_owned();
+
+    // --compressed: gzip on the wire, the file once decoded.
+    let out = curl(&["--compressed", "-D", "-", &s.url("/big.txt")]);
+    let split = find(&out.stdout, b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&out.stdout[..split]).into_owned();
+    assert_eq!(header(&head, "content-encoding"), Some("gzip"), "{head}");
+    assert_eq!(header(&head, "transfer-encoding"), Some("chunked"));
+    assert_eq!(header(&head, "content-length"), None);
+    assert_eq!(&out.stdout[split..], &s.file("big.txt")[..]);
+    // Raw, the gzip body is really smaller and really gzip.
+    let out = curl(&["-H", "Accept-Encoding: gzip", &s.url("/big.txt")]);
+    assert!(out.stdout.len() < 100_000 && out.stdout.starts_with(&[0x1f, 0x8b]));
+
+    // Several URLs over one connection.
+    let out = curl(&[
+        "-v",
+        "-o",
+        "/dev/null",
+        "-o",
+        "/dev/null",
+        "-o",
+        "/dev/null",
+        &s.url("/small.txt"),
+        &s.url("/sub/"),
+        &s.url("/bin.dat"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("Connected to").count(), 1, "{err}");
+    assert_eq!(err.matches("< HTTP/1.1 200 OK").count(), 3, "{err}");
+
+    // A range.
+    let out = curl(&["-D", "-", "-r", "100-149", &s.url("/big.txt")]);
+    let split = find(&out.stdout, b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&out.stdout[..split]).into_owned();
+    assert!(head.starts_with("HTTP/1.1 206 Partial Content"), "{head}");
+    assert_eq!(header(&head, "content-range"), Some("bytes 100-149/300000"));
+    assert_eq!(&out.stdout[split..], &s.file("big.txt")[100..150]);
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-r",
+        "400000-",
+        &s.url("/big.txt"),
+    ]);
+    assert_eq!(out.stdout, b"416");
+
+    // Conditional requests: 304 with no body.
+    let out = curl(&[
+        "-D",
+        "-",
+        "-H",
+        &format!("If-None-Match: {etag}"),
+        &s.url("/big.txt"),
+    ]);
+    let resp = String::from_utf8(out.stdout).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 304 Not Modified\r\n"), "{resp}");
+    assert!(resp.ends_with("\r\n\r\n"), "no body after a 304: {resp:?}");
+    let lm = header(&head, "last-modified").unwrap().to_owned();
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        &format!("If-Modified-Since: {lm}"),
+        &s.url("/big.txt"),
+    ]);
+    assert_eq!(out.stdout, b"304");
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        "If-None-Match: \"other\"",
+        &s.url("/big.txt"),
+    ]);
+    assert_eq!(out.stdout, b"200");
+
+    // A listing, and a directory without its slash.
+    let out = curl(&[&s.url("/dir/")]);
+    let html = String::from_utf8(out.stdout).unwrap();
+    assert!(html.contains("<a href=\"a%20b.txt\">a b.txt</a>"), "{html}");
+    let out = curl(&["-D", "-", "-o", "/dev/null", &s.url("/dir")]);
+    let head = String::from_utf8(out.stdout).unwrap();
+    assert!(head.starts_with("HTTP/1.1 301"), "{head}");
+    assert_eq!(header(&head, "location"), Some("/dir/"));
+    let out = curl(&[&s.url("/sub/")]);
+    assert_eq!(out.stdout, b"<h1>sub</h1>\n");
+}
+
+#[track_caller]
+fn python(script: &str, args: &[&str]) -> String {
+    need("python3");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn python_keep_alive_and_chunked_echo() {
+    let s = start(|c| c);
+    let script = r#"
+import http.client, sys, hashlib
+host, port = sys.argv[1].split(':')
+c = http.client.HTTPConnection(host, int(port), timeout=10)
+c.request('GET', '/small.txt')
+r = c.getresponse(); body = r.read()
+sock = c.sock
+print('get', r.status, len(body), hashlib.sha1(body).hexdigest(), r.getheader('Connection'))
+c.request('HEAD', '/big.txt')
+r = c.getresponse(); body = r.read()
+print('head', r.status, r.getheader('Content-Length'), len(body), c.sock is sock)
+c.request('GET', '/nope')
+r = c.getresponse(); body = r.read()
+print('missing', r.status, c.sock is sock)
+def gen():
+    yield b'hello, '
+    yield b''
+    yield b'chunked '
+    yield b'world' * 1000
+c.request('POST', '/echo', body=gen(), encode_chunked=True, headers={'Content-Type': 'text/x-test'})
+r = c.getresponse(); body = r.read()
+print('echo', r.status, r.getheader('Transfer-Encoding'), r.getheader('Content-Type'), hashlib.sha1(body).hexdigest(), c.sock is sock)
+c.request('POST', '/echo', body=b'by length')
+r = c.getresponse(); body = r.read()
+print('echo2', r.status, body.decode(), c.sock is sock)
+c.request('GET', '/bin.dat', headers={'Connection': 'close'})
+r = c.getresponse(); body = r.read()
+print('close', r.status, len(body), r.getheader('Connection'))
+"#;
+    let out = python(script, &[&s.addr.to_string()]);
+    let sha = |b: &[u8]| {
+        // Compare with Python's own digest of the expected bytes.
+        python(
+            "import sys,hashlib; print(hashlib.sha1(open(sys.argv[1],'rb').read()).hexdigest())",
+            &[&write_tmp(&s.base, b)],
+        )
+        .trim()
+        .to_owned()
+    };
+    let echo: Vec<u8> = [&b"hello, chunked "[..], &b"world".repeat(1000)].concat();
+    let want = format!(
+        "get 200 1200 {} None\nhead 200 300000 0 True\nmissing 404 True\necho 200 chunked text/x-test {} True\necho2 200 by length True\nclose 200 100000 close\n",
+        sha(&s.file("small.txt")),
+        sha(&echo)
+    );
+    assert_eq!(out, want);
+}
+
+fn write_tmp(dir: &Path, data: &[u8]) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let p = dir.join(format!("tmp-{}", N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::write(&p, data).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+/// One parsed response.
+#[derive(Debug)]
+struct Resp {
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn status(&self) -> u16 {
+        self.head[9..12].parse().unwrap()
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        header(&self.head, name)
+    }
+}
+
+/// Parses one response from the front of `buf` (Content-Length, chunked,
+/// or none for HEAD/304); `None` if incomplete.
+fn parse_one(buf: &[u8], head_request: bool) -> Option<(Resp, usize)> {
+    let end = find(buf, b"\r\n\r\n")? + 4;
+    let head = String::from_utf8(buf[..end].to_vec()).unwrap();
+    let status: u16 = head[9..12].parse().unwrap();
+    if head_request || status == 304 || status == 204 || status < 200 {
+        return Some((Resp { head, body: vec![] }, end));
+    }
+    if let Some(n) = header(&head, "content-length") {
+        let n: usize = n.parse().unwrap();
+        if buf.len() < end + n {
+            return None;
+        }
+        return Some((
+            Resp {
+                head,
+                body: buf[end..end + n].to_vec(),
+            },
+            end + n,
+        ));
+    }
+    if header(&head, "transfer-encoding") == Some("chunked") {
+        let mut pos = end;
+        let mut body = Vec::new();
+        loop {
+            let nl = find(&buf[pos..], b"\r\n")? + pos;
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&buf[pos..nl]).unwrap(), 16).unwrap();
+            pos = nl + 2;
+            if size == 0 {
+                if buf.len() < pos + 2 {
+                    return None;
+                }
+                assert_eq!(&buf[pos..pos + 2], b"\r\n");
+                return Some((Resp { head, body }, pos + 2));
+            }
+            if buf.len() < pos + size + 2 {
+                return None;
+            }
+            body.extend_from_slice(&buf[pos..pos + size]);
+            pos += size + 2;
+        }
+    }
+    // Close-delimited: everything.
+    Some((
+        Resp {
+            head,
+            body: buf[end..].to_vec(),
+        },
+        buf.len(),
+    ))
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c
+}
+
+/// Sends `req` on a fresh connection and reads until the server closes.
+fn exchange(addr: SocketAddr, req: &[u8]) -> Vec<u8> {
+    let mut c = connect(addr);
+    c.write_all(req).unwrap();
+    let mut out = Vec::new();
+    match c.read_to_end(&mut out) {
+        Ok(_) => {}
+        // A reset after the response (the server closed with input unread).
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!(
+            "reading the response to {:?}: {e}",
+            String::from_utf8_lossy(req)
+        ),
+    }
+    out
+}
+
+/// Reads `n` responses from `c`.
+fn read_responses(c: &mut TcpStream, n: usize, head_request: bool) -> Vec<Resp> {
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    let mut tmp = [0u8; 65536];
+    while out.len() < n {
+        while let Some((r, used)) = parse_one(&buf, head_request) {
+            buf.drain(..used);
+            out.push(r);
+            if out.len() == n {
+                return out;
+            }
+        }
+        let k = c.read(&mut tmp).unwrap();
+        assert!(k > 0, "closed after {} responses", out.len());
+        buf.extend_from_slice(&tmp[..k]);
+    }
+    out
+}
+
+fn pipelined(s: &TestServer) {
+    let mut req = Vec::new();
+    for i in 0..20 {
+        if i % 3 == 0 {
+            let body = format!("request {i}");
+            req.extend_from_slice(
+                format!(
+                    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        } else if i % 3 == 1 {
+            req.extend_from_slice(
+                format!(
+                    "GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes={i}-{}\r\n\r\n",
+                    i + 9
+                )
+                .as_bytes(),
+            );
+        } else {
+            req.extend_from_slice(format!("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nreq\r\n{:x}\r\nuest {i}\r\n0\r\n\r\n", format!("uest {i}").len()).as_bytes());
+        }
+    }
+    let mut c = connect(s.addr);
+    c.write_all(&req).unwrap();
+    let small = s.file("small.txt");
+    let responses = read_responses(&mut c, 20, false);
+    for (i, r) in responses.iter().enumerate() {
+        if i % 3 == 1 {
+            assert_eq!(r.status(), 206, "{i}: {}", r.head);
+            assert_eq!(r.body, &small[i..i + 10], "{i}");
+        } else {
+            assert_eq!(r.status(), 200, "{i}: {}", r.head);
+            assert_eq!(r.body, format!("request {i}").as_bytes(), "{i}");
+        }
+    }
+    // The connection is still open and usable.
+    c.write_all(b"GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let r = read_responses(&mut c, 1, false);
+    assert_eq!(r[0].body, small);
+    assert_eq!(r[0].header("connection"), Some("close"));
+    let mut rest = Vec::new();
+    assert_eq!(
+        c.read_to_end(&mut rest).unwrap(),
+        0,
+        "closed after Connection: close"
+    );
+}
+
+#[test]
+fn twenty_pipelined_requests_in_one_write_answered_in_order() {
+    pipelined(&start(|c| c));
+}
+
+#[test]
+fn pipelining_with_one_request_in_flight() {
+    // The reader pauses at every request boundary until the previous
+    // response has been handed to the writer; the order holds.
+    pipelined(&start(|c| c.max_in_flight(1)));
+}
+
+fn status_of(resp: &[u8]) -> u16 {
+    assert!(
+        resp.starts_with(b"HTTP/1.1 "),
+        "{:?}",
+        String::from_utf8_lossy(resp)
+    );
+    std::str::from_utf8(&resp[9..12]).unwrap().parse().unwrap()
+}
+
+#[test]
+fn malformed_requests_get_their_status_and_the_connection_closes() {
+    let s = start(|c| c);
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(9000));
+    let big_headers = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(17_000)
+    );
+    let many_headers = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        "X: y\r\n".repeat(101)
+    );
+    let cases: &[(&[u8], u16)] = &[
+        (b"GET/ HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\nHost: x\n\n", 400),
+        (b"GET / HTTP/1.1\r\nHost x\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\n\r\n", 400),
+        (long_uri.as_bytes(), 414),
+        (big_headers.as_bytes(), 431),
+        (many_headers.as_bytes(), 431),
+        (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\nabc", 413),
+    ];
+    for (req, status) in cases {
+        let resp = exchange(s.addr, req);
+        assert_eq!(
+            status_of(&resp),
+            *status,
+            "{:?}",
+            String::from_utf8_lossy(&req[..req.len().min(80)])
+        );
+        let text = String::from_utf8_lossy(&resp);
+        assert!(text.contains("\r\nConnection: close\r\n"), "{text}");
+        let (r, used) = parse_one(&resp, false).unwrap();
+        assert_eq!(used, resp.len(), "exactly one response: {text}");
+        assert_eq!(
+            r.body,
+            format!(
+                "{} {}\n",
+                status,
+                r.head[13..r.head.find('\r').unwrap()].to_owned()
+            )
+            .as_bytes()
+        );
+    }
+    // A chunked body over the limit is refused as it arrives.
+    let s = start(|c| c.max_body(10));
+    let resp = exchange(s.addr, b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
+    assert_eq!(status_of(&resp), 413);
+}
+
+#[test]
+fn paths_escaping_the_root_are_refused_and_nothing_leaks() {
+    let s = start(|c| c);
+    let cases: &[(&str, u16)] = &[
+        ("/../secret.txt", 400),
+        ("/%2e%2e/secret.txt", 400),
+        ("/sub/../../secret.txt", 400),
+        ("/sub/%2E%2E%2f..%2fsecret.txt", 400),
+        ("/%00", 400),
+        ("/small.txt%00.png", 400),
+        ("/%zz", 400),
+        ("/leak", 403),
+        ("/nope.txt", 404),
+        ("/small.txt/", 404),
+        ("/%252e%252e/secret.txt", 404),
+        ("http://x/../secret.txt", 400),
+    ];
+    let mut c = connect(s.addr);
+    for (path, status) in cases {
+        c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        let r = read_responses(&mut c, 1, false);
+        assert_eq!(r[0].status(), *status, "{path}: {}", r[0].head);
+        assert!(find(&r[0].body, SECRET).is_none());
+    }
+    // Path errors keep the connection: it still serves.
+    c.write_all(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(
+        read_responses(&mut c, 1, false)[0].body,
+        s.file("small.txt")
+    );
+}
+
+#[test]
+fn methods_versions_and_connection_rules() {
+    let s = start(|c| c);
+    // 405 with Allow.
+    let resp = exchange(
+        s.addr,
+        b"DELETE /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let (r, _) = parse_one(&resp, false).unwrap();
+    assert_eq!((r.status(), r.header("allow")), (405, Some("GET, HEAD")));
+    let resp = exchange(
+        s.addr,
+        b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let (r, _) = parse_one(&resp, false).unwrap();
+    assert_eq!((r.status(), r.header("allow")), (405, Some("POST")));
+
+    // HTTP/1.0: closes by default, says so.
+    let resp = exchange(s.addr, b"GET /small.txt HTTP/1.0\r\n\r\n");
+    let (r, used) = parse_one(&resp, false).unwrap();
+    assert_eq!(
+        (r.status(), r.header("connection"), used),
+        (200, Some("close"), resp.len())
+    );
+    // HTTP/1.0 keep-alive: honoured when the length is known.
+    let mut c = connect(s.addr);
+    c.write_all(b"GET /small.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        .unwrap();
+    let r = read_responses(&mut c, 1, false);
+    assert_eq!(r[0].header("connection"), Some("keep-alive"));
+    // ...but gzip has no length in 1.0: close-delimited.
+    c.write_all(
+        b"GET /big.txt HTTP/1.0\r\nConnection: keep-alive\r\nAccept-Encoding: gzip\r\n\r\n",
+    )
+    .unwrap();
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).unwrap();
+    let (r, _) = parse_one(&rest, false).unwrap();
+    assert_eq!(
+        (
+            r.header("connection"),
+            r.header("content-encoding"),
+            r.header("transfer-encoding")
+        ),
+        (Some("close"), Some("gzip"), None)
+    );
+    assert!(r.body.starts_with(&[0x1f, 0x8b]) && r.body.len() > 1000);
+
+    // HEAD and 304: no body at all, not even a last-chunk.
+    let mut c = connect(s.addr);
+    c.write_all(b"HEAD /big.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n")
+        .unwrap();
+    let r = read_responses(&mut c, 1, true);
+    let etag = r[0].header("etag").unwrap().to_owned();
+    assert_eq!(r[0].header("transfer-encoding"), Some("chunked"));
+    c.write_all(format!("GET /big.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nIf-None-Match: {etag}\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).unwrap();
+    let text = String::from_utf8(rest).unwrap();
+    assert!(text.starts_with("HTTP/1.1 304 Not Modified\r\n"), "{text}");
+    assert!(
+        text.ends_with("\r\nConnection: close\r\n") || text.ends_with("\r\n\r\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("0\r\n\r\n") || text.find("\r\n\r\n").unwrap() + 4 == text.len(),
+        "{text}"
+    );
+    assert_eq!(
+        text.find("\r\n\r\n").unwrap() + 4,
+        text.len(),
+        "nothing after the head: {text:?}"
+    );
+
+    // Expect: 100-continue gets its interim response before the echo.
+    let mut c = connect(s.addr);
+    c.write_all(
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .unwrap();
+    let r = read_responses(&mut c, 1, false);
+    assert_eq!(r[0].status(), 100);
+    c.write_all(b"ping").unwrap();
+    let r = read_responses(&mut c, 1, false);
+    assert_eq!((r[0].status(), &r[0].body[..]), (200, &b"ping"[..]));
+}
+
+#[test]
+fn a_slow_header_client_is_timed_out_while_others_are_served() {
+    let s = start(|c| c.header_timeout(Some(Duration::from_secs(1))));
+    let addr = s.addr;
+    let slow = std::thread::spawn(move || {
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let start = Instant::now();
+        let req = b"GET /small.txt HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+        let mut got = Vec::new();
+        for b in req.iter() {
+            if c.write_all(&[*b]).is_err() {
+                break;
+            }
+            // Doubles as the 300 ms pause between bytes.
+            let mut buf = [0u8; 1024];
+            match c.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => break,
+            }
+            if !got.is_empty() && c.read(&mut [0u8; 16]).map_or(true, |n| n == 0) {
+                break;
+            }
+        }
+        (start.elapsed(), got)
+    });
+    // Meanwhile other clients are served promptly.
+    let mut served = 0;
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_millis(1500) {
+        let resp = exchange(
+            s.addr,
+            b"GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(status_of(&resp), 200);
+        served += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (elapsed, got) = slow.join().unwrap();
+    assert!(served >= 5, "{served}");
+    assert!(
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(4),
+        "{elapsed:?}"
+    );
+    assert!(
+        got.starts_with(b"HTTP/1.1 408 Request Timeout\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+}
