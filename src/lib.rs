@@ -68,6 +68,7 @@ pub mod io;
 pub mod produce;
 #[cfg(feature = "reactor")]
 pub mod reactor;
+pub mod stage;
 #[cfg(feature = "stream")]
 pub mod stream;
 pub mod testing;

@@ -1,0 +1,389 @@
+//! Pipeline stages named by strings (`gzip:6`, `chunk:4K`, `dechunk` …), as
+//! the `pipe` and `sweep` tools take them, with per-stage counters and errors
+//! that say which stage failed.
+//!
+//! ```
+//! use producers::stage::{Stage, build};
+//! use producers::{ProducerExt, from_bytes};
+//!
+//! let stages: Vec<Stage> = "chunk:3 chunked dechunk".split(' ').map(|s| s.parse().unwrap()).collect();
+//! let (out, probes) = build(from_bytes("hello world").boxed(), &stages);
+//! assert_eq!(&out.collect_bytes()?[..], b"hello world");
+//! assert_eq!(probes[0].counters().chunks, 4);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::fmt;
+use std::io;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+use crate::produce::{Counters, More, Producer, ProducerExt};
+
+/// A boxed producer, as stages take and give them.
+pub type BoxProducer = Box<dyn Producer + Send>;
+
+/// One pipeline stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// `chunk:N`: re-cut the input into pieces of at most N bytes.
+    Chunk(usize),
+    /// `glob:N`: coalesce into buffers of N bytes (`glob:0` passes through).
+    Glob(usize),
+    /// `chunked`: HTTP/1.1 chunked transfer coding.
+    Chunked,
+    /// `dechunk`: decode chunked transfer coding (strict).
+    Dechunk,
+    /// `dotstuff`: SMTP dot-stuffing, terminated with `CRLF.CRLF`.
+    DotStuff,
+    /// `undotstuff`: undo dot-stuffing, stopping at `CRLF.CRLF`.
+    UndotStuff,
+}
+
+/// A stage string that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StageParseError {
+    /// No stage has this name.
+    UnknownStage(String),
+    /// The stage needs a size (`chunk:N`) and none was given.
+    MissingArgument(String),
+    /// The size or level is not valid for the stage.
+    BadArgument {
+        /// The stage.
+        stage: String,
+        /// The argument as given.
+        argument: String,
+    },
+}
+
+impl fmt::Display for StageParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StageParseError::UnknownStage(s) => write!(f, "unknown stage `{s}`"),
+            StageParseError::MissingArgument(s) => {
+                write!(f, "stage `{s}` needs an argument, as in `{s}:N`")
+            }
+            StageParseError::BadArgument { stage, argument } => {
+                write!(f, "bad argument `{argument}` for stage `{stage}`")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StageParseError {}
+
+impl From<StageParseError> for io::Error {
+    fn from(e: StageParseError) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidInput, e)
+    }
+}
+
+/// Parses a size: a number with an optional `K`, `M` or `G` suffix (powers of
+/// 1024; `KiB`, `MiB`, `GiB` and lowercase are accepted too).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let t = s.trim();
+    let lower = t.to_ascii_lowercase();
+    let (digits, shift) = [
+        ("kib", 10),
+        ("mib", 20),
+        ("gib", 30),
+        ("k", 10),
+        ("m", 20),
+        ("g", 30),
+    ]
+    .iter()
+    .find_map(|(suf, sh)| lower.strip_suffix(suf).map(|d| (d.to_string(), *sh)))
+    .unwrap_or((lower.clone(), 0));
+    let n: u64 = digits.parse().ok()?;
+    n.checked_mul(1u64 << shift)
+}
+
+impl FromStr for Stage {
+    type Err = StageParseError;
+
+    fn from_str(s: &str) -> Result<Stage, StageParseError> {
+        let (name, arg) = match s.split_once(':') {
+            Some((n, a)) => (n, Some(a)),
+            None => (s, None),
+        };
+        let bad = || StageParseError::BadArgument {
+            stage: name.to_string(),
+            argument: arg.unwrap_or("").to_string(),
+        };
+        let size = |min: u64| -> Result<usize, StageParseError> {
+            let a = arg.ok_or_else(|| StageParseError::MissingArgument(name.to_string()))?;
+            let n = parse_size(a).ok_or_else(bad)?;
+            if n < min {
+                return Err(bad());
+            }
+            usize::try_from(n).map_err(|_| bad())
+        };
+        let no_arg = |stage: Stage| if arg.is_some() { Err(bad()) } else { Ok(stage) };
+        match name {
+            "chunk" => Ok(Stage::Chunk(size(1)?)),
+            "glob" => Ok(Stage::Glob(size(0)?)),
+            "chunked" => no_arg(Stage::Chunked),
+            "dechunk" => no_arg(Stage::Dechunk),
+            "dotstuff" => no_arg(Stage::DotStuff),
+            "undotstuff" => no_arg(Stage::UndotStuff),
+            _ => Err(StageParseError::UnknownStage(s.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stage::Chunk(n) => write!(f, "chunk:{n}"),
+            Stage::Glob(n) => write!(f, "glob:{n}"),
+            Stage::Chunked => f.write_str("chunked"),
+            Stage::Dechunk => f.write_str("dechunk"),
+            Stage::DotStuff => f.write_str("dotstuff"),
+            Stage::UndotStuff => f.write_str("undotstuff"),
+        }
+    }
+}
+
+impl Stage {
+    /// Wraps `input` in this stage.
+    pub fn apply(&self, input: BoxProducer) -> BoxProducer {
+        match *self {
+            Stage::Chunk(n) => input.pieces(n).boxed(),
+            Stage::Glob(n) => input.glob(n).boxed(),
+            Stage::Chunked => input.chunked().boxed(),
+            Stage::Dechunk => input.dechunked().boxed(),
+            Stage::DotStuff => input.dot_stuffed().terminated(true).boxed(),
+            Stage::UndotStuff => input.dot_unstuffed().boxed(),
+        }
+    }
+}
+
+/// Parses a whitespace-separated list of stages.
+pub fn parse_stages(s: &str) -> Result<Vec<Stage>, StageParseError> {
+    s.split_whitespace().map(str::parse).collect()
+}
+
+/// Wraps `source` in each stage, left to right, each followed by a probe
+/// that counts its output and names it in its errors. Returns the pipeline
+/// and the probes, in stage order.
+pub fn build(source: BoxProducer, stages: &[Stage]) -> (BoxProducer, Vec<Probe>) {
+    let mut p = source;
+    let mut probes = Vec::with_capacity(stages.len());
+    for stage in stages {
+        let probe = Probe {
+            stage: stage.to_string(),
+            counts: Arc::default(),
+        };
+        p = Probed {
+            inner: stage.apply(p),
+            probe: probe.clone(),
+        }
+        .boxed();
+        probes.push(probe);
+    }
+    (p, probes)
+}
+
+/// The counters of one stage of a [`build`] pipeline, readable while and
+/// after it runs (from any thread).
+#[derive(Debug, Clone)]
+pub struct Probe {
+    stage: String,
+    counts: Arc<[AtomicU64; 4]>,
+}
+
+impl Probe {
+    /// The stage's name, as it would be parsed (`gzip:6`).
+    pub fn stage(&self) -> &str {
+        &self.stage
+    }
+
+    /// What the stage has handed out so far.
+    pub fn counters(&self) -> Counters {
+        let [calls, chunks, bytes, pendings] = &*self.counts;
+        Counters {
+            calls: calls.load(Ordering::Relaxed),
+            chunks: chunks.load(Ordering::Relaxed),
+            bytes: bytes.load(Ordering::Relaxed),
+            pendings: pendings.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The error of a stage in a [`build`] pipeline: which stage, and why. Its
+/// `io::Error` keeps the original kind.
+#[derive(Debug)]
+pub struct StageError {
+    stage: String,
+    source: io::Error,
+}
+
+impl StageError {
+    /// The stage that failed (`dechunk`).
+    pub fn stage(&self) -> &str {
+        &self.stage
+    }
+
+    /// The stage's own error.
+    pub fn error(&self) -> &io::Error {
+        &self.source
+    }
+}
+
+impl fmt::Display for StageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "stage `{}`: {}", self.stage, self.source)
+    }
+}
+
+impl std::error::Error for StageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// A stage's output with a probe on it.
+struct Probed {
+    inner: BoxProducer,
+    probe: Probe,
+}
+
+impl fmt::Debug for Probed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Probed")
+            .field("probe", &self.probe)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Producer for Probed {
+    fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
+        let [calls, chunks, bytes, pendings] = &*self.probe.counts;
+        calls.fetch_add(1, Ordering::Relaxed);
+        match self.inner.poll_more(cx) {
+            Poll::Ready(Some(Ok(c))) => {
+                chunks.fetch_add(1, Ordering::Relaxed);
+                bytes.fetch_add(c.len(), Ordering::Relaxed);
+                Poll::Ready(Some(Ok(c)))
+            }
+            Poll::Pending => {
+                pendings.fetch_add(1, Ordering::Relaxed);
+                Poll::Pending
+            }
+            Poll::Ready(Some(Err(e))) => {
+                // An error from an earlier stage is already named.
+                let named = e.get_ref().is_some_and(|r| r.is::<StageError>());
+                if named {
+                    return Poll::Ready(Some(Err(e)));
+                }
+                let kind = e.kind();
+                let err = StageError {
+                    stage: self.probe.stage.clone(),
+                    source: e,
+                };
+                Poll::Ready(Some(Err(io::Error::new(kind, err))))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+        }
+    }
+
+    fn exact_len(&self) -> Option<u64> {
+        self.inner.exact_len()
+    }
+
+    fn counters(&self) -> Option<Counters> {
+        Some(self.probe.counters())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{from_bytes, testing};
+
+    #[test]
+    fn parses_every_stage_and_prints_it_back() {
+        for s in [
+            "chunk:4096",
+            "glob:0",
+            "chunked",
+            "dechunk",
+            "dotstuff",
+            "undotstuff",
+        ] {
+            assert_eq!(s.parse::<Stage>().unwrap().to_string(), s);
+        }
+        assert_eq!("chunk:4K".parse::<Stage>().unwrap(), Stage::Chunk(4096));
+        assert_eq!("glob:1MiB".parse::<Stage>().unwrap(), Stage::Glob(1 << 20));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_stage() {
+        assert!(matches!(
+            "zip".parse::<Stage>(),
+            Err(StageParseError::UnknownStage(_))
+        ));
+        assert!(matches!(
+            "chunk".parse::<Stage>(),
+            Err(StageParseError::MissingArgument(_))
+        ));
+        assert!(matches!(
+            "chunk:0".parse::<Stage>(),
+            Err(StageParseError::BadArgument { .. })
+        ));
+        assert!(matches!(
+            "chunk:x".parse::<Stage>(),
+            Err(StageParseError::BadArgument { .. })
+        ));
+        assert!(matches!(
+            "chunked:1".parse::<Stage>(),
+            Err(StageParseError::BadArgument { .. })
+        ));
+    }
+
+    #[test]
+    fn round_trips_through_every_codec_pair() {
+        let data: Vec<u8> = b"line one\r\n.dot line\r\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(21 * 2400)
+            .collect();
+        let mut pairs = vec![
+            "chunk:100 chunked chunk:7 dechunk",
+            "dotstuff chunk:3 undotstuff",
+        ];
+        for pair in pairs {
+            let stages = parse_stages(pair).unwrap();
+            testing::check(|| build(from_bytes(data.clone()).boxed(), &stages).0, &data);
+        }
+    }
+
+    #[test]
+    fn errors_name_their_stage_once_and_keep_their_kind() {
+        let stages = parse_stages("chunk:2 dechunk glob:10").unwrap();
+        let (mut p, probes) = build(from_bytes("5\r\nhello\r\nZ\r\n").boxed(), &stages);
+        let mut out = Vec::new();
+        let err = loop {
+            match p.more() {
+                Ok(Some(c)) => out.extend_from_slice(&c.into_bytes().unwrap()),
+                Ok(None) => panic!("no error"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(out, b"hello", "what came before the error is handed out");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let se = err.get_ref().unwrap().downcast_ref::<StageError>().unwrap();
+        assert_eq!(se.stage(), "dechunk");
+        assert!(err.to_string().starts_with("stage `dechunk`: "), "{err}");
+        assert!(
+            err.to_string().contains("byte 10"),
+            "names the offset: {err}"
+        );
+        assert_eq!(probes[1].counters().bytes, 5);
+    }
+}
