@@ -353,7 +353,7 @@ mod tests {
             .cycle()
             .take(21 * 2400)
             .collect();
-        let mut pairs = vec![
+        let pairs = vec![
             "chunk:100 chunked chunk:7 dechunk",
             "dotstuff chunk:3 undotstuff",
         ];
