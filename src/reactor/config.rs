@@ -101,6 +101,10 @@ pub struct Stats {
     pub failed: u64,
     /// Channels closed because a handler or consumer panicked.
     pub panics: u64,
+    /// Panics caught outside any channel (timer callbacks, posted
+    /// closures, accept callbacks, the close hook); see
+    /// [`Reactor::on_panic`](super::Reactor::on_panic).
+    pub loop_panics: u64,
     /// Times a listener paused accepting (descriptors ran out).
     pub accept_pauses: u64,
     /// Accept errors other than running out of descriptors (each also

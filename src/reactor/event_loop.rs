@@ -14,6 +14,7 @@ use polling::{Event, Events, Poller};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::channel::{Channel, ChannelCtx, Core, Interest, Limits, Phase, WriteSide};
+use super::fault::{PanicSite, panic_message};
 use super::handle::{Handle, Shared};
 use super::listener::{Listener, ListenerId, MakeHandler};
 use super::out_queue::Wrote;
@@ -131,6 +132,7 @@ impl Slab {
 }
 
 type CloseHook = Box<dyn FnMut(ChannelId, &CloseReason)>;
+type PanicHook = Box<dyn FnMut(PanicSite, &str)>;
 
 /// One thread's event loop: many channels and listeners, one poller, no
 /// busy waiting.
@@ -156,6 +158,7 @@ pub struct Reactor {
     /// Reused when draining an outbox.
     cmds: Vec<Cmd>,
     on_close: Option<CloseHook>,
+    on_panic: Option<PanicHook>,
     /// The deadline of a graceful shutdown in progress.
     shutdown: Option<Instant>,
     listeners: usize,
@@ -169,16 +172,6 @@ impl fmt::Debug for Reactor {
             .field("timers", &self.timers)
             .field("shutdown", &self.shutdown)
             .finish_non_exhaustive()
-    }
-}
-
-fn panic_message(p: &(dyn Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
     }
 }
 
@@ -210,6 +203,7 @@ impl Reactor {
             read_buf: Vec::new(),
             cmds: Vec::new(),
             on_close: None,
+            on_panic: None,
             shutdown: None,
             listeners: 0,
         })
@@ -239,8 +233,32 @@ impl Reactor {
 
     /// Calls `hook(id, reason)` for every channel that closes, after its
     /// handler's [`on_close`](Handler::on_close): the place to log.
+    ///
+    /// A panic in the hook is caught and reported as
+    /// [`PanicSite::CloseHook`].
     pub fn on_close(&mut self, hook: impl FnMut(ChannelId, &CloseReason) + 'static) {
         self.on_close = Some(Box::new(hook));
+    }
+
+    /// Calls `hook(site, message)` for every panic the loop catches outside
+    /// a channel: in a timer callback, a posted closure, an accept callback
+    /// or the close hook. The loop goes on either way; without a hook such
+    /// panics are only counted ([`Stats::loop_panics`]) and printed by the
+    /// process's panic hook. A panic in `hook` itself is caught and
+    /// ignored.
+    pub fn on_panic(&mut self, hook: impl FnMut(PanicSite, &str) + 'static) {
+        self.on_panic = Some(Box::new(hook));
+    }
+
+    /// Counts and reports a panic caught outside any channel.
+    fn report_panic(&mut self, site: PanicSite, payload: Box<dyn Any + Send>) {
+        self.stats.loop_panics += 1;
+        let msg = panic_message(&*payload);
+        // Dropping a payload can panic too.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        if let Some(hook) = &mut self.on_panic {
+            let _ = catch_unwind(AssertUnwindSafe(|| hook(site, &msg)));
+        }
     }
 
     // ----- sources -----
@@ -395,7 +413,8 @@ impl Reactor {
 
     // ----- timers -----
 
-    /// Calls `f` once, `delay` from now, on the loop thread.
+    /// Calls `f` once, `delay` from now, on the loop thread. A panic in `f`
+    /// is caught and reported to the [`on_panic`](Reactor::on_panic) hook.
     pub fn after(&mut self, delay: Duration, f: impl FnOnce(&mut Reactor) + 'static) -> TimerId {
         let mut f = Some(f);
         self.timers.add(
@@ -410,7 +429,8 @@ impl Reactor {
     }
 
     /// Calls `f` every `period` (the first call `period` from now) until
-    /// cancelled.
+    /// cancelled. A panic in `f` is caught, reported to the
+    /// [`on_panic`](Reactor::on_panic) hook, and cancels the timer.
     pub fn every(&mut self, period: Duration, f: impl FnMut(&mut Reactor) + 'static) -> TimerId {
         let period = period.max(Duration::from_micros(1));
         self.timers
@@ -511,7 +531,9 @@ impl Reactor {
         }
         for post in inbound.posts {
             self.stats.posts += 1;
-            post(self);
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| post(self))) {
+                self.report_panic(PanicSite::Post, p);
+            }
         }
         if let Some(deadline) = inbound.shutdown {
             self.begin_shutdown(deadline);
@@ -551,8 +573,15 @@ impl Reactor {
                         continue;
                     };
                     self.stats.timers += 1;
-                    f(self);
+                    let r = catch_unwind(AssertUnwindSafe(|| f(self)));
                     let cancelled = self.timers.finish_call();
+                    if let Err(p) = r {
+                        // Like a channel whose handler panicked, a timer
+                        // that panicked is done: its state may be broken.
+                        let _ = catch_unwind(AssertUnwindSafe(move || drop(f)));
+                        self.report_panic(PanicSite::Timer(id), p);
+                        continue;
+                    }
                     if let Some(p) = period
                         && !cancelled
                     {
@@ -594,11 +623,14 @@ impl Reactor {
             match l.sock.accept() {
                 Ok((s, addr)) => {
                     self.stats.accepted += 1;
-                    let made = catch_unwind(AssertUnwindSafe(|| (l.make)(addr)));
-                    if let Ok(Some(h)) = made {
+                    match catch_unwind(AssertUnwindSafe(|| (l.make)(addr))) {
                         // A failure here (the socket could not be
                         // registered) drops the connection.
-                        let _ = self.open(s, h, Phase::Open);
+                        Ok(Some(h)) => {
+                            let _ = self.open(s, h, Phase::Open);
+                        }
+                        Ok(None) => {}
+                        Err(p) => self.report_panic(PanicSite::Accept(ListenerId(id)), p),
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -692,8 +724,10 @@ impl Reactor {
             self.stats.failed += 1;
         }
         let _ = catch_unwind(AssertUnwindSafe(|| ch.handler.on_close(&reason)));
-        if let Some(hook) = &mut self.on_close {
-            hook(id, &reason);
+        if let Some(hook) = &mut self.on_close
+            && let Err(p) = catch_unwind(AssertUnwindSafe(|| hook(id, &reason)))
+        {
+            self.report_panic(PanicSite::CloseHook, p);
         }
         self.slab.release(id);
         // The handler's and the producers' `Drop` run here; a panic in them

@@ -71,7 +71,11 @@
 //!   handler or consumer error, a producer error, a panic in a handler, a
 //!   consumer or a producer: each closes only its channel, with a
 //!   [`CloseReason`] given to [`Handler::on_close`] and to the
-//!   [`Reactor::on_close`] hook. Timer and posted closures run unguarded.
+//!   [`Reactor::on_close`] hook. A panic outside any channel — in a timer
+//!   callback (a periodic one is then cancelled), a posted closure, an
+//!   accept callback or the close hook — is caught, counted in
+//!   [`Stats::loop_panics`] and reported to the [`Reactor::on_panic`]
+//!   hook with its [`PanicSite`]. No fault takes the loop down.
 //! - **Closing.** Close when done: reading stops, the queue (pending
 //!   producers included) drains, the writing half is shut, unread input is
 //!   read and dropped until the peer's end or [`Config::linger`] (so the
@@ -112,6 +116,7 @@
 mod channel;
 mod config;
 mod event_loop;
+mod fault;
 mod handle;
 mod listener;
 mod out_queue;
@@ -125,6 +130,7 @@ pub use config::{
     Stats,
 };
 pub use event_loop::Reactor;
+pub use fault::PanicSite;
 pub use handle::Handle;
 pub use listener::{ListenerId, bind_reuseport};
 pub use outbox::Outbox;
