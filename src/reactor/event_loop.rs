@@ -18,7 +18,7 @@ use super::fault::{PanicSite, panic_message};
 use super::handle::{Handle, Shared};
 use super::listener::{Listener, ListenerId, MakeHandler};
 use super::out_queue::Wrote;
-use super::outbox::{Cmd, Inbox, Outbox};
+use super::outbox::{Cmd, Drained, Inbox, Outbox};
 use super::sys;
 use super::timer::{Due, TimerId, Timers};
 use super::{ChannelId, CloseReason, Config, Handler, Stats};
@@ -706,18 +706,31 @@ impl Reactor {
         }
         let queued = core.out.queued();
         self.stats.max_queued = self.stats.max_queued.max(queued);
-        if let Some(inbox) = &core.inbox {
-            inbox.set_queued(queued);
-        }
+        let drained = match &core.inbox {
+            Some(inbox) => inbox.settle(queued, core.limits.low, core.limits.high),
+            None => Vec::new(),
+        };
         self.slab.put(id, Entry::Channel(ch));
+        self.run_drained(drained);
+    }
+
+    /// Runs the callbacks waiting for a channel's output to drain.
+    fn run_drained(&mut self, drained: Vec<Drained>) {
+        for f in drained {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+                self.report_panic(PanicSite::Drained, p);
+            }
+        }
     }
 
     fn finish(&mut self, mut ch: Box<Channel>, reason: CloseReason) {
         let id = ch.core.id;
         sys::deregister(&self.shared.poller, &ch.core.sock);
-        if let Some(inbox) = &ch.core.inbox {
-            inbox.close();
-        }
+        let drained = match &ch.core.inbox {
+            Some(inbox) => inbox.close(),
+            None => Vec::new(),
+        };
+        self.run_drained(drained);
         self.stats.closed += 1;
         self.stats.channels -= 1;
         if !reason.is_clean() {

@@ -26,6 +26,8 @@ pub enum PanicSite {
     Accept(ListenerId),
     /// The [`Reactor::on_close`](super::Reactor::on_close) hook.
     CloseHook,
+    /// A callback given to [`Outbox::on_drained`](super::Outbox::on_drained).
+    Drained,
 }
 
 impl fmt::Display for PanicSite {
@@ -35,6 +37,7 @@ impl fmt::Display for PanicSite {
             PanicSite::Post => f.write_str("posted closure"),
             PanicSite::Accept(_) => f.write_str("accept callback"),
             PanicSite::CloseHook => f.write_str("close hook"),
+            PanicSite::Drained => f.write_str("drained callback"),
         }
     }
 }

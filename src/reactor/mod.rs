@@ -111,7 +111,30 @@
 //!
 //! What is pushed through an [`Outbox`] from outside the channel is not
 //! bounded by its watermarks (they stop the channel's own reading); such
-//! pushers check [`Outbox::queued`].
+//! pushers bound themselves with the backpressure below.
+//!
+//! # Backpressure between channels
+//!
+//! A channel that forwards what it reads to another one (a proxy, a
+//! gateway) must stop reading while the other side cannot keep up, or a
+//! fast sender and a slow receiver grow memory without bound. The pieces:
+//!
+//! - [`ChannelCtx::pause_reading`] / [`resume_reading`](ChannelCtx::resume_reading)
+//!   (and the same on [`Outbox`], from other channels and threads): a
+//!   channel stops reading on request, independently of its own
+//!   watermarks; input already read still reaches its consumers, and the
+//!   peer is held up by the kernel's buffers.
+//! - [`Outbox::is_full`]: the channel's queued output
+//!   ([`Outbox::queued`], which counts pushes not yet applied) is above its
+//!   high watermark.
+//! - [`Outbox::on_drained`]: a callback run on the loop thread once the
+//!   queued output is at or below the low watermark, or the channel
+//!   closes.
+//! - [`Outbox::forward`] puts them together: push, and if the target is
+//!   then full, pause the source until the target drains to its low
+//!   watermark. A forwarding channel then holds at most the target's high
+//!   watermark plus one read ([`Config::read_size`]) on its behalf; the
+//!   `proxy` example forwards both ways with it.
 
 mod channel;
 mod config;
