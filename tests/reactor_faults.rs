@@ -5,13 +5,14 @@
 mod util;
 
 use std::cell::{Cell, RefCell};
+use std::io::{self, Read};
 use std::net::TcpListener;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use producers::reactor::{Config, PanicSite, Reactor};
+use producers::reactor::{ChannelCtx, Config, Handler, PanicSite, Reactor};
 use util::reactor::*;
 
 type Reports = Rc<RefCell<Vec<(PanicSite, String)>>>;
@@ -145,4 +146,90 @@ fn a_served_reactor_survives_panicking_posts_and_timers() {
     let stats = server.stop(Duration::from_secs(1));
     assert_eq!(stats.loop_panics, 2);
     assert_eq!(stats.failed, 0);
+}
+
+/// Sends a file as regions (`sendfile`) through a small send buffer.
+struct SendFile(std::path::PathBuf);
+
+impl Handler for SendFile {
+    fn on_open(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
+        socket2::SockRef::from(ctx.stream()).set_send_buffer_size(8192)?;
+        // A line "file" gets the file; any other line is echoed.
+        let out = ctx.outbox();
+        let path = self.0.clone();
+        ctx.push_consumer(producers::consume::Lines::new("\n", move |line, _| {
+            if &line[..] == b"file" {
+                out.push_producer(producers::file(&path)?.regions())?;
+            } else {
+                out.push(line)?;
+                out.push("\n")?;
+            }
+            Ok(())
+        }));
+        Ok(())
+    }
+}
+
+/// Peers reset while the server writes a file region to them; the others
+/// are served, the loop goes on (and the process lives: with `sendfile`,
+/// only because SIGPIPE is ignored, which the reactor checks).
+fn resets_during_file_writes(sendfile: bool) {
+    let data = pattern(8 << 20);
+    let path =
+        std::env::temp_dir().join(format!("reactor-reset-{}-{sendfile}", std::process::id()));
+    std::fs::write(&path, &data).unwrap();
+    let mut config = Config::default();
+    config.sendfile = sendfile;
+    let p2 = path.clone();
+    let server = serve(config, move |_| Some(SendFile(p2.clone())));
+    let uses = {
+        let (tx, rx) = std::sync::mpsc::channel();
+        server
+            .handle
+            .post(move |r| tx.send(r.uses_sendfile()).unwrap());
+        rx.recv().unwrap()
+    };
+    assert_eq!(uses, sendfile && cfg!(target_os = "linux"));
+    let mut bystander = client(server.addr);
+    for i in 0..5 {
+        let mut victim = client(server.addr);
+        std::io::Write::write_all(&mut victim, b"file\n").unwrap();
+        let mut some = vec![0; 100_000];
+        victim.read_exact(&mut some).unwrap();
+        assert!(some == data[..100_000], "bytes differ");
+        // SO_LINGER 0: the close sends a reset under the transfer.
+        socket2::SockRef::from(&victim)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(victim);
+        let closes = server.wait_closes(i + 1);
+        assert!(
+            closes[i].1.starts_with("socket error"),
+            "expected a socket error, got {closes:?}"
+        );
+        assert_eq!(
+            echo_line(&mut bystander, &format!("still {i}")),
+            format!("still {i}\n")
+        );
+    }
+    drop(bystander);
+    server.wait_closes(6);
+    let stats = server.stop(Duration::from_secs(1));
+    assert_eq!(stats.failed, 5);
+    if uses {
+        assert!(stats.sendfiles > 0, "{stats:?}");
+    } else {
+        assert_eq!(stats.sendfiles, 0, "{stats:?}");
+    }
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_peer_reset_during_sendfile_closes_only_its_channel() {
+    resets_during_file_writes(true);
+}
+
+#[test]
+fn a_peer_reset_during_a_copied_file_write_closes_only_its_channel() {
+    resets_during_file_writes(false);
 }

@@ -159,6 +159,9 @@ pub struct Reactor {
     cmds: Vec<Cmd>,
     on_close: Option<CloseHook>,
     on_panic: Option<PanicHook>,
+    /// Whether file regions go out with `sendfile`: allowed by the config
+    /// and `SIGPIPE` ignored when the reactor was made.
+    sendfile: bool,
     /// The deadline of a graceful shutdown in progress.
     shutdown: Option<Instant>,
     listeners: usize,
@@ -177,6 +180,20 @@ impl fmt::Debug for Reactor {
 
 impl Reactor {
     /// A reactor with the default [`Config`].
+    ///
+    /// # `SIGPIPE`
+    ///
+    /// Writing to a socket whose peer went away raises `SIGPIPE`, which
+    /// kills a process that has not ignored it. The reactor's own writes
+    /// never raise it (`sendmsg` with `MSG_NOSIGNAL`; `SO_NOSIGPIPE` on
+    /// macOS and NetBSD), but Linux `sendfile` has no such flag. So the
+    /// reactor uses `sendfile` for file regions only if the process ignores
+    /// `SIGPIPE` when the reactor is made (Rust binaries do; a C program
+    /// embedding this library may not), and otherwise reads file regions
+    /// into a buffer and sends them with `MSG_NOSIGNAL`: safe, at the cost
+    /// of a copy. [`uses_sendfile`](Reactor::uses_sendfile) tells which.
+    /// A host that sets `SIGPIPE` back to its default after making a
+    /// reactor must make a new one (or set [`Config::sendfile`] to false).
     pub fn new() -> io::Result<Reactor> {
         Reactor::with_config(Config::default())
     }
@@ -191,6 +208,7 @@ impl Reactor {
             ));
         }
         let events = Events::with_capacity(NonZeroUsize::new(config.events.max(1)).expect("max 1"));
+        let sendfile = config.sendfile && sys::sigpipe_ignored();
         Ok(Reactor {
             shared: Arc::new(Shared::new(poller)),
             slab: Slab::default(),
@@ -204,6 +222,7 @@ impl Reactor {
             cmds: Vec::new(),
             on_close: None,
             on_panic: None,
+            sendfile,
             shutdown: None,
             listeners: 0,
         })
@@ -214,6 +233,13 @@ impl Reactor {
         Handle {
             shared: self.shared.clone(),
         }
+    }
+
+    /// Whether file regions go out with `sendfile` (see
+    /// [`Reactor::new`] on `SIGPIPE`); otherwise they are copied through a
+    /// buffer.
+    pub fn uses_sendfile(&self) -> bool {
+        self.sendfile
     }
 
     /// The configuration.
@@ -949,7 +975,13 @@ impl Reactor {
             }
             writes += 1;
             self.stats.writes += 1;
-            match core.out.write(&core.sock, max, &mut self.scratch) {
+            if self.sendfile && core.out.front_is_file() {
+                self.stats.sendfiles += 1;
+            }
+            match core
+                .out
+                .write(&core.sock, max, &mut self.scratch, self.sendfile)
+            {
                 Ok(Wrote::All(n)) => {
                     self.stats.bytes_written += n as u64;
                     core.last_io = self.now;

@@ -64,7 +64,12 @@
 //!   (`MSG_NOSIGNAL`: a vanished peer is `EPIPE`, never `SIGPIPE`) of at
 //!   most 128 iovecs and [`Config::max_write`] bytes; a file region goes
 //!   out with `sendfile` at its tracked offset (a `pread` + write fallback
-//!   where `sendfile` is unavailable). A partial write leaves the queue at
+//!   where `sendfile` is unavailable).
+//! - **`SIGPIPE`.** `sendfile` cannot be told not to raise `SIGPIPE`, so
+//!   it is used only if the process ignores `SIGPIPE` when the reactor is
+//!   made (Rust binaries do); otherwise file regions take the copying
+//!   fallback. No write of the reactor can kill a host process that did
+//!   not ignore `SIGPIPE`; see [`Reactor::new`]. A partial write leaves the queue at
 //!   the first unwritten byte. At most 8 writes and 4 reads per channel per
 //!   turn keep one busy peer from starving the others.
 //! - **Faults stay local.** A socket error (`ECONNRESET`, `EPIPE`), a
