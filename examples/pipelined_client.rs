@@ -5,8 +5,9 @@
 //     cargo run --release --example pipelined_client -- --addr 127.0.0.1:7000 --lines 1000000 --depth 64
 //
 // Options: `--size BYTES` (line length with its `\n`, default 64),
-// `--conns N` (connections, each sending `--lines`, default 1). Exits when
-// every line has come back (exit status 1 if a connection failed first).
+// `--conns N` (connections, each sending `--lines`, default 1). Exits on its
+// own when every line has come back (exit status 1 if a connection failed
+// first), or gives up after `--exit-after SECONDS` if given (exit status 1).
 // Prints `listening on ADDR` too, for symmetry with the servers: the
 // address it talks to.
 
@@ -28,6 +29,7 @@ struct Args {
     depth: u64,
     size: usize,
     conns: usize,
+    exit_after: Option<std::time::Duration>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -37,6 +39,7 @@ fn parse_args() -> Result<Args, String> {
         depth: 16,
         size: 64,
         conns: 1,
+        exit_after: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -48,6 +51,10 @@ fn parse_args() -> Result<Args, String> {
             "--depth" => args.depth = v.parse().map_err(|e| bad(&e))?,
             "--size" => args.size = v.parse().map_err(|e| bad(&e))?,
             "--conns" => args.conns = v.parse().map_err(|e| bad(&e))?,
+            "--exit-after" => {
+                let s: f64 = v.parse().map_err(|e| bad(&e))?;
+                args.exit_after = Some(std::time::Duration::from_secs_f64(s));
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -140,7 +147,7 @@ impl Handler for Client {
 fn main() -> io::Result<()> {
     let args = parse_args().unwrap_or_else(|e| {
         eprintln!(
-            "pipelined_client: {e}\nusage: pipelined_client --addr HOST:PORT --lines N --depth D [--size BYTES] [--conns N]"
+            "pipelined_client: {e}\nusage: pipelined_client --addr HOST:PORT --lines N --depth D [--size BYTES] [--conns N] [--exit-after SECONDS]"
         );
         std::process::exit(2)
     });
@@ -158,6 +165,14 @@ fn main() -> io::Result<()> {
                 failed: failed.clone(),
             },
         )?;
+    }
+    if let Some(d) = args.exit_after {
+        // Giving up: a graceful shutdown, then the count is short.
+        let h = reactor.handle();
+        std::thread::spawn(move || {
+            std::thread::sleep(d);
+            h.shutdown(std::time::Duration::ZERO);
+        });
     }
     let t = Instant::now();
     reactor.run()?;

@@ -7,23 +7,37 @@
 //     printf 'hello\nworld\n' | nc 127.0.0.1 8000
 //
 // stderr then shows `#1 -> hello`, `#1 <- hello`, ... Prints `listening on
-// ADDR` once ready (binds 127.0.0.1:0 without `--listen`); exits after
-// `--exit-after SECONDS` (a graceful shutdown) if given.
+// ADDR` once ready (binds 127.0.0.1:0 without `--listen`). Exits after
+// `--exit-after SECONDS` (a graceful shutdown) if given, or when standard
+// input ends if `--stdin` is given; `--quiet` turns the line log off.
+//
+// Backpressure between the two sides: each side forwards what it reads with
+// `Outbox::forward`, which pauses its reading while the other side's queued
+// output is above its high watermark and resumes it once that drains to the
+// low one. A fast upstream and a client that never reads cost the proxy
+// about one high watermark plus one read, not the whole stream.
+//
+// `tests/reactor_proxy.rs` includes this file as a module and drives
+// `serve` in-process.
 
 use std::io::{self, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use producers::consume::{ConsumeError, Consumer, Control, Eof, Frame, Framing};
-use producers::reactor::{ChannelCtx, CloseReason, Handler, Outbox, Reactor};
+use producers::reactor::{ChannelCtx, CloseReason, Handler, ListenerId, Outbox, Reactor};
 
 /// The longest line the log shows whole; longer ones are logged in pieces.
 const MAX_LOGGED_LINE: usize = 4096;
 
-/// Forwards every byte to the other side at once and logs complete lines.
+/// Forwards every byte to the other side at once (pausing this side while
+/// the other is full) and logs complete lines.
 struct Forward {
     to: Outbox,
+    /// This side, paused by `Outbox::forward`.
+    me: Outbox,
+    log: bool,
     conn: u64,
     arrow: &'static str,
     /// The start of a line not yet complete, for the log only.
@@ -32,6 +46,9 @@ struct Forward {
 
 impl Forward {
     fn log(&mut self, data: &[u8]) {
+        if !self.log {
+            return;
+        }
         let mut rest = data;
         let stderr = io::stderr();
         let mut err = stderr.lock();
@@ -69,7 +86,7 @@ impl Consumer for Forward {
     fn on_raw(&mut self, buf: &mut BytesMut, _: &mut Control) -> Result<(), ConsumeError> {
         let data: Bytes = buf.split().freeze();
         self.log(&data);
-        self.to.push(data)?;
+        self.to.forward(data, &self.me)?;
         Ok(())
     }
 
@@ -85,12 +102,16 @@ impl Consumer for Forward {
 struct Upstream {
     client: Outbox,
     conn: u64,
+    log: bool,
 }
 
 impl Handler for Upstream {
     fn on_connect(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
+        let me = ctx.outbox();
         ctx.push_consumer(Forward {
             to: self.client.clone(),
+            me,
+            log: self.log,
             conn: self.conn,
             arrow: "<-",
             partial: Vec::new(),
@@ -99,7 +120,7 @@ impl Handler for Upstream {
     }
 
     fn on_close(&mut self, reason: &CloseReason) {
-        if !reason.is_clean() {
+        if self.log && !reason.is_clean() {
             eprintln!("#{} upstream: {reason}", self.conn);
         }
         // What the upstream sent still reaches the client.
@@ -111,20 +132,30 @@ impl Handler for Upstream {
 struct Client {
     upstream: SocketAddr,
     conn: u64,
+    log: bool,
     up: Option<Outbox>,
 }
 
 impl Handler for Client {
     fn on_open(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
-        eprintln!("#{} open from {}", self.conn, ctx.peer_addr()?);
+        if self.log {
+            eprintln!("#{} open from {}", self.conn, ctx.peer_addr()?);
+        }
         let me = ctx.outbox();
-        let conn = self.conn;
-        let up_id = ctx
-            .reactor()
-            .connect(self.upstream, Upstream { client: me, conn })?;
+        let (conn, log) = (self.conn, self.log);
+        let up_id = ctx.reactor().connect(
+            self.upstream,
+            Upstream {
+                client: me.clone(),
+                conn,
+                log,
+            },
+        )?;
         let up = ctx.reactor().outbox(up_id).expect("just made");
         ctx.push_consumer(Forward {
             to: up.clone(),
+            me,
+            log,
             conn,
             arrow: "->",
             partial: Vec::new(),
@@ -134,25 +165,60 @@ impl Handler for Client {
     }
 
     fn on_close(&mut self, reason: &CloseReason) {
-        eprintln!("#{} closed: {reason}", self.conn);
+        if self.log {
+            eprintln!("#{} closed: {reason}", self.conn);
+        }
         if let Some(up) = &self.up {
             let _ = up.close_when_done();
         }
     }
 }
 
+/// Proxies every connection accepted on `listener` to `upstream`, logging
+/// lines on stderr if `log`.
+pub fn serve(
+    reactor: &mut Reactor,
+    listener: TcpListener,
+    upstream: SocketAddr,
+    log: bool,
+) -> io::Result<ListenerId> {
+    let mut conns = 0;
+    reactor.listen(listener, move |_peer| {
+        conns += 1;
+        Some(Client {
+            upstream,
+            conn: conns,
+            log,
+            up: None,
+        })
+    })
+}
+
 fn main() -> io::Result<()> {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let mut upstream: Option<SocketAddr> = None;
     let mut exit_after = None;
+    let mut stdin = false;
+    let mut log = true;
     let mut it = std::env::args().skip(1);
     let usage = |e: String| -> ! {
         eprintln!(
-            "proxy: {e}\nusage: proxy [--listen HOST:PORT] --upstream HOST:PORT [--exit-after SECONDS]"
+            "proxy: {e}\nusage: proxy [--listen HOST:PORT] --upstream HOST:PORT [--exit-after SECONDS] [--stdin] [--quiet]"
         );
         std::process::exit(2)
     };
     while let Some(a) = it.next() {
+        match a.as_str() {
+            "--stdin" => {
+                stdin = true;
+                continue;
+            }
+            "--quiet" => {
+                log = false;
+                continue;
+            }
+            _ => {}
+        }
         let v = it
             .next()
             .unwrap_or_else(|| usage(format!("{a} needs a value")));
@@ -181,22 +247,21 @@ fn main() -> io::Result<()> {
     let upstream = upstream.unwrap_or_else(|| usage("--upstream is required".into()));
 
     let mut reactor = Reactor::new()?;
-    let listener = std::net::TcpListener::bind(listen)?;
+    let listener = TcpListener::bind(listen)?;
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
-    let mut conns = 0;
-    reactor.listen(listener, move |_peer| {
-        conns += 1;
-        Some(Client {
-            upstream,
-            conn: conns,
-            up: None,
-        })
-    })?;
+    serve(&mut reactor, listener, upstream, log)?;
     if let Some(d) = exit_after {
         let h = reactor.handle();
         std::thread::spawn(move || {
             std::thread::sleep(d);
+            h.shutdown(Duration::from_secs(1));
+        });
+    }
+    if stdin {
+        let h = reactor.handle();
+        std::thread::spawn(move || {
+            let _ = io::copy(&mut io::stdin(), &mut io::sink());
             h.shutdown(Duration::from_secs(1));
         });
     }

@@ -257,6 +257,9 @@ pub(crate) struct Core {
     /// Backpressure: reading stopped because queued output passed the high
     /// watermark; resumes under the low one.
     pub(crate) paused: bool,
+    /// Reading paused on request ([`ChannelCtx::pause_reading`],
+    /// [`Outbox::pause_reading`]) until resumed.
+    pub(crate) held: bool,
     pub(crate) interest: Interest,
     /// Set when the channel must close at the end of this turn.
     pub(crate) close: Option<CloseReason>,
@@ -295,6 +298,7 @@ impl Core {
             phase,
             write_side: WriteSide::Open,
             paused: false,
+            held: false,
             interest: Interest::default(),
             close: None,
             limits,
@@ -317,14 +321,19 @@ impl Core {
     pub(crate) fn inbox(&mut self, shared: &Arc<Shared>) -> Arc<Inbox> {
         if self.inbox.is_none() {
             let w = self.waker(shared);
-            self.inbox = Some(Arc::new(Inbox::new(self.id, w)));
+            let l = &self.limits;
+            self.inbox = Some(Arc::new(Inbox::new(self.id, w, l.low, l.high, self.held)));
         }
         self.inbox.clone().expect("made above")
     }
 
     /// Whether the channel should read now.
     pub(crate) fn reading(&self) -> bool {
-        self.phase == Phase::Open && !self.paused && self.close.is_none() && self.input.wants_read()
+        self.phase == Phase::Open
+            && !self.paused
+            && !self.held
+            && self.close.is_none()
+            && self.input.wants_read()
     }
 
     /// The interest the channel needs now.
@@ -364,6 +373,15 @@ impl Core {
             Cmd::CloseNow => {
                 self.close.get_or_insert(CloseReason::Aborted);
             }
+            Cmd::HoldReading(h) => self.held = h,
+        }
+    }
+
+    /// Pauses or resumes reading on request, from the channel's context.
+    fn set_held(&mut self, held: bool) {
+        self.held = held;
+        if let Some(inbox) = &self.inbox {
+            inbox.set_held(held);
         }
     }
 
@@ -567,6 +585,26 @@ impl ChannelCtx<'_> {
     pub fn set_watermarks(&mut self, low: usize, high: usize) {
         self.core.limits.high = high;
         self.core.limits.low = low.min(high);
+    }
+
+    /// Pauses reading until [`resume_reading`](ChannelCtx::resume_reading),
+    /// whatever the watermarks say; input already read still goes to the
+    /// consumers. The peer's sending then stops at the kernel's buffers.
+    /// Other channels and threads do the same through
+    /// [`Outbox::pause_reading`].
+    pub fn pause_reading(&mut self) {
+        self.core.set_held(true);
+    }
+
+    /// Resumes reading paused by [`pause_reading`](ChannelCtx::pause_reading)
+    /// (it still waits for the watermark and the consumers' budget).
+    pub fn resume_reading(&mut self) {
+        self.core.set_held(false);
+    }
+
+    /// Whether reading is paused on request.
+    pub fn is_reading_paused(&self) -> bool {
+        self.core.held
     }
 
     /// Sets the idle timeout (`None`: none).

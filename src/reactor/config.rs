@@ -55,6 +55,11 @@ pub struct Config {
     pub nodelay: bool,
     /// Most events taken from the poller per turn (1024).
     pub events: usize,
+    /// Write file regions with `sendfile` where the platform has it
+    /// (Linux) and the process ignores `SIGPIPE` (true). With false, or
+    /// where `SIGPIPE` is not ignored, file regions are read into a buffer
+    /// and sent with `MSG_NOSIGNAL`; see [`Reactor::new`](super::Reactor::new).
+    pub sendfile: bool,
 }
 
 impl Default for Config {
@@ -73,6 +78,7 @@ impl Default for Config {
             write_timeout: None,
             nodelay: true,
             events: 1024,
+            sendfile: true,
         }
     }
 }
@@ -101,6 +107,10 @@ pub struct Stats {
     pub failed: u64,
     /// Channels closed because a handler or consumer panicked.
     pub panics: u64,
+    /// Panics caught outside any channel (timer callbacks, posted
+    /// closures, accept callbacks, the close hook); see
+    /// [`Reactor::on_panic`](super::Reactor::on_panic).
+    pub loop_panics: u64,
     /// Times a listener paused accepting (descriptors ran out).
     pub accept_pauses: u64,
     /// Accept errors other than running out of descriptors (each also
@@ -114,6 +124,9 @@ pub struct Stats {
     pub bytes_written: u64,
     /// Write system calls (vectored writes and `sendfile`s).
     pub writes: u64,
+    /// Writes of file regions made with `sendfile` (the others were
+    /// copied through a buffer).
+    pub sendfiles: u64,
     /// The most output bytes any channel held queued at the end of a turn.
     pub max_queued: usize,
     /// Channels open now.

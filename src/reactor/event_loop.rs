@@ -14,10 +14,11 @@ use polling::{Event, Events, Poller};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::channel::{Channel, ChannelCtx, Core, Interest, Limits, Phase, WriteSide};
+use super::fault::{PanicSite, panic_message};
 use super::handle::{Handle, Shared};
 use super::listener::{Listener, ListenerId, MakeHandler};
 use super::out_queue::Wrote;
-use super::outbox::{Cmd, Inbox, Outbox};
+use super::outbox::{Cmd, Drained, Inbox, Outbox};
 use super::sys;
 use super::timer::{Due, TimerId, Timers};
 use super::{ChannelId, CloseReason, Config, Handler, Stats};
@@ -131,6 +132,7 @@ impl Slab {
 }
 
 type CloseHook = Box<dyn FnMut(ChannelId, &CloseReason)>;
+type PanicHook = Box<dyn FnMut(PanicSite, &str)>;
 
 /// One thread's event loop: many channels and listeners, one poller, no
 /// busy waiting.
@@ -156,6 +158,10 @@ pub struct Reactor {
     /// Reused when draining an outbox.
     cmds: Vec<Cmd>,
     on_close: Option<CloseHook>,
+    on_panic: Option<PanicHook>,
+    /// Whether file regions go out with `sendfile`: allowed by the config
+    /// and `SIGPIPE` ignored when the reactor was made.
+    sendfile: bool,
     /// The deadline of a graceful shutdown in progress.
     shutdown: Option<Instant>,
     listeners: usize,
@@ -172,18 +178,22 @@ impl fmt::Debug for Reactor {
     }
 }
 
-fn panic_message(p: &(dyn Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_owned()
-    }
-}
-
 impl Reactor {
     /// A reactor with the default [`Config`].
+    ///
+    /// # `SIGPIPE`
+    ///
+    /// Writing to a socket whose peer went away raises `SIGPIPE`, which
+    /// kills a process that has not ignored it. The reactor's own writes
+    /// never raise it (`sendmsg` with `MSG_NOSIGNAL`; `SO_NOSIGPIPE` on
+    /// macOS and NetBSD), but Linux `sendfile` has no such flag. So the
+    /// reactor uses `sendfile` for file regions only if the process ignores
+    /// `SIGPIPE` when the reactor is made (Rust binaries do; a C program
+    /// embedding this library may not), and otherwise reads file regions
+    /// into a buffer and sends them with `MSG_NOSIGNAL`: safe, at the cost
+    /// of a copy. [`uses_sendfile`](Reactor::uses_sendfile) tells which.
+    /// A host that sets `SIGPIPE` back to its default after making a
+    /// reactor must make a new one (or set [`Config::sendfile`] to false).
     pub fn new() -> io::Result<Reactor> {
         Reactor::with_config(Config::default())
     }
@@ -198,6 +208,7 @@ impl Reactor {
             ));
         }
         let events = Events::with_capacity(NonZeroUsize::new(config.events.max(1)).expect("max 1"));
+        let sendfile = config.sendfile && sys::sigpipe_ignored();
         Ok(Reactor {
             shared: Arc::new(Shared::new(poller)),
             slab: Slab::default(),
@@ -210,6 +221,8 @@ impl Reactor {
             read_buf: Vec::new(),
             cmds: Vec::new(),
             on_close: None,
+            on_panic: None,
+            sendfile,
             shutdown: None,
             listeners: 0,
         })
@@ -220,6 +233,13 @@ impl Reactor {
         Handle {
             shared: self.shared.clone(),
         }
+    }
+
+    /// Whether file regions go out with `sendfile` (see
+    /// [`Reactor::new`] on `SIGPIPE`); otherwise they are copied through a
+    /// buffer.
+    pub fn uses_sendfile(&self) -> bool {
+        self.sendfile
     }
 
     /// The configuration.
@@ -239,8 +259,32 @@ impl Reactor {
 
     /// Calls `hook(id, reason)` for every channel that closes, after its
     /// handler's [`on_close`](Handler::on_close): the place to log.
+    ///
+    /// A panic in the hook is caught and reported as
+    /// [`PanicSite::CloseHook`].
     pub fn on_close(&mut self, hook: impl FnMut(ChannelId, &CloseReason) + 'static) {
         self.on_close = Some(Box::new(hook));
+    }
+
+    /// Calls `hook(site, message)` for every panic the loop catches outside
+    /// a channel: in a timer callback, a posted closure, an accept callback
+    /// or the close hook. The loop goes on either way; without a hook such
+    /// panics are only counted ([`Stats::loop_panics`]) and printed by the
+    /// process's panic hook. A panic in `hook` itself is caught and
+    /// ignored.
+    pub fn on_panic(&mut self, hook: impl FnMut(PanicSite, &str) + 'static) {
+        self.on_panic = Some(Box::new(hook));
+    }
+
+    /// Counts and reports a panic caught outside any channel.
+    fn report_panic(&mut self, site: PanicSite, payload: Box<dyn Any + Send>) {
+        self.stats.loop_panics += 1;
+        let msg = panic_message(&*payload);
+        // Dropping a payload can panic too.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        if let Some(hook) = &mut self.on_panic {
+            let _ = catch_unwind(AssertUnwindSafe(|| hook(site, &msg)));
+        }
     }
 
     // ----- sources -----
@@ -395,7 +439,8 @@ impl Reactor {
 
     // ----- timers -----
 
-    /// Calls `f` once, `delay` from now, on the loop thread.
+    /// Calls `f` once, `delay` from now, on the loop thread. A panic in `f`
+    /// is caught and reported to the [`on_panic`](Reactor::on_panic) hook.
     pub fn after(&mut self, delay: Duration, f: impl FnOnce(&mut Reactor) + 'static) -> TimerId {
         let mut f = Some(f);
         self.timers.add(
@@ -410,7 +455,8 @@ impl Reactor {
     }
 
     /// Calls `f` every `period` (the first call `period` from now) until
-    /// cancelled.
+    /// cancelled. A panic in `f` is caught, reported to the
+    /// [`on_panic`](Reactor::on_panic) hook, and cancels the timer.
     pub fn every(&mut self, period: Duration, f: impl FnMut(&mut Reactor) + 'static) -> TimerId {
         let period = period.max(Duration::from_micros(1));
         self.timers
@@ -511,7 +557,9 @@ impl Reactor {
         }
         for post in inbound.posts {
             self.stats.posts += 1;
-            post(self);
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| post(self))) {
+                self.report_panic(PanicSite::Post, p);
+            }
         }
         if let Some(deadline) = inbound.shutdown {
             self.begin_shutdown(deadline);
@@ -551,8 +599,15 @@ impl Reactor {
                         continue;
                     };
                     self.stats.timers += 1;
-                    f(self);
+                    let r = catch_unwind(AssertUnwindSafe(|| f(self)));
                     let cancelled = self.timers.finish_call();
+                    if let Err(p) = r {
+                        // Like a channel whose handler panicked, a timer
+                        // that panicked is done: its state may be broken.
+                        let _ = catch_unwind(AssertUnwindSafe(move || drop(f)));
+                        self.report_panic(PanicSite::Timer(id), p);
+                        continue;
+                    }
                     if let Some(p) = period
                         && !cancelled
                     {
@@ -594,11 +649,14 @@ impl Reactor {
             match l.sock.accept() {
                 Ok((s, addr)) => {
                     self.stats.accepted += 1;
-                    let made = catch_unwind(AssertUnwindSafe(|| (l.make)(addr)));
-                    if let Ok(Some(h)) = made {
+                    match catch_unwind(AssertUnwindSafe(|| (l.make)(addr))) {
                         // A failure here (the socket could not be
                         // registered) drops the connection.
-                        let _ = self.open(s, h, Phase::Open);
+                        Ok(Some(h)) => {
+                            let _ = self.open(s, h, Phase::Open);
+                        }
+                        Ok(None) => {}
+                        Err(p) => self.report_panic(PanicSite::Accept(ListenerId(id)), p),
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -674,26 +732,41 @@ impl Reactor {
         }
         let queued = core.out.queued();
         self.stats.max_queued = self.stats.max_queued.max(queued);
-        if let Some(inbox) = &core.inbox {
-            inbox.set_queued(queued);
-        }
+        let drained = match &core.inbox {
+            Some(inbox) => inbox.settle(queued, core.limits.low, core.limits.high),
+            None => Vec::new(),
+        };
         self.slab.put(id, Entry::Channel(ch));
+        self.run_drained(drained);
+    }
+
+    /// Runs the callbacks waiting for a channel's output to drain.
+    fn run_drained(&mut self, drained: Vec<Drained>) {
+        for f in drained {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+                self.report_panic(PanicSite::Drained, p);
+            }
+        }
     }
 
     fn finish(&mut self, mut ch: Box<Channel>, reason: CloseReason) {
         let id = ch.core.id;
         sys::deregister(&self.shared.poller, &ch.core.sock);
-        if let Some(inbox) = &ch.core.inbox {
-            inbox.close();
-        }
+        let drained = match &ch.core.inbox {
+            Some(inbox) => inbox.close(),
+            None => Vec::new(),
+        };
+        self.run_drained(drained);
         self.stats.closed += 1;
         self.stats.channels -= 1;
         if !reason.is_clean() {
             self.stats.failed += 1;
         }
         let _ = catch_unwind(AssertUnwindSafe(|| ch.handler.on_close(&reason)));
-        if let Some(hook) = &mut self.on_close {
-            hook(id, &reason);
+        if let Some(hook) = &mut self.on_close
+            && let Err(p) = catch_unwind(AssertUnwindSafe(|| hook(id, &reason)))
+        {
+            self.report_panic(PanicSite::CloseHook, p);
         }
         self.slab.release(id);
         // The handler's and the producers' `Drop` run here; a panic in them
@@ -902,7 +975,13 @@ impl Reactor {
             }
             writes += 1;
             self.stats.writes += 1;
-            match core.out.write(&core.sock, max, &mut self.scratch) {
+            if self.sendfile && core.out.front_is_file() {
+                self.stats.sendfiles += 1;
+            }
+            match core
+                .out
+                .write(&core.sock, max, &mut self.scratch, self.sendfile)
+            {
                 Ok(Wrote::All(n)) => {
                     self.stats.bytes_written += n as u64;
                     core.last_io = self.now;

@@ -103,7 +103,8 @@ impl Handle {
     }
 
     /// Runs `f` on the loop thread during its next turn. Closures posted
-    /// from one thread run in the order posted.
+    /// from one thread run in the order posted. A panic in `f` is caught
+    /// and reported to the [`Reactor::on_panic`] hook; the loop goes on.
     pub fn post(&self, f: impl FnOnce(&mut Reactor) + Send + 'static) {
         self.shared.send(|i| i.posts.push(Box::new(f)));
     }

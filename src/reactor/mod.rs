@@ -64,14 +64,23 @@
 //!   (`MSG_NOSIGNAL`: a vanished peer is `EPIPE`, never `SIGPIPE`) of at
 //!   most 128 iovecs and [`Config::max_write`] bytes; a file region goes
 //!   out with `sendfile` at its tracked offset (a `pread` + write fallback
-//!   where `sendfile` is unavailable). A partial write leaves the queue at
+//!   where `sendfile` is unavailable).
+//! - **`SIGPIPE`.** `sendfile` cannot be told not to raise `SIGPIPE`, so
+//!   it is used only if the process ignores `SIGPIPE` when the reactor is
+//!   made (Rust binaries do); otherwise file regions take the copying
+//!   fallback. No write of the reactor can kill a host process that did
+//!   not ignore `SIGPIPE`; see [`Reactor::new`]. A partial write leaves the queue at
 //!   the first unwritten byte. At most 8 writes and 4 reads per channel per
 //!   turn keep one busy peer from starving the others.
 //! - **Faults stay local.** A socket error (`ECONNRESET`, `EPIPE`), a
 //!   handler or consumer error, a producer error, a panic in a handler, a
 //!   consumer or a producer: each closes only its channel, with a
 //!   [`CloseReason`] given to [`Handler::on_close`] and to the
-//!   [`Reactor::on_close`] hook. Timer and posted closures run unguarded.
+//!   [`Reactor::on_close`] hook. A panic outside any channel — in a timer
+//!   callback (a periodic one is then cancelled), a posted closure, an
+//!   accept callback or the close hook — is caught, counted in
+//!   [`Stats::loop_panics`] and reported to the [`Reactor::on_panic`]
+//!   hook with its [`PanicSite`]. No fault takes the loop down.
 //! - **Closing.** Close when done: reading stops, the queue (pending
 //!   producers included) drains, the writing half is shut, unread input is
 //!   read and dropped until the peer's end or [`Config::linger`] (so the
@@ -107,11 +116,35 @@
 //!
 //! What is pushed through an [`Outbox`] from outside the channel is not
 //! bounded by its watermarks (they stop the channel's own reading); such
-//! pushers check [`Outbox::queued`].
+//! pushers bound themselves with the backpressure below.
+//!
+//! # Backpressure between channels
+//!
+//! A channel that forwards what it reads to another one (a proxy, a
+//! gateway) must stop reading while the other side cannot keep up, or a
+//! fast sender and a slow receiver grow memory without bound. The pieces:
+//!
+//! - [`ChannelCtx::pause_reading`] / [`resume_reading`](ChannelCtx::resume_reading)
+//!   (and the same on [`Outbox`], from other channels and threads): a
+//!   channel stops reading on request, independently of its own
+//!   watermarks; input already read still reaches its consumers, and the
+//!   peer is held up by the kernel's buffers.
+//! - [`Outbox::is_full`]: the channel's queued output
+//!   ([`Outbox::queued`], which counts pushes not yet applied) is above its
+//!   high watermark.
+//! - [`Outbox::on_drained`]: a callback run on the loop thread once the
+//!   queued output is at or below the low watermark, or the channel
+//!   closes.
+//! - [`Outbox::forward`] puts them together: push, and if the target is
+//!   then full, pause the source until the target drains to its low
+//!   watermark. A forwarding channel then holds at most the target's high
+//!   watermark plus one read ([`Config::read_size`]) on its behalf; the
+//!   `proxy` example forwards both ways with it.
 
 mod channel;
 mod config;
 mod event_loop;
+mod fault;
 mod handle;
 mod listener;
 mod out_queue;
@@ -125,6 +158,7 @@ pub use config::{
     Stats,
 };
 pub use event_loop::Reactor;
+pub use fault::PanicSite;
 pub use handle::Handle;
 pub use listener::{ListenerId, bind_reuseport};
 pub use outbox::Outbox;

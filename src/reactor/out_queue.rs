@@ -144,14 +144,16 @@ impl OutQueue {
 
     /// Writes once from the front of `ready`: consecutive memory chunks in
     /// one vectored write (at most [`IOV_BATCH`] chunks and `max` bytes), or
-    /// one file region with `sendfile` (at most `max` bytes; through
-    /// `scratch` where `sendfile` is unavailable). Partial writes leave the
-    /// queue exactly at the first unwritten byte.
+    /// one file region with `sendfile` if `sendfile` allows it (at most
+    /// `max` bytes; else, or where `sendfile` is unavailable, through
+    /// `scratch`). Partial writes leave the queue exactly at the first
+    /// unwritten byte.
     pub(crate) fn write(
         &mut self,
         sock: &TcpStream,
         max: usize,
         scratch: &mut Vec<u8>,
+        sendfile: bool,
     ) -> io::Result<Wrote> {
         let Some(front) = self.ready.front() else {
             return Ok(Wrote::All(0));
@@ -160,7 +162,7 @@ impl OutQueue {
             Chunk::File(region) => {
                 let region = region.clone();
                 let want = region.len().min(max as u64) as usize;
-                (want, write_region(sock, &region, want, scratch))
+                (want, write_region(sock, &region, want, scratch, sendfile))
             }
             Chunk::Bytes(_) => {
                 let mut iov = [IoSlice::new(&[]); IOV_BATCH];
@@ -218,18 +220,30 @@ impl OutQueue {
             n -= len as usize;
         }
     }
+
+    /// Whether the next write is of a file region.
+    pub(crate) fn front_is_file(&self) -> bool {
+        matches!(self.ready.front(), Some(Chunk::File(_)))
+    }
 }
 
-/// One write of the first `want` bytes of `region`: `sendfile`, or a
-/// positional read into `scratch` and a plain write.
+/// One write of the first `want` bytes of `region`: `sendfile` (if
+/// allowed), or a positional read into `scratch` and a plain write that
+/// cannot raise `SIGPIPE`.
 fn write_region(
     sock: &TcpStream,
     region: &FileRegion,
     want: usize,
     scratch: &mut Vec<u8>,
+    sendfile: bool,
 ) -> io::Result<usize> {
     let mut offset = region.offset();
-    match sys::sendfile(sock, region.file(), &mut offset, want)? {
+    let sent = if sendfile {
+        sys::sendfile(sock, region.file(), &mut offset, want)?
+    } else {
+        Sent::Unsupported
+    };
+    match sent {
         Sent::Wrote(0) => Err(crate::chunk::shrunk(region.offset())),
         Sent::Wrote(n) => Ok(n),
         Sent::Unsupported => {
@@ -275,13 +289,13 @@ mod tests {
         let (mut cx, _wakes) = counting_context();
         q.fill(&mut cx, 1 << 20).unwrap();
         assert_eq!(
-            q.write(&a, 1 << 20, &mut Vec::new()).unwrap(),
+            q.write(&a, 1 << 20, &mut Vec::new(), true).unwrap(),
             Wrote::All(4)
         );
         assert!(!q.has_ready() && !q.is_empty());
         q.fill(&mut cx, 1 << 20).unwrap();
         assert_eq!(
-            q.write(&a, 1 << 20, &mut Vec::new()).unwrap(),
+            q.write(&a, 1 << 20, &mut Vec::new(), true).unwrap(),
             Wrote::All(9)
         );
         assert!(q.is_empty());
@@ -298,7 +312,7 @@ mod tests {
         let mut out = Vec::new();
         while !q.is_empty() {
             q.fill(&mut cx, 4).unwrap();
-            match q.write(&a, 4, &mut Vec::new()).unwrap() {
+            match q.write(&a, 4, &mut Vec::new(), true).unwrap() {
                 Wrote::All(n) | Wrote::Partial(n) => assert!(n <= 4),
             }
         }
@@ -316,12 +330,27 @@ mod tests {
         q.push_bytes(Bytes::from_static(b"!"));
         assert_eq!(q.queued(), ITEM_COST + 1);
         let mut scratch = Vec::new();
-        assert_eq!(q.write(&a, 4, &mut scratch).unwrap(), Wrote::All(4));
-        assert_eq!(q.write(&a, 4, &mut scratch).unwrap(), Wrote::All(2));
-        assert_eq!(q.write(&a, 4, &mut scratch).unwrap(), Wrote::All(1));
+        assert_eq!(q.write(&a, 4, &mut scratch, true).unwrap(), Wrote::All(4));
+        assert_eq!(q.write(&a, 4, &mut scratch, true).unwrap(), Wrote::All(2));
+        assert_eq!(q.write(&a, 4, &mut scratch, true).unwrap(), Wrote::All(1));
         assert_eq!(read_all(&b, 7), b"234567!");
         assert!(q.is_empty());
         assert_eq!(q.queued(), 0);
+    }
+
+    #[test]
+    fn file_regions_go_out_by_copy_when_sendfile_is_not_allowed() {
+        let (a, b) = pair();
+        let file = std::sync::Arc::new(crate::testing::file_with(b"0123456789"));
+        let mut q = OutQueue::default();
+        q.push_chunk(Chunk::File(FileRegion::new(file, 1, 8).unwrap()));
+        assert!(q.front_is_file());
+        let mut scratch = Vec::new();
+        assert_eq!(q.write(&a, 5, &mut scratch, false).unwrap(), Wrote::All(5));
+        assert_eq!(scratch.len(), 5, "the copy went through scratch");
+        assert_eq!(q.write(&a, 5, &mut scratch, false).unwrap(), Wrote::All(3));
+        assert_eq!(read_all(&b, 8), b"12345678");
+        assert!(q.is_empty() && !q.front_is_file());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::task::Waker;
 use bytes::Bytes;
 
 use super::ChannelId;
+use super::out_queue::ITEM_COST;
 use crate::consume::Consumer;
 use crate::produce::Producer;
 
@@ -22,10 +23,14 @@ pub(crate) enum Cmd {
     ShutdownWrite,
     CloseWhenDone,
     CloseNow,
+    /// Pause (`true`) or resume (`false`) reading.
+    HoldReading(bool),
 }
 
+/// A callback run once a channel's queued output drains.
+pub(crate) type Drained = Box<dyn FnOnce() + Send>;
+
 /// The shared half of an outbox, owned by its channel.
-#[derive(Debug)]
 pub(crate) struct Inbox {
     id: ChannelId,
     cmds: Mutex<Vec<Cmd>>,
@@ -34,6 +39,33 @@ pub(crate) struct Inbox {
     closed: AtomicBool,
     /// The channel's queued output bytes as of its last turn.
     queued: AtomicUsize,
+    /// What the commands not yet applied will add (bytes, and
+    /// [`ITEM_COST`] per producer); changed under the `cmds` lock.
+    pending: AtomicUsize,
+    /// The channel's watermarks as of its last turn.
+    high: AtomicUsize,
+    low: AtomicUsize,
+    /// Reading paused on request (mirrors the channel's state, ahead of
+    /// it by the commands not yet applied).
+    held: AtomicBool,
+    /// Callbacks waiting for the queued output to drain to the low
+    /// watermark.
+    drained: Mutex<Vec<Drained>>,
+    /// Whether `drained` is not empty, checked without the lock.
+    watched: AtomicBool,
+}
+
+impl fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inbox")
+            .field("id", &self.id)
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .field("queued", &self.queued.load(Ordering::Relaxed))
+            .field("pending", &self.pending.load(Ordering::Relaxed))
+            .field("held", &self.held.load(Ordering::Relaxed))
+            .field("watched", &self.watched.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
 }
 
 thread_local! {
@@ -43,13 +75,19 @@ thread_local! {
 }
 
 impl Inbox {
-    pub(crate) fn new(id: ChannelId, waker: Waker) -> Inbox {
+    pub(crate) fn new(id: ChannelId, waker: Waker, low: usize, high: usize, held: bool) -> Inbox {
         Inbox {
             id,
             cmds: Mutex::new(Vec::new()),
             waker,
             closed: AtomicBool::new(false),
             queued: AtomicUsize::new(0),
+            pending: AtomicUsize::new(0),
+            high: AtomicUsize::new(high),
+            low: AtomicUsize::new(low),
+            held: AtomicBool::new(held),
+            drained: Mutex::new(Vec::new()),
+            watched: AtomicBool::new(false),
         }
     }
 
@@ -58,17 +96,45 @@ impl Inbox {
         into.clear();
         let mut cmds = self.cmds.lock().unwrap_or_else(|p| p.into_inner());
         std::mem::swap(&mut *cmds, into);
+        self.pending.store(0, Ordering::Relaxed);
     }
 
-    pub(crate) fn set_queued(&self, n: usize) {
-        self.queued.store(n, Ordering::Relaxed);
+    /// Records the channel's state at the end of its turn: its queued
+    /// output and its watermarks. Returns the drained callbacks that are
+    /// due (the queue, commands not yet applied included, is at or below
+    /// the low watermark).
+    pub(crate) fn settle(&self, queued: usize, low: usize, high: usize) -> Vec<Drained> {
+        self.queued.store(queued, Ordering::Relaxed);
+        self.low.store(low, Ordering::Relaxed);
+        self.high.store(high, Ordering::Relaxed);
+        if !self.watched.load(Ordering::SeqCst) || self.total() > low {
+            return Vec::new();
+        }
+        self.take_drained()
     }
 
-    /// Marks the channel closed and drops what is still queued.
-    pub(crate) fn close(&self) {
+    fn take_drained(&self) -> Vec<Drained> {
+        let mut d = self.drained.lock().unwrap_or_else(|p| p.into_inner());
+        self.watched.store(false, Ordering::SeqCst);
+        std::mem::take(&mut *d)
+    }
+
+    /// Mirrors a pause or resume made through the channel's context.
+    pub(crate) fn set_held(&self, held: bool) {
+        self.held.store(held, Ordering::SeqCst);
+    }
+
+    fn total(&self) -> usize {
+        self.queued.load(Ordering::Relaxed) + self.pending.load(Ordering::Relaxed)
+    }
+
+    /// Marks the channel closed and drops what is still queued. Returns
+    /// the drained callbacks, which run now: nothing will drain later.
+    pub(crate) fn close(&self) -> Vec<Drained> {
         self.closed.store(true, Ordering::SeqCst);
         let cmds = std::mem::take(&mut *self.cmds.lock().unwrap_or_else(|p| p.into_inner()));
         drop(cmds);
+        self.take_drained()
     }
 
     /// Marks `this` as the inbox being serviced on this thread until the
@@ -99,9 +165,11 @@ impl Drop for ServicingGuard {
 /// [`io::ErrorKind::NotConnected`].
 ///
 /// An outbox is not bounded by the channel's watermarks: the watermarks
-/// stop the channel from *reading*; a foreign pusher should look at
-/// [`queued`](Outbox::queued) (or push a lazy producer) to bound its own
-/// output.
+/// stop the channel from *reading*. A foreign pusher bounds its own output
+/// with [`is_full`](Outbox::is_full) and [`on_drained`](Outbox::on_drained)
+/// (or pushes a lazy producer); a channel that forwards what it reads to
+/// another one uses [`forward`](Outbox::forward), which pauses its reading
+/// while the other side is full.
 #[derive(Clone)]
 pub struct Outbox {
     pub(crate) inbox: Arc<Inbox>,
@@ -122,9 +190,15 @@ impl Outbox {
         if self.is_closed() {
             return Err(not_connected());
         }
+        let cost = match &cmd {
+            Cmd::Bytes(b) => b.len(),
+            Cmd::Producer(_) => ITEM_COST,
+            _ => 0,
+        };
         let first = {
             let mut cmds = self.inbox.cmds.lock().unwrap_or_else(|p| p.into_inner());
             cmds.push(cmd);
+            self.inbox.pending.fetch_add(cost, Ordering::Relaxed);
             cmds.len() == 1
         };
         // Only the first command since the last drain needs a wake-up, and
@@ -145,9 +219,97 @@ impl Outbox {
         self.inbox.closed.load(Ordering::SeqCst)
     }
 
-    /// The channel's queued output bytes as of its last loop turn.
+    /// The channel's queued output bytes as of its last loop turn, plus
+    /// what was pushed through outboxes since (bytes, and 64 per producer).
     pub fn queued(&self) -> usize {
-        self.inbox.queued.load(Ordering::Relaxed)
+        self.inbox.total()
+    }
+
+    /// Whether the channel's [`queued`](Outbox::queued) output is above its
+    /// high watermark ([`Config::high_watermark`](super::Config::high_watermark)
+    /// or [`ChannelCtx::set_watermarks`](super::ChannelCtx::set_watermarks)):
+    /// a pusher should stop until [`on_drained`](Outbox::on_drained).
+    pub fn is_full(&self) -> bool {
+        self.inbox.total() > self.inbox.high.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` once, on the loop thread, at the end of the first turn of
+    /// the channel in which its [`queued`](Outbox::queued) output is at or
+    /// below its low watermark — the next turn if it is already there — or
+    /// when the channel closes. If the channel has already closed, `f` runs
+    /// at once on this thread. A panic in `f` is caught and reported as
+    /// [`PanicSite::Drained`](super::PanicSite::Drained).
+    pub fn on_drained(&self, f: impl FnOnce() + Send + 'static) {
+        {
+            let mut d = self.inbox.drained.lock().unwrap_or_else(|p| p.into_inner());
+            if !self.is_closed() {
+                d.push(Box::new(f));
+                self.inbox.watched.store(true, Ordering::SeqCst);
+                drop(d);
+                // The channel's next turn checks the level.
+                self.inbox.waker.wake_by_ref();
+                return;
+            }
+        }
+        f();
+    }
+
+    /// Pauses the channel's reading (input already read is still handed to
+    /// its consumers) until [`resume_reading`](Outbox::resume_reading); a
+    /// command like the others, applied in order. True if reading was not
+    /// already paused on request. Independent of the watermark pause: the
+    /// channel reads when neither holds it.
+    pub fn pause_reading(&self) -> io::Result<bool> {
+        if self.is_closed() {
+            return Err(not_connected());
+        }
+        if self.inbox.held.swap(true, Ordering::SeqCst) {
+            return Ok(false);
+        }
+        self.send(Cmd::HoldReading(true)).map(|()| true)
+    }
+
+    /// Resumes reading paused by [`pause_reading`](Outbox::pause_reading)
+    /// (or [`ChannelCtx::pause_reading`](super::ChannelCtx::pause_reading));
+    /// true if it was paused on request.
+    pub fn resume_reading(&self) -> io::Result<bool> {
+        if self.is_closed() {
+            return Err(not_connected());
+        }
+        if !self.inbox.held.swap(false, Ordering::SeqCst) {
+            return Ok(false);
+        }
+        self.send(Cmd::HoldReading(false)).map(|()| true)
+    }
+
+    /// Whether reading is paused on request (after the commands pushed so
+    /// far apply).
+    pub fn is_reading_paused(&self) -> bool {
+        self.inbox.held.load(Ordering::SeqCst)
+    }
+
+    /// Pushes `bytes` read from the channel of `from` (a proxy's other
+    /// side) with backpressure between the two channels: if this channel
+    /// is then [full](Outbox::is_full), `from`'s reading is paused until
+    /// this channel's output drains to its low watermark (or it closes).
+    /// True if this push paused `from`.
+    ///
+    /// So a channel forwarding everything it reads holds at most about
+    /// this channel's high watermark plus one read
+    /// ([`Config::read_size`](super::Config::read_size)) of the other's
+    /// input on its behalf, however fast `from`'s peer sends and however
+    /// slowly this channel's peer reads.
+    pub fn forward(&self, bytes: impl Into<Bytes>, from: &Outbox) -> io::Result<bool> {
+        self.push(bytes)?;
+        if !self.is_full() || !from.pause_reading()? {
+            return Ok(false);
+        }
+        let from = from.clone();
+        self.on_drained(move || {
+            // `from` may have closed meanwhile: nothing to resume then.
+            let _ = from.resume_reading();
+        });
+        Ok(true)
     }
 
     /// Queues bytes for output (no copy).
@@ -203,6 +365,7 @@ impl fmt::Debug for Cmd {
             Cmd::ShutdownWrite => f.write_str("ShutdownWrite"),
             Cmd::CloseWhenDone => f.write_str("CloseWhenDone"),
             Cmd::CloseNow => f.write_str("CloseNow"),
+            Cmd::HoldReading(h) => write!(f, "HoldReading({h})"),
         }
     }
 }

@@ -15,7 +15,8 @@
 //! The rest are safe wrappers over `rustix` that give the reactor one place
 //! to look for platform differences: `sendmsg(MSG_NOSIGNAL)` instead of
 //! `writev` (a peer that went away is `EPIPE`, never a `SIGPIPE`), Linux
-//! `sendfile` with a tracked offset and a read-and-write fallback, and
+//! `sendfile` with a tracked offset and a read-and-write fallback, the
+//! check that makes `sendfile` safe ([`sigpipe_ignored`]), and
 //! `EMFILE`/`ENFILE` detection for the accept backoff.
 #![allow(unsafe_code)]
 
@@ -165,6 +166,34 @@ pub(crate) fn sendfile(
     Ok(Sent::Unsupported)
 }
 
+/// Whether this process ignores `SIGPIPE`, which `sendfile` needs: unlike
+/// `sendmsg`, it takes no `MSG_NOSIGNAL`, so on a socket whose peer went
+/// away it raises `SIGPIPE` — fatal by default — before returning `EPIPE`.
+/// Rust binaries ignore `SIGPIPE` at startup; a C host embedding this
+/// library may not. Read from `SigIgn` in `/proc/self/status`; false when
+/// that cannot be read.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn sigpipe_ignored() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| sigpipe_ignored_in(&s))
+}
+
+/// Platforms without the `sendfile` the reactor uses never need it.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn sigpipe_ignored() -> bool {
+    false
+}
+
+/// Whether the `SigIgn` mask of a `/proc/PID/status` text has `SIGPIPE`
+/// (signal 13 on every Linux architecture: bit 12).
+pub(crate) fn sigpipe_ignored_in(status: &str) -> bool {
+    const SIGPIPE: u32 = 13;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (SIGPIPE - 1)) != 0)
+}
+
 /// Whether an `accept` error means the process or the system ran out of
 /// descriptors or buffers: back off instead of retrying at once.
 pub(crate) fn is_resource_exhausted(e: &io::Error) -> bool {
@@ -185,4 +214,31 @@ pub(crate) fn is_transient_accept_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::Interrupted
     ) || matches!(Errno::from_io_error(e), Some(Errno::PROTO | Errno::PERM))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigpipe_in_the_sigign_mask() {
+        let status = |mask: &str| {
+            format!("Name:\tx\nSigBlk:\t0000000000001000\nSigIgn:\t{mask}\nSigCgt:\t0\n")
+        };
+        assert!(sigpipe_ignored_in(&status("0000000000001000")));
+        assert!(sigpipe_ignored_in(&status("0000000000001001")));
+        // Blocked (SigBlk) or caught is not ignored; signal 12 or 14 is not 13.
+        assert!(!sigpipe_ignored_in(&status("0000000000000000")));
+        assert!(!sigpipe_ignored_in(&status("0000000000000800")));
+        assert!(!sigpipe_ignored_in(&status("0000000000002000")));
+        assert!(!sigpipe_ignored_in("Name:\tx\n"));
+        assert!(!sigpipe_ignored_in("SigIgn:\tzz\n"));
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn the_test_harness_ignores_sigpipe() {
+        // Rust binaries set SIGPIPE to SIG_IGN before `main`.
+        assert!(sigpipe_ignored());
+    }
 }

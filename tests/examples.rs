@@ -1,0 +1,250 @@
+//! The reactor examples run as processes: echo, pipelined_client, proxy.
+//!
+//! The binaries are found beside this test's own binary
+//! (`target/<profile>/deps/examples-HASH` → `target/<profile>/examples/NAME`);
+//! `cargo test` builds the examples before running tests, and CI runs
+//! `cargo build --examples --all-features` first as well.
+#![cfg(feature = "reactor")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// The path of example `name`, built for the profile of this test.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // …/target/<profile>/deps/examples-HASH
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --examples --all-features` first",
+        path.display()
+    );
+    path
+}
+
+/// A running example: killed if the test fails before it exits.
+struct Proc {
+    name: &'static str,
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    /// Everything it writes on stderr, collected as it runs.
+    stderr: Option<JoinHandle<String>>,
+}
+
+impl Proc {
+    fn start(name: &'static str, args: &[&str]) -> Proc {
+        let mut child = Command::new(example(name))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut err: ChildStderr = child.stderr.take().unwrap();
+        let stderr = thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        Proc {
+            name,
+            child,
+            stdout,
+            stderr: Some(stderr),
+        }
+    }
+
+    /// The next line of standard output, without its newline.
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        self.stdout.read_line(&mut l).expect("stdout");
+        assert!(l.ends_with('\n'), "{}: stdout ended: {l:?}", self.name);
+        l.trim_end().to_owned()
+    }
+
+    /// Reads `listening on ADDR` and returns ADDR.
+    fn listening(&mut self) -> SocketAddr {
+        let l = self.line();
+        let addr = l
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{}: expected `listening on ADDR`, got {l:?}", self.name));
+        addr.parse()
+            .unwrap_or_else(|e| panic!("{}: bad address {addr:?}: {e}", self.name))
+    }
+
+    /// Closes its standard input (the `--stdin` exit signal).
+    fn close_stdin(&mut self) {
+        drop(self.child.stdin.take());
+    }
+
+    /// Waits for it to exit on its own; returns its status, the rest of its
+    /// standard output and its standard error.
+    fn wait(mut self) -> (ExitStatus, String, String) {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                break s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{} did not exit on its own",
+                self.name
+            );
+            thread::sleep(Duration::from_millis(10));
+        };
+        let mut out = String::new();
+        self.stdout.read_to_string(&mut out).expect("stdout");
+        let err = self.stderr.take().unwrap().join().expect("stderr reader");
+        (status, out, err)
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+#[test]
+fn echo_prints_its_address_echoes_and_exits_when_stdin_ends() {
+    let mut echo = Proc::start("echo", &["--addr", "127.0.0.1:0", "--stdin"]);
+    let addr = echo.listening();
+    assert_eq!(addr.ip().to_string(), "127.0.0.1");
+    assert_ne!(addr.port(), 0);
+    let mut c = connect(addr);
+    c.write_all(b"hello\nworld\n").unwrap();
+    let mut got = [0; 12];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"hello\nworld\n");
+    echo.close_stdin();
+    let (status, out, err) = echo.wait();
+    assert!(status.success(), "echo: {status}, stderr {err:?}");
+    assert_eq!(out, "");
+    // The shutdown closed the idle connection.
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+}
+
+#[test]
+fn echo_exits_after_its_deadline() {
+    let mut echo = Proc::start("echo", &["--exit-after", "0.2"]);
+    echo.listening();
+    let (status, _, err) = echo.wait();
+    assert!(status.success(), "echo: {status}, stderr {err:?}");
+}
+
+#[test]
+fn pipelined_client_gets_every_echo() {
+    let mut echo = Proc::start("echo", &["--addr", "127.0.0.1:0", "--stdin"]);
+    let addr = echo.listening().to_string();
+    let mut client = Proc::start(
+        "pipelined_client",
+        &[
+            "--addr",
+            &addr,
+            "--lines",
+            "10000",
+            "--depth",
+            "64",
+            "--exit-after",
+            "60",
+        ],
+    );
+    assert_eq!(client.listening().to_string(), addr);
+    let report = client.line();
+    assert!(
+        report.starts_with("10000 lines of 64 bytes echoed in "),
+        "pipelined_client reported {report:?}"
+    );
+    let (status, _, err) = client.wait();
+    assert!(
+        status.success(),
+        "pipelined_client: {status}, stderr {err:?}"
+    );
+    echo.close_stdin();
+    let (status, _, err) = echo.wait();
+    assert!(status.success(), "echo: {status}, stderr {err:?}");
+}
+
+#[test]
+fn pipelined_client_gives_up_after_its_deadline_with_status_1() {
+    // A server that accepts and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let mut client = Proc::start(
+        "pipelined_client",
+        &["--addr", &addr, "--lines", "10", "--exit-after", "0.3"],
+    );
+    client.listening();
+    let (status, out, _) = client.wait();
+    assert_eq!(status.code(), Some(1), "stdout {out:?}");
+    assert!(out.starts_with("0 lines of 64 bytes"), "stdout {out:?}");
+    drop(silent);
+}
+
+#[test]
+fn proxy_forwards_and_logs_lines_with_direction_and_connection() {
+    let mut echo = Proc::start("echo", &["--addr", "127.0.0.1:0", "--stdin"]);
+    let upstream = echo.listening().to_string();
+    let mut proxy = Proc::start("proxy", &["--upstream", &upstream, "--stdin"]);
+    let addr = proxy.listening();
+    for (conn, word) in [(1, "first"), (2, "second")] {
+        let mut c = connect(addr);
+        let sent = format!("hello {word}\nbye {word}\n");
+        c.write_all(sent.as_bytes()).unwrap();
+        let mut got = vec![0; sent.len()];
+        c.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8(got).unwrap(), sent, "connection {conn}");
+        // Our end: the proxy closes both sides when done.
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty());
+    }
+    proxy.close_stdin();
+    let (status, _, log) = proxy.wait();
+    assert!(status.success(), "proxy: {status}, stderr {log:?}");
+    for want in [
+        "#1 -> hello first",
+        "#1 <- hello first",
+        "#1 -> bye first",
+        "#1 <- bye first",
+        "#2 -> hello second",
+        "#2 <- bye second",
+        "#1 closed: closed when done",
+        "#2 closed: closed when done",
+    ] {
+        assert!(
+            log.lines().any(|l| l == want),
+            "no line {want:?} in the proxy's log:\n{log}"
+        );
+    }
+    // Each direction in order within a connection.
+    let pos = |l: &str| log.lines().position(|x| x == l).unwrap();
+    assert!(pos("#1 -> hello first") < pos("#1 -> bye first"));
+    assert!(pos("#1 <- hello first") < pos("#1 <- bye first"));
+    echo.close_stdin();
+    let (status, _, err) = echo.wait();
+    assert!(status.success(), "echo: {status}, stderr {err:?}");
+}
