@@ -183,7 +183,10 @@ impl FileRegion {
     /// `buf.len()` must not exceed the region; a file that ends early is an
     /// [`io::ErrorKind::UnexpectedEof`] error that says where.
     pub fn read_into(&self, buf: &mut [u8]) -> io::Result<()> {
-        assert!(buf.len() as u64 <= self.len, "read past the end of a file region");
+        assert!(
+            buf.len() as u64 <= self.len,
+            "read past the end of a file region"
+        );
         let mut done = 0;
         while done < buf.len() {
             let at = self.offset + done as u64;

@@ -334,11 +334,18 @@ mod tests {
 
     #[test]
     fn reader_returns_bytes_before_an_error_then_the_error() {
-        let p = Script::new([Step::chunk("abc"), Step::Pending, Step::error(io::ErrorKind::ConnectionReset)]);
+        let p = Script::new([
+            Step::chunk("abc"),
+            Step::Pending,
+            Step::error(io::ErrorKind::ConnectionReset),
+        ]);
         let mut r = ProducerReader::new(p);
         let mut buf = [0u8; 10];
         assert_eq!(r.read(&mut buf).unwrap(), 3);
-        assert_eq!(r.read(&mut buf).unwrap_err().kind(), io::ErrorKind::ConnectionReset);
+        assert_eq!(
+            r.read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::ConnectionReset
+        );
         assert_eq!(r.read(&mut buf).unwrap(), 0);
     }
 
@@ -346,7 +353,9 @@ mod tests {
     fn copy_writes_everything_including_regions() {
         let d = data(3 << 20);
         let f = testing::file_with(&d);
-        let p = from_bytes("head").then(FileProducer::from_file(f).unwrap().regions()).then(from_bytes("tail"));
+        let p = from_bytes("head")
+            .then(FileProducer::from_file(f).unwrap().regions())
+            .then(from_bytes("tail"));
         let mut out = Vec::new();
         assert_eq!(copy(p, &mut out).unwrap(), d.len() as u64 + 8);
         assert_eq!(&out[..4], b"head");

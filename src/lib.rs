@@ -67,6 +67,8 @@ pub mod stream;
 pub mod testing;
 
 pub use chunk::{Chunk, FileRegion};
+#[cfg(feature = "gzip")]
+pub use codec::gzip::{Compress, Decompress, Decompressor, FlushPolicy, GzipError};
 pub use produce::{
     BytesProducer, Chain, Counters, FileProducer, Glob, Hooked, LinesProducer, ListProducer, More,
     OutputProducer, OutputWriter, Pieces, Producer, ProducerExt, Then, WhenEmpty, from_bytes,

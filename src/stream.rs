@@ -165,7 +165,9 @@ mod tests {
 
     /// Polls a stream to its end with a counting waker; scripted pendings
     /// wake at once.
-    fn drain<S: Stream<Item = io::Result<Bytes>> + Unpin>(mut s: S) -> (Vec<u8>, Option<io::ErrorKind>) {
+    fn drain<S: Stream<Item = io::Result<Bytes>> + Unpin>(
+        mut s: S,
+    ) -> (Vec<u8>, Option<io::ErrorKind>) {
         let (mut cx, _) = testing::counting_context();
         let mut out = Vec::new();
         loop {
@@ -185,7 +187,9 @@ mod tests {
     fn producer_to_stream_reads_regions_in_pieces() {
         let d: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
         let f = testing::file_with(&d);
-        let p = from_bytes("<").then(FileProducer::from_file(f).unwrap().regions()).then(from_bytes(">"));
+        let p = from_bytes("<")
+            .then(FileProducer::from_file(f).unwrap().regions())
+            .then(from_bytes(">"));
         let (out, err) = drain(ProducerStream::new(p));
         assert!(err.is_none());
         assert_eq!(out.len(), d.len() + 2);
@@ -194,7 +198,12 @@ mod tests {
 
     #[test]
     fn stream_to_producer_and_back_round_trips_with_pending_and_errors() {
-        let p = Script::new([Step::chunk("a"), Step::Pending, Step::chunk("bc"), Step::error(io::ErrorKind::TimedOut)]);
+        let p = Script::new([
+            Step::chunk("a"),
+            Step::Pending,
+            Step::chunk("bc"),
+            Step::error(io::ErrorKind::TimedOut),
+        ]);
         let back = StreamProducer::new(ProducerStream::new(p));
         let (out, err) = drain(ProducerStream::new(back));
         assert_eq!(out, b"abc");
@@ -203,6 +212,9 @@ mod tests {
 
     #[test]
     fn conformance_of_stream_producer() {
-        testing::check(|| StreamProducer::new(ProducerStream::new(from_bytes("hello").pieces(2))), b"hello");
+        testing::check(
+            || StreamProducer::new(ProducerStream::new(from_bytes("hello").pieces(2))),
+            b"hello",
+        );
     }
 }

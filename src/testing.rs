@@ -63,14 +63,23 @@ pub fn check<P: Producer>(make: impl Fn() -> P, expected: &[u8]) {
     }
     assert_eq!(p.exact_len().unwrap_or(0), 0, "exact_len after the end");
     for (at, hint) in hints {
-        assert_eq!(hint, (out.len() - at) as u64, "dishonest exact_len at byte {at}");
+        assert_eq!(
+            hint,
+            (out.len() - at) as u64,
+            "dishonest exact_len at byte {at}"
+        );
     }
     if let Some(c) = p.counters() {
         assert_eq!(c.bytes, out.len() as u64, "counters.bytes");
         assert_eq!(c.chunks, chunks, "counters.chunks");
         assert!(c.calls > chunks, "counters.calls");
     }
-    assert!(out == expected, "bytes differ: got {} bytes, expected {}", out.len(), expected.len());
+    assert!(
+        out == expected,
+        "bytes differ: got {} bytes, expected {}",
+        out.len(),
+        expected.len()
+    );
 }
 
 /// Defines a `#[test]` that runs [`check`] on a producer expression.

@@ -107,7 +107,10 @@ mod tests {
     #[test]
     fn conformance() {
         for size in [1, 2, 3, 7, 100] {
-            testing::check(|| BytesProducer::with_piece_size(&b"hello, world"[..], size).unwrap(), b"hello, world");
+            testing::check(
+                || BytesProducer::with_piece_size(&b"hello, world"[..], size).unwrap(),
+                b"hello, world",
+            );
         }
         testing::check(|| from_bytes(Bytes::new()), b"");
         testing::check(|| from_bytes(&b"one piece"[..]), b"one piece");

@@ -266,18 +266,31 @@ mod tests {
     #[test]
     fn conformance() {
         testing::check(
-            || Chain::of([from_bytes("ab").boxed(), from_bytes("").boxed(), ListProducer::new(["c", "", "de"]).boxed()]),
+            || {
+                Chain::of([
+                    from_bytes("ab").boxed(),
+                    from_bytes("").boxed(),
+                    ListProducer::new(["c", "", "de"]).boxed(),
+                ])
+            },
             b"abcde",
         );
         testing::check(Chain::default, b"");
-        testing::check(|| from_bytes("ab").then(from_bytes("")).then(from_bytes("cd")), b"abcd");
+        testing::check(
+            || from_bytes("ab").then(from_bytes("")).then(from_bytes("cd")),
+            b"abcd",
+        );
     }
 
     #[test]
     fn an_error_ends_the_chain() {
         let f = testing::file_with(b"abc");
         let short = crate::FileProducer::from_file(f).unwrap().promise(10);
-        let mut c = Chain::of([from_bytes("x").boxed(), short.boxed(), from_bytes("never").boxed()]);
+        let mut c = Chain::of([
+            from_bytes("x").boxed(),
+            short.boxed(),
+            from_bytes("never").boxed(),
+        ]);
         assert_eq!(c.more().unwrap().unwrap().len(), 1);
         assert_eq!(c.more().unwrap().unwrap().len(), 3);
         assert!(c.more().is_err());

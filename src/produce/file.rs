@@ -204,8 +204,8 @@ impl Producer for FileProducer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing;
     use crate::ProducerExt;
+    use crate::testing;
 
     fn data(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 31 % 251) as u8).collect()
@@ -216,22 +216,54 @@ mod tests {
         let d = data(10_000);
         let f = Arc::new(testing::file_with(&d));
         for block in [1, 100, 4096, 1 << 20] {
-            testing::check(|| FileProducer::from_shared(f.clone()).unwrap().block_size(block), &d);
+            testing::check(
+                || {
+                    FileProducer::from_shared(f.clone())
+                        .unwrap()
+                        .block_size(block)
+                },
+                &d,
+            );
         }
-        testing::check(|| FileProducer::from_shared(f.clone()).unwrap().regions(), &d);
-        testing::check(|| FileProducer::from_shared(f.clone()).unwrap().until_eof(), &d);
-        testing::check(|| FileProducer::from_shared(f.clone()).unwrap().range(10, 20), &d[10..30]);
-        testing::check(|| FileProducer::from_shared(f.clone()).unwrap().range(10, 20).regions(), &d[10..30]);
+        testing::check(
+            || FileProducer::from_shared(f.clone()).unwrap().regions(),
+            &d,
+        );
+        testing::check(
+            || FileProducer::from_shared(f.clone()).unwrap().until_eof(),
+            &d,
+        );
+        testing::check(
+            || FileProducer::from_shared(f.clone()).unwrap().range(10, 20),
+            &d[10..30],
+        );
+        testing::check(
+            || {
+                FileProducer::from_shared(f.clone())
+                    .unwrap()
+                    .range(10, 20)
+                    .regions()
+            },
+            &d[10..30],
+        );
         let empty = Arc::new(testing::file_with(b""));
         testing::check(|| FileProducer::from_shared(empty.clone()).unwrap(), b"");
-        testing::check(|| FileProducer::from_shared(empty.clone()).unwrap().regions(), b"");
+        testing::check(
+            || FileProducer::from_shared(empty.clone()).unwrap().regions(),
+            b"",
+        );
     }
 
     #[test]
     fn bytes_past_the_promise_are_not_sent() {
         let d = data(1000);
         let f = testing::file_with(&d);
-        let out = FileProducer::from_file(f).unwrap().promise(300).block_size(128).collect_bytes().unwrap();
+        let out = FileProducer::from_file(f)
+            .unwrap()
+            .promise(300)
+            .block_size(128)
+            .collect_bytes()
+            .unwrap();
         assert_eq!(&out[..], &d[..300]);
     }
 
@@ -239,7 +271,10 @@ mod tests {
     fn a_file_shorter_than_its_promise_is_an_error_not_a_short_body() {
         for regions in [false, true] {
             let f = testing::file_with(&data(100));
-            let mut p = FileProducer::from_file(f).unwrap().promise(150).block_size(64);
+            let mut p = FileProducer::from_file(f)
+                .unwrap()
+                .promise(150)
+                .block_size(64);
             if regions {
                 p = p.regions();
             }
@@ -260,16 +295,23 @@ mod tests {
     #[test]
     fn a_file_that_shrinks_after_opening_is_an_error() {
         let f = testing::file_with(&data(1000));
-        let p = FileProducer::from_file(f.try_clone().unwrap()).unwrap().block_size(100);
+        let p = FileProducer::from_file(f.try_clone().unwrap())
+            .unwrap()
+            .block_size(100);
         f.set_len(250).unwrap();
         let e = p.collect_bytes().unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
         // A region read after the shrink fails the same way.
         let f = testing::file_with(&data(1000));
-        let mut p = FileProducer::from_file(f.try_clone().unwrap()).unwrap().regions();
+        let mut p = FileProducer::from_file(f.try_clone().unwrap())
+            .unwrap()
+            .regions();
         let region = p.more().unwrap().unwrap();
         f.set_len(10).unwrap();
-        assert_eq!(region.into_bytes().unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            region.into_bytes().unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
     }
 
     #[test]
@@ -279,6 +321,12 @@ mod tests {
         assert_eq!(p.exact_len(), Some(250));
         p.more().unwrap();
         assert_eq!(p.exact_len(), Some(150));
-        assert!(FileProducer::from_file(testing::file_with(b"x")).unwrap().until_eof().exact_len().is_none());
+        assert!(
+            FileProducer::from_file(testing::file_with(b"x"))
+                .unwrap()
+                .until_eof()
+                .exact_len()
+                .is_none()
+        );
     }
 }

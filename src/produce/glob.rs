@@ -191,14 +191,23 @@ mod tests {
         let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
         for piece in [1, 7, 64, 100, 1000] {
             for target in [0, 1, 10, 64, 128, 999, 4096] {
-                testing::check(|| BytesProducer::with_piece_size(data.clone(), piece).unwrap().glob(target), &data);
+                testing::check(
+                    || {
+                        BytesProducer::with_piece_size(data.clone(), piece)
+                            .unwrap()
+                            .glob(target)
+                    },
+                    &data,
+                );
             }
         }
     }
 
     #[test]
     fn small_chunks_are_gathered_to_exactly_the_target() {
-        let p = BytesProducer::with_piece_size(vec![1u8; 1000], 30).unwrap().glob(100);
+        let p = BytesProducer::with_piece_size(vec![1u8; 1000], 30)
+            .unwrap()
+            .glob(100);
         let sizes = testing::chunk_sizes(p);
         assert_eq!(sizes, [100, 100, 100, 100, 100, 100, 100, 100, 100, 100]);
     }
@@ -209,18 +218,27 @@ mod tests {
         let mut p = from_bytes("ab").then(from_bytes(big.clone())).glob(100);
         assert_eq!(p.more().unwrap().unwrap().len(), 2);
         let c = p.more().unwrap().unwrap();
-        assert_eq!(c.as_bytes().unwrap().as_ptr(), big.as_ptr(), "passed through, not copied");
+        assert_eq!(
+            c.as_bytes().unwrap().as_ptr(),
+            big.as_ptr(),
+            "passed through, not copied"
+        );
         assert!(p.more().unwrap().is_none());
     }
 
     #[test]
     fn large_file_regions_stay_regions_and_small_ones_are_read() {
         let f = testing::file_with(&[5u8; 300]);
-        let region = crate::FileProducer::from_file(f.try_clone().unwrap()).unwrap().regions();
+        let region = crate::FileProducer::from_file(f.try_clone().unwrap())
+            .unwrap()
+            .regions();
         let mut p = from_bytes("hdr").then(region).glob(100);
         assert!(matches!(p.more().unwrap().unwrap(), Chunk::Bytes(_)));
         assert!(matches!(p.more().unwrap().unwrap(), Chunk::File(_)));
-        let small = crate::FileProducer::from_file(f).unwrap().regions().pieces(10);
+        let small = crate::FileProducer::from_file(f)
+            .unwrap()
+            .regions()
+            .pieces(10);
         let sizes = testing::chunk_sizes(from_bytes("x").then(small).glob(100));
         assert_eq!(sizes, [100, 100, 100, 1]);
     }

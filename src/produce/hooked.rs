@@ -45,7 +45,10 @@ impl<F: FnOnce(u64, Option<&io::Error>)> Slot<F> {
 impl<F: FnOnce(u64, Option<&io::Error>)> Drop for Slot<F> {
     fn drop(&mut self) {
         if self.hook.is_some() {
-            let e = io::Error::new(io::ErrorKind::ConnectionAborted, "producer dropped before its end");
+            let e = io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "producer dropped before its end",
+            );
             self.call(Some(&e));
         }
     }
@@ -121,7 +124,11 @@ mod tests {
     #[test]
     fn conformance() {
         testing::check(
-            || BytesProducer::with_piece_size(vec![3u8; 100], 7).unwrap().hooked(|_, _| {}),
+            || {
+                BytesProducer::with_piece_size(vec![3u8; 100], 7)
+                    .unwrap()
+                    .hooked(|_, _| {})
+            },
             &[3u8; 100],
         );
     }
@@ -158,13 +165,18 @@ mod tests {
             .hooked(|n, e| calls.borrow_mut().push((n, e.map(|e| e.kind()))));
         p.more().unwrap();
         drop(p);
-        assert_eq!(*calls.borrow(), [(30, Some(io::ErrorKind::ConnectionAborted))]);
+        assert_eq!(
+            *calls.borrow(),
+            [(30, Some(io::ErrorKind::ConnectionAborted))]
+        );
     }
 
     #[test]
     fn into_inner_does_not_call_the_hook() {
         let calls = RefCell::new(0);
-        let p = BytesProducer::with_piece_size(vec![0u8; 10], 3).unwrap().hooked(|_, _| *calls.borrow_mut() += 1);
+        let p = BytesProducer::with_piece_size(vec![0u8; 10], 3)
+            .unwrap()
+            .hooked(|_, _| *calls.borrow_mut() += 1);
         let inner = p.into_inner();
         assert_eq!(inner.remaining().len(), 10);
         assert_eq!(*calls.borrow(), 0);

@@ -98,8 +98,14 @@ mod tests {
     #[test]
     fn batches_lines_into_chunks() {
         let mut p = LinesProducer::new(["a", "b", "c"]).batch(2);
-        assert_eq!(p.more().unwrap().unwrap().into_bytes().unwrap(), &b"a\r\nb\r\n"[..]);
-        assert_eq!(p.more().unwrap().unwrap().into_bytes().unwrap(), &b"c\r\n"[..]);
+        assert_eq!(
+            p.more().unwrap().unwrap().into_bytes().unwrap(),
+            &b"a\r\nb\r\n"[..]
+        );
+        assert_eq!(
+            p.more().unwrap().unwrap().into_bytes().unwrap(),
+            &b"c\r\n"[..]
+        );
         assert!(p.more().unwrap().is_none());
     }
 }

@@ -47,7 +47,9 @@ pub fn output_with_capacity(capacity: usize) -> (OutputWriter, OutputProducer) {
         capacity,
     });
     (
-        OutputWriter { shared: shared.clone() },
+        OutputWriter {
+            shared: shared.clone(),
+        },
         OutputProducer {
             shared,
             ended: false,
@@ -146,12 +148,19 @@ impl OutputWriter {
         let mut st = self.shared.lock();
         loop {
             if st.producer_gone {
-                return Err(io::Error::new(io::ErrorKind::BrokenPipe, "output producer was dropped"));
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "output producer was dropped",
+                ));
             }
             if st.queued < self.shared.capacity {
                 return Ok(st);
             }
-            st = self.shared.space.wait(st).unwrap_or_else(|p| p.into_inner());
+            st = self
+                .shared
+                .space
+                .wait(st)
+                .unwrap_or_else(|p| p.into_inner());
         }
     }
 }

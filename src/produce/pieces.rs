@@ -108,7 +108,10 @@ mod tests {
     fn file_regions_are_split_not_read() {
         let data: Vec<u8> = (0..100).collect();
         let f = testing::file_with(&data);
-        let mut p = crate::FileProducer::from_file(f).unwrap().regions().pieces(30);
+        let mut p = crate::FileProducer::from_file(f)
+            .unwrap()
+            .regions()
+            .pieces(30);
         let mut lens = vec![];
         while let Some(c) = p.more().unwrap() {
             assert!(matches!(c, crate::Chunk::File(_)));
