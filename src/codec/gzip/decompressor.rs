@@ -273,8 +273,8 @@ impl Decompressor {
                 let n = fill(&mut buf, have, rest);
                 *pos += n;
                 let member = at - u64::from(have);
-                for i in usize::from(have)..usize::from(have) + n {
-                    self.check_fixed(i, buf[i], member)?;
+                for (i, &b) in buf.iter().enumerate().skip(usize::from(have)).take(n) {
+                    self.check_fixed(i, b, member)?;
                 }
                 let have = have + n as u8;
                 if have < 10 {
