@@ -563,10 +563,6 @@ impl Decompressor {
             let consumed = (self.inflate.total_in() - in0) as usize;
             let produced = (self.inflate.total_out() - out0) as usize;
             *pos += consumed;
-            let status = result.map_err(|e| GzipError::Corrupt {
-                offset: self.total_in + *pos as u64,
-                detail: e.message().unwrap_or("").to_owned(),
-            })?;
             if window == 0 {
                 if produced > 0 {
                     return Err(GzipError::OutputTooLarge {
@@ -575,6 +571,8 @@ impl Decompressor {
                     });
                 }
             } else {
+                // Counted even when the engine then failed: the bytes are in
+                // `out`, and `total_out` says how many were handed over.
                 let new = &out[start..];
                 match self.format {
                     Format::Gzip => self.crc.update(new),
@@ -583,6 +581,10 @@ impl Decompressor {
                 }
                 self.total_out += produced as u64;
             }
+            let status = result.map_err(|e| GzipError::Corrupt {
+                offset: self.total_in + *pos as u64,
+                detail: e.message().unwrap_or("").to_owned(),
+            })?;
             if status == Status::StreamEnd {
                 return Ok(true);
             }
@@ -1162,6 +1164,27 @@ mod tests {
         let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(1));
         e.write_all(&data).unwrap();
         assert_eq!(decode_all(Format::Zlib, &e.finish().unwrap()), data);
+    }
+
+    #[test]
+    fn output_before_corrupt_data_is_counted_and_kept() {
+        let mut enc = crate::codec::gzip::Compressor::new(Format::Deflate, 6);
+        let mut stream = Vec::with_capacity(100);
+        enc.compress(b"hello", &mut stream);
+        assert!(enc.flush(&mut stream));
+        stream.push(0x07);
+        let mut d = dec(Format::Deflate);
+        let mut out = Vec::with_capacity(100);
+        let err = d.decode(&stream, &mut out).unwrap_err();
+        assert_eq!(
+            err,
+            GzipError::Corrupt {
+                offset: stream.len() as u64,
+                detail: "invalid block type".into()
+            }
+        );
+        assert_eq!(out, b"hello");
+        assert_eq!(d.total_out(), 5);
     }
 
     #[test]
