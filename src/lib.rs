@@ -77,6 +77,8 @@ pub use chunk::{Chunk, FileRegion};
 pub use codec::chunked::{Chunked, ChunkedDecoder, ChunkedError, Dechunked};
 pub use codec::dotstuff::{DotStuff, DotUnstuff, DotUnstuffer};
 pub use codec::escape::{Escaped, Escaper};
+#[cfg(feature = "gzip")]
+pub use codec::gzip::{Compress, Decompress, Decompressor, FlushPolicy, GzipError};
 pub use consume::{Consumer, ConsumerFifo, Framer, Terminator};
 pub use produce::{
     BytesProducer, Chain, Counters, FileProducer, Glob, Hooked, LinesProducer, ListProducer, More,

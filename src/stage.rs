@@ -37,6 +37,26 @@ pub enum Stage {
     Chunked,
     /// `dechunk`: decode chunked transfer coding (strict).
     Dechunk,
+    /// `gzip[:LEVEL]`: gzip (RFC 1952), default level 6.
+    #[cfg(feature = "gzip")]
+    Gzip(u32),
+    /// `gunzip`: decode gzip (all members). Stages decode the caller's own
+    /// data, like `gzip -d`, so the decompressed-size cap is off; a server
+    /// decoding a peer's data keeps the library's default cap.
+    #[cfg(feature = "gzip")]
+    Gunzip,
+    /// `zlib[:LEVEL]`: zlib (RFC 1950), default level 6.
+    #[cfg(feature = "gzip")]
+    Zlib(u32),
+    /// `unzlib`: decode zlib (no size cap, as `gunzip`).
+    #[cfg(feature = "gzip")]
+    Unzlib,
+    /// `deflate[:LEVEL]`: raw deflate (RFC 1951), default level 6.
+    #[cfg(feature = "gzip")]
+    Deflate(u32),
+    /// `inflate`: decode raw deflate (no size cap, as `gunzip`).
+    #[cfg(feature = "gzip")]
+    Inflate,
     /// `dotstuff`: SMTP dot-stuffing, terminated with `CRLF.CRLF`.
     DotStuff,
     /// `undotstuff`: undo dot-stuffing, stopping at `CRLF.CRLF`.
@@ -122,12 +142,31 @@ impl FromStr for Stage {
             }
             usize::try_from(n).map_err(|_| bad())
         };
+        #[cfg(feature = "gzip")]
+        let level = || -> Result<u32, StageParseError> {
+            match arg {
+                None => Ok(6),
+                Some(a) => a.parse().ok().filter(|l| *l <= 9).ok_or_else(bad),
+            }
+        };
         let no_arg = |stage: Stage| if arg.is_some() { Err(bad()) } else { Ok(stage) };
         match name {
             "chunk" => Ok(Stage::Chunk(size(1)?)),
             "glob" => Ok(Stage::Glob(size(0)?)),
             "chunked" => no_arg(Stage::Chunked),
             "dechunk" => no_arg(Stage::Dechunk),
+            #[cfg(feature = "gzip")]
+            "gzip" => Ok(Stage::Gzip(level()?)),
+            #[cfg(feature = "gzip")]
+            "gunzip" => no_arg(Stage::Gunzip),
+            #[cfg(feature = "gzip")]
+            "zlib" => Ok(Stage::Zlib(level()?)),
+            #[cfg(feature = "gzip")]
+            "unzlib" => no_arg(Stage::Unzlib),
+            #[cfg(feature = "gzip")]
+            "deflate" => Ok(Stage::Deflate(level()?)),
+            #[cfg(feature = "gzip")]
+            "inflate" => no_arg(Stage::Inflate),
             "dotstuff" => no_arg(Stage::DotStuff),
             "undotstuff" => no_arg(Stage::UndotStuff),
             _ => Err(StageParseError::UnknownStage(s.to_string())),
@@ -142,6 +181,18 @@ impl fmt::Display for Stage {
             Stage::Glob(n) => write!(f, "glob:{n}"),
             Stage::Chunked => f.write_str("chunked"),
             Stage::Dechunk => f.write_str("dechunk"),
+            #[cfg(feature = "gzip")]
+            Stage::Gzip(l) => write!(f, "gzip:{l}"),
+            #[cfg(feature = "gzip")]
+            Stage::Gunzip => f.write_str("gunzip"),
+            #[cfg(feature = "gzip")]
+            Stage::Zlib(l) => write!(f, "zlib:{l}"),
+            #[cfg(feature = "gzip")]
+            Stage::Unzlib => f.write_str("unzlib"),
+            #[cfg(feature = "gzip")]
+            Stage::Deflate(l) => write!(f, "deflate:{l}"),
+            #[cfg(feature = "gzip")]
+            Stage::Inflate => f.write_str("inflate"),
             Stage::DotStuff => f.write_str("dotstuff"),
             Stage::UndotStuff => f.write_str("undotstuff"),
         }
@@ -156,6 +207,18 @@ impl Stage {
             Stage::Glob(n) => input.glob(n).boxed(),
             Stage::Chunked => input.chunked().boxed(),
             Stage::Dechunk => input.dechunked().boxed(),
+            #[cfg(feature = "gzip")]
+            Stage::Gzip(l) => input.gzip(l).boxed(),
+            #[cfg(feature = "gzip")]
+            Stage::Gunzip => input.gunzip().max_output(u64::MAX).boxed(),
+            #[cfg(feature = "gzip")]
+            Stage::Zlib(l) => input.zlib(l).boxed(),
+            #[cfg(feature = "gzip")]
+            Stage::Unzlib => input.unzlib().max_output(u64::MAX).boxed(),
+            #[cfg(feature = "gzip")]
+            Stage::Deflate(l) => input.deflate(l).boxed(),
+            #[cfg(feature = "gzip")]
+            Stage::Inflate => input.inflate().max_output(u64::MAX).boxed(),
             Stage::DotStuff => input.dot_stuffed().terminated(true).boxed(),
             Stage::UndotStuff => input.dot_unstuffed().boxed(),
         }
@@ -317,8 +380,21 @@ mod tests {
         ] {
             assert_eq!(s.parse::<Stage>().unwrap().to_string(), s);
         }
+        #[cfg(feature = "gzip")]
+        for s in [
+            "gzip:1",
+            "gunzip",
+            "zlib:9",
+            "unzlib",
+            "deflate:0",
+            "inflate",
+        ] {
+            assert_eq!(s.parse::<Stage>().unwrap().to_string(), s);
+        }
         assert_eq!("chunk:4K".parse::<Stage>().unwrap(), Stage::Chunk(4096));
         assert_eq!("glob:1MiB".parse::<Stage>().unwrap(), Stage::Glob(1 << 20));
+        #[cfg(feature = "gzip")]
+        assert_eq!("gzip".parse::<Stage>().unwrap(), Stage::Gzip(6));
     }
 
     #[test]
@@ -343,6 +419,11 @@ mod tests {
             "chunked:1".parse::<Stage>(),
             Err(StageParseError::BadArgument { .. })
         ));
+        #[cfg(feature = "gzip")]
+        assert!(matches!(
+            "gzip:10".parse::<Stage>(),
+            Err(StageParseError::BadArgument { .. })
+        ));
     }
 
     #[test]
@@ -353,10 +434,16 @@ mod tests {
             .cycle()
             .take(21 * 2400)
             .collect();
-        let pairs = vec![
+        let mut pairs = vec![
             "chunk:100 chunked chunk:7 dechunk",
             "dotstuff chunk:3 undotstuff",
         ];
+        #[cfg(feature = "gzip")]
+        pairs.extend([
+            "gzip:1 chunk:5 gunzip",
+            "zlib:9 unzlib",
+            "deflate inflate glob:4K",
+        ]);
         for pair in pairs {
             let stages = parse_stages(pair).unwrap();
             testing::check(|| build(from_bytes(data.clone()).boxed(), &stages).0, &data);

@@ -292,6 +292,61 @@ pub trait ProducerExt: Producer + Sized {
         crate::codec::escape::Escaped::new(self, crate::codec::escape::Escaper::new(find, replace))
     }
 
+    /// Compresses this producer's output as gzip (RFC 1952) at `level`
+    /// (0-9). See [`Compress`](crate::codec::gzip::Compress) and
+    /// [`FlushPolicy`](crate::codec::gzip::FlushPolicy).
+    ///
+    /// # Panics
+    ///
+    /// If `level` is above 9.
+    #[cfg(feature = "gzip")]
+    fn gzip(self, level: u32) -> crate::codec::gzip::Compress<Self> {
+        crate::codec::gzip::Compress::new(self, crate::codec::gzip::Format::Gzip, level)
+    }
+
+    /// Compresses this producer's output as zlib (RFC 1950; HTTP's
+    /// `Content-Encoding: deflate`) at `level` (0-9).
+    ///
+    /// # Panics
+    ///
+    /// If `level` is above 9.
+    #[cfg(feature = "gzip")]
+    fn zlib(self, level: u32) -> crate::codec::gzip::Compress<Self> {
+        crate::codec::gzip::Compress::new(self, crate::codec::gzip::Format::Zlib, level)
+    }
+
+    /// Compresses this producer's output as raw deflate (RFC 1951, no
+    /// header or check) at `level` (0-9).
+    ///
+    /// # Panics
+    ///
+    /// If `level` is above 9.
+    #[cfg(feature = "gzip")]
+    fn deflate(self, level: u32) -> crate::codec::gzip::Compress<Self> {
+        crate::codec::gzip::Compress::new(self, crate::codec::gzip::Format::Deflate, level)
+    }
+
+    /// Decodes this producer's output as gzip (all members), with a cap on
+    /// the decompressed size. See [`Decompress`](crate::codec::gzip::Decompress).
+    #[cfg(feature = "gzip")]
+    fn gunzip(self) -> crate::codec::gzip::Decompress<Self> {
+        crate::codec::gzip::Decompress::new(self, crate::codec::gzip::Format::Gzip)
+    }
+
+    /// Decodes this producer's output as zlib, with a cap on the
+    /// decompressed size.
+    #[cfg(feature = "gzip")]
+    fn unzlib(self) -> crate::codec::gzip::Decompress<Self> {
+        crate::codec::gzip::Decompress::new(self, crate::codec::gzip::Format::Zlib)
+    }
+
+    /// Decodes this producer's output as raw deflate, with a cap on the
+    /// decompressed size.
+    #[cfg(feature = "gzip")]
+    fn inflate(self) -> crate::codec::gzip::Decompress<Self> {
+        crate::codec::gzip::Decompress::new(self, crate::codec::gzip::Format::Deflate)
+    }
+
     // --- end of codec combinators ---
 
     /// Boxes this producer for a FIFO of mixed producers.

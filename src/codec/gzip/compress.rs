@@ -1,0 +1,476 @@
+//! [`Compress`]: the encoding producer combinator.
+
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes};
+
+use super::{Compressor, ENCODE_CHUNK, FlushPolicy, Format, READ_PIECE};
+use crate::chunk::Chunk;
+use crate::produce::{Counters, More, Producer};
+
+/// Compresses another producer's output as gzip, zlib or raw deflate.
+///
+/// Made by [`ProducerExt::gzip`](crate::ProducerExt::gzip),
+/// [`zlib`](crate::ProducerExt::zlib) and
+/// [`deflate`](crate::ProducerExt::deflate); when to force buffered input
+/// out is set by [`flush_policy`](Self::flush_policy) (default
+/// [`FlushPolicy::OnPending`]).
+///
+/// - Output is handed out in chunks of at most [`ENCODE_CHUNK`] bytes,
+///   never empty; a small chunk (after a flush) is copied to its own
+///   buffer so a queue of them does not pin 32 KiB each.
+/// - Input file regions are read in pieces of at most 64 KiB; memory
+///   chunks are compressed in place. Memory held: one output buffer and
+///   the engine's state (about 256 KiB for zlib at level 6+).
+/// - When the source is pending, output already made is handed out (and,
+///   under `OnPending`, everything fed is sync-flushed first).
+/// - An error from the source is passed on at once; the compressed stream
+///   is then unfinished, as it must be.
+/// - `exact_len` is unknown.
+#[derive(Debug)]
+pub struct Compress<P> {
+    inner: P,
+    enc: Compressor,
+    policy: FlushPolicy,
+    stage: Stage,
+    /// Input taken from the source, not yet consumed by the engine.
+    input: Bytes,
+    /// The rest of a source chunk, not yet read into `input`.
+    held: Option<Chunk>,
+    /// Output not yet handed out; its capacity is 0 or about `ENCODE_CHUNK`.
+    out: Vec<u8>,
+    /// Input bytes fed since the last sync flush (or the start).
+    since_flush: usize,
+    counters: Counters,
+}
+
+/// Where the encoder is in its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Feeding the source's output to the engine.
+    Reading,
+    /// A sync flush is under way; then back to `Reading`.
+    Flushing,
+    /// The source ended; the engine is writing the end of the stream.
+    Finishing,
+    /// All handed out, or the source failed.
+    Ended,
+}
+
+impl<P: Producer> Compress<P> {
+    pub(crate) fn new(inner: P, format: Format, level: u32) -> Self {
+        Compress {
+            inner,
+            enc: Compressor::new(format, level),
+            policy: FlushPolicy::default(),
+            stage: Stage::Reading,
+            input: Bytes::new(),
+            held: None,
+            out: Vec::new(),
+            since_flush: 0,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Sets when buffered input is forced out. See [`FlushPolicy`].
+    pub fn flush_policy(mut self, policy: FlushPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The format written.
+    pub fn format(&self) -> Format {
+        self.enc.format()
+    }
+
+    /// The inner producer.
+    pub fn get_ref(&self) -> &P {
+        &self.inner
+    }
+
+    /// The inner producer, mutably. Taking chunks from it directly leaves
+    /// them out of the compressed stream.
+    pub fn get_mut(&mut self) -> &mut P {
+        &mut self.inner
+    }
+
+    /// The inner producer; buffered input and output are dropped.
+    pub fn into_inner(self) -> P {
+        self.inner
+    }
+
+    /// Makes sure `out` has room; `true` if it was full (hand it out).
+    fn full(&mut self) -> bool {
+        if self.out.capacity() == 0 {
+            self.out.reserve_exact(ENCODE_CHUNK);
+        }
+        self.out.len() == self.out.capacity()
+    }
+
+    /// Hands out the buffered output, if any.
+    fn emit(&mut self) -> Option<Chunk> {
+        if self.out.is_empty() {
+            return None;
+        }
+        let bytes = if self.out.len() < ENCODE_CHUNK / 4 {
+            // Small (a flush): copy it out and keep the buffer.
+            let b = Bytes::copy_from_slice(&self.out);
+            self.out.clear();
+            b
+        } else {
+            Bytes::from(std::mem::take(&mut self.out))
+        };
+        Chunk::from_bytes(bytes)
+    }
+
+    fn poll_inner(&mut self, cx: &mut Context<'_>) -> More {
+        loop {
+            match self.stage {
+                Stage::Ended => return Poll::Ready(self.emit().map(Ok)),
+                Stage::Finishing => {
+                    if self.full() {
+                        return Poll::Ready(self.emit().map(Ok));
+                    }
+                    if self.enc.finish(&mut self.out) {
+                        self.stage = Stage::Ended;
+                    }
+                }
+                Stage::Flushing => {
+                    if self.full() {
+                        return Poll::Ready(self.emit().map(Ok));
+                    }
+                    if self.enc.flush(&mut self.out) {
+                        self.stage = Stage::Reading;
+                        self.since_flush = 0;
+                        if let Some(c) = self.emit() {
+                            return Poll::Ready(Some(Ok(c)));
+                        }
+                    }
+                }
+                Stage::Reading => {
+                    if self.full() {
+                        return Poll::Ready(self.emit().map(Ok));
+                    }
+                    if !self.input.is_empty() {
+                        let take = match self.policy {
+                            FlushPolicy::Every(n) => {
+                                (n.get() - self.since_flush).min(self.input.len())
+                            }
+                            FlushPolicy::AtEnd | FlushPolicy::OnPending => self.input.len(),
+                        };
+                        let n = self.enc.compress(&self.input[..take], &mut self.out);
+                        self.input.advance(n);
+                        self.since_flush += n;
+                        if let FlushPolicy::Every(every) = self.policy
+                            && self.since_flush == every.get()
+                        {
+                            self.stage = Stage::Flushing;
+                        }
+                        continue;
+                    }
+                    if let Some(chunk) = self.held.take() {
+                        match chunk.split_bytes(READ_PIECE) {
+                            Ok((head, rest)) => {
+                                self.input = head;
+                                self.held = rest;
+                            }
+                            Err(e) => {
+                                self.stage = Stage::Ended;
+                                self.out = Vec::new();
+                                return Poll::Ready(Some(Err(e)));
+                            }
+                        }
+                        continue;
+                    }
+                    match self.inner.poll_more(cx) {
+                        Poll::Ready(Some(Ok(chunk))) => self.held = Some(chunk),
+                        Poll::Ready(Some(Err(e))) => {
+                            self.stage = Stage::Ended;
+                            self.out = Vec::new();
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                        Poll::Ready(None) => self.stage = Stage::Finishing,
+                        Poll::Pending => {
+                            if self.policy == FlushPolicy::OnPending && self.since_flush > 0 {
+                                self.stage = Stage::Flushing;
+                                continue;
+                            }
+                            return match self.emit() {
+                                Some(c) => Poll::Ready(Some(Ok(c))),
+                                None => Poll::Pending,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<P: Producer> Producer for Compress<P> {
+    fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
+        let more = self.poll_inner(cx);
+        self.counters.record(more)
+    }
+
+    fn counters(&self) -> Option<Counters> {
+        Some(self.counters)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::gzip::test_util::{FORMATS, decode_all, encode_all, text};
+    use crate::codec::gzip::{Decompressor, ENCODE_CHUNK};
+    use crate::testing::{self, Script, Step};
+    use crate::{BytesProducer, ProducerExt, from_bytes};
+    use proptest::prelude::*;
+    use std::io;
+
+    fn policies() -> [FlushPolicy; 5] {
+        [
+            FlushPolicy::AtEnd,
+            FlushPolicy::OnPending,
+            FlushPolicy::every(1),
+            FlushPolicy::every(100),
+            FlushPolicy::every(5000),
+        ]
+    }
+
+    fn compress<P: Producer>(p: P, format: Format, level: u32) -> Compress<P> {
+        Compress::new(p, format, level)
+    }
+
+    #[test]
+    fn conformance() {
+        let data = text(100_000);
+        for format in FORMATS {
+            for policy in policies() {
+                for piece in [1000, 70_000] {
+                    let make = || {
+                        compress(
+                            BytesProducer::with_piece_size(data.clone(), piece).unwrap(),
+                            format,
+                            6,
+                        )
+                        .flush_policy(policy)
+                    };
+                    let expected = make().collect_bytes().unwrap();
+                    testing::check(make, &expected);
+                    assert_eq!(decode_all(format, &expected), data, "{format:?} {policy:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_output_is_deterministic_for_each_chunking_and_policy() {
+        let data = text(50_000);
+        for format in FORMATS {
+            for piece in [1, 333, 50_000] {
+                for policy in policies() {
+                    let run = || {
+                        let p = BytesProducer::with_piece_size(data.clone(), piece).unwrap();
+                        compress(p, format, 6)
+                            .flush_policy(policy)
+                            .collect_bytes()
+                            .unwrap()
+                    };
+                    let first = run();
+                    assert!(first == run(), "{format:?} piece {piece} {policy:?}");
+                    assert!(
+                        decode_all(format, &first) == data,
+                        "{format:?} piece {piece} {policy:?}"
+                    );
+                }
+            }
+            // One piece and no pending: exactly the sans-I/O encoder's stream.
+            let whole = compress(from_bytes(data.clone()), format, 6)
+                .collect_bytes()
+                .unwrap();
+            assert!(whole == encode_all(format, 6, &data), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn output_chunks_are_bounded_and_never_empty() {
+        // Incompressible input at level 0: output about as large as input.
+        let mut x = 1u64;
+        let data: Vec<u8> = (0..300_000)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (x >> 56) as u8
+            })
+            .collect();
+        let sizes = testing::chunk_sizes(from_bytes(data.clone()).gzip(0));
+        assert!(
+            sizes.iter().all(|&s| s > 0 && s <= ENCODE_CHUNK as u64),
+            "{sizes:?}"
+        );
+        assert!(sizes.len() > 5);
+    }
+
+    #[test]
+    fn on_pending_flushes_so_the_bytes_before_the_pending_decode_in_full() {
+        for format in FORMATS {
+            let script = Script::new([
+                Step::chunk("data: one\n\n"),
+                Step::Pending,
+                Step::chunk("data: two\n\n"),
+                Step::Pending,
+                Step::Pending,
+            ]);
+            let mut p = compress(script, format, 6);
+            let (mut cx, _wakes) = testing::counting_context();
+            let mut dec = Decompressor::new(format);
+            let mut plain = Vec::with_capacity(100);
+            // Chunk one, then the source is pending: flushed and handed out.
+            let Poll::Ready(Some(Ok(c))) = p.poll_more(&mut cx) else {
+                panic!("expected output")
+            };
+            assert_eq!(
+                p.get_ref().counters().unwrap().calls,
+                2,
+                "no more input was asked for"
+            );
+            dec.decode(&c.into_bytes().unwrap(), &mut plain).unwrap();
+            assert_eq!(
+                plain, b"data: one\n\n",
+                "{format:?}: decoded before more input"
+            );
+            let Poll::Ready(Some(Ok(c))) = p.poll_more(&mut cx) else {
+                panic!("expected output")
+            };
+            dec.decode(&c.into_bytes().unwrap(), &mut plain).unwrap();
+            assert_eq!(plain, b"data: one\n\ndata: two\n\n");
+            // Nothing fed since the flush: a pending passes through, no new flush.
+            assert!(p.poll_more(&mut cx).is_pending());
+            let Poll::Ready(Some(Ok(c))) = p.poll_more(&mut cx) else {
+                panic!("expected the end of the stream")
+            };
+            dec.decode(&c.into_bytes().unwrap(), &mut plain).unwrap();
+            dec.finish().unwrap();
+            assert!(matches!(p.poll_more(&mut cx), Poll::Ready(None)));
+        }
+    }
+
+    #[test]
+    fn at_end_does_not_flush_on_pending() {
+        let script = Script::new([
+            Step::chunk("data: one\n\n"),
+            Step::Pending,
+            Step::chunk("x"),
+        ]);
+        let mut p = compress(script, Format::Deflate, 6).flush_policy(FlushPolicy::AtEnd);
+        let (mut cx, _wakes) = testing::counting_context();
+        assert!(
+            p.poll_more(&mut cx).is_pending(),
+            "level 6 keeps small input inside the engine"
+        );
+        let out = p.collect_bytes().unwrap();
+        assert_eq!(decode_all(Format::Deflate, &out), b"data: one\n\nx");
+    }
+
+    #[test]
+    fn file_regions_are_read_transparently() {
+        let data = text(200_000);
+        let f = testing::file_with(&data);
+        let regions = crate::FileProducer::from_file(f).unwrap().regions();
+        let out = regions.gzip(6).collect_bytes().unwrap();
+        assert_eq!(out, encode_all(Format::Gzip, 6, &data));
+    }
+
+    #[test]
+    fn a_source_error_passes_through_and_is_final() {
+        let script = Script::new([
+            Step::chunk("abc"),
+            Step::error(io::ErrorKind::ConnectionReset),
+        ]);
+        let mut p = script.zlib(6);
+        assert_eq!(p.more().unwrap_err().kind(), io::ErrorKind::ConnectionReset);
+        assert!(p.more().unwrap().is_none());
+        assert!(p.more().unwrap().is_none());
+    }
+
+    #[test]
+    fn accessors() {
+        let mut p = from_bytes("x").deflate(1);
+        assert_eq!(p.format(), Format::Deflate);
+        assert_eq!(p.get_ref().exact_len(), Some(1));
+        assert_eq!(p.get_mut().exact_len(), Some(1));
+        assert_eq!(p.into_inner().exact_len(), Some(1));
+    }
+
+    fn policy_strategy() -> impl Strategy<Value = FlushPolicy> {
+        prop_oneof![
+            Just(FlushPolicy::AtEnd),
+            Just(FlushPolicy::OnPending),
+            (1usize..3000).prop_map(FlushPolicy::every),
+        ]
+    }
+
+    fn data_strategy() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..3000),
+            (0usize..20_000).prop_map(text),
+            proptest::collection::vec(0u8..3, 0..5000),
+        ]
+    }
+
+    /// A script of the data in pieces of the given sizes, with a pending
+    /// after each piece whose size is odd.
+    fn scripted(data: &[u8], sizes: &[usize]) -> Script {
+        let mut steps = Vec::new();
+        let mut rest = data;
+        let mut i = 0;
+        while !rest.is_empty() {
+            let n = sizes[i % sizes.len()].clamp(1, rest.len());
+            steps.push(Step::chunk(rest[..n].to_vec()));
+            if n % 2 == 1 {
+                steps.push(Step::Pending);
+            }
+            rest = &rest[n..];
+            i += 1;
+        }
+        Script::new(steps)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn round_trip_every_format_chunking_and_policy(
+            data in data_strategy(),
+            sizes in proptest::collection::vec(1usize..5000, 1..8),
+            out_pieces in 1usize..5000,
+            level in 0u32..=9,
+            policy in policy_strategy(),
+            f in 0usize..3,
+        ) {
+            let format = FORMATS[f];
+            let make = || compress(scripted(&data, &sizes), format, level).flush_policy(policy);
+            let packed = make().collect_bytes().unwrap();
+            // Deterministic: the same input, chunking and policy give the same bytes.
+            prop_assert_eq!(&packed, &make().collect_bytes().unwrap());
+            let unpacked = BytesProducer::with_piece_size(packed.clone(), out_pieces)
+                .unwrap()
+                .pipe_decode(format)
+                .collect_bytes()
+                .unwrap();
+            prop_assert_eq!(&unpacked[..], &data[..]);
+        }
+    }
+
+    /// Test-only: the decoding combinator for a format.
+    trait PipeDecode: Producer + Sized {
+        fn pipe_decode(self, format: Format) -> crate::codec::gzip::Decompress<Self> {
+            match format {
+                Format::Gzip => self.gunzip(),
+                Format::Zlib => self.unzlib(),
+                Format::Deflate => self.inflate(),
+            }
+        }
+    }
+    impl<P: Producer> PipeDecode for P {}
+}

@@ -1,0 +1,134 @@
+//! The `pipe` example as a process: stages from the shell, errors on
+//! standard error with the stage and offset, `--stats`.
+//!
+//! Needs the examples built first (`cargo build --examples`), as `.ci/run`
+//! does; the test says so if the binary is missing.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn example(name: &str) -> PathBuf {
+    // …/target/<profile>/deps/pipe-HASH → …/target/<profile>/examples/NAME
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        dir.exists(),
+        "{} is missing: build the examples first (cargo build --examples --all-features)",
+        dir.display()
+    );
+    dir
+}
+
+fn pipe(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(example("pipe"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    out
+}
+
+/// CRLF lines, some starting with a dot; ends with CRLF (dot-stuffing adds
+/// one to a body that does not).
+fn text(lines: usize) -> Vec<u8> {
+    b"We are building the idea in Rust, done right.\r\n.leading dot\r\n".repeat(lines / 2)
+}
+
+#[test]
+fn stages_round_trip() {
+    let data = text(6000);
+    let mut chains = vec![
+        "chunk:100 chunked chunk:7 dechunk",
+        "dotstuff chunk:1K undotstuff glob:4K",
+    ];
+    if cfg!(feature = "gzip") {
+        chains.extend([
+            "gzip:1 chunk:3 gunzip",
+            "zlib:9 chunked dechunk unzlib",
+            "deflate inflate",
+        ]);
+    }
+    for chain in chains {
+        let out = pipe(&chain.split(' ').collect::<Vec<_>>(), &data);
+        assert!(
+            out.status.success(),
+            "{chain}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout == data, "{chain}: output differs");
+    }
+}
+
+#[test]
+fn chunked_output_is_exactly_the_coding() {
+    let out = pipe(&["chunk:5", "chunked"], b"hello world");
+    assert!(out.status.success());
+    assert_eq!(
+        out.stdout,
+        b"5\r\nhello\r\n5\r\n worl\r\n1\r\nd\r\n0\r\n\r\n"
+    );
+}
+
+#[test]
+fn malformed_input_exits_1_with_one_line_naming_the_stage_and_offset() {
+    let out = pipe(&["dechunk"], b"5\r\nhello\r\n5\r\nworld\r\nzz\r\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.stdout, b"helloworld",
+        "what came before the error stays written"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("dechunk"), "{err}");
+    assert!(err.contains("byte 20"), "{err}");
+}
+
+#[test]
+fn truncated_input_is_an_error_too() {
+    let out = pipe(&["dechunk"], b"5\r\nhel");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, b"hel");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("dechunk") && err.contains("end"), "{err}");
+}
+
+#[test]
+fn bad_stage_names_are_a_usage_error() {
+    let out = pipe(&["zip"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown stage `zip`"));
+}
+
+#[test]
+fn stats_show_each_stage() {
+    let out = pipe(&["--stats", "chunk:10", "glob:25"], &[b'x'; 100]);
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let chunk = err
+        .lines()
+        .find(|l| l.trim_start().starts_with("chunk:10"))
+        .expect(&err);
+    let glob = err
+        .lines()
+        .find(|l| l.trim_start().starts_with("glob:25"))
+        .expect(&err);
+    let fields = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
+    assert_eq!(fields(chunk)[2..4], ["10", "100"], "{chunk}");
+    assert_eq!(fields(glob)[2..4], ["4", "100"], "{glob}");
+}
