@@ -56,7 +56,7 @@ impl<S: Stream<Item = io::Result<Bytes>> + Unpin> Stream for DataFrames<S> {
 
 /// The pipeline: the file, gzip-compressed, globbed into 64 KiB pieces.
 pub fn pipeline(path: &std::path::Path) -> io::Result<impl Producer + Unpin + Send + use<>> {
-    Ok(gzip::Gzip::new(producers::file(path)?, 6).glob(64 << 10))
+    Ok(producers::file(path)?.gzip(6).glob(64 << 10))
 }
 
 /// The response for one request: the pipeline as a streamed body.
@@ -106,75 +106,6 @@ pub async fn serve(
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
-    }
-}
-
-/// A stand-in for the `gzip` codec (`ProducerExt::gzip`) until it lands:
-/// pull input, compress with flate2, hand out what the encoder wrote.
-mod gzip {
-    use std::io::{self, Write};
-    use std::task::{Context, Poll};
-
-    use bytes::Bytes;
-    use flate2::Compression;
-    use flate2::write::GzEncoder;
-    use producers::produce::More;
-    use producers::{Chunk, Producer};
-
-    pub struct Gzip<P> {
-        inner: P,
-        enc: Option<GzEncoder<Vec<u8>>>,
-        region: Option<Chunk>,
-    }
-
-    impl<P: Producer> Gzip<P> {
-        pub fn new(inner: P, level: u32) -> Self {
-            Gzip {
-                inner,
-                enc: Some(GzEncoder::new(Vec::new(), Compression::new(level))),
-                region: None,
-            }
-        }
-    }
-
-    impl<P: Producer> Producer for Gzip<P> {
-        fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
-            loop {
-                let Some(enc) = self.enc.as_mut() else {
-                    return Poll::Ready(None);
-                };
-                let chunk = match self.region.take() {
-                    Some(c) => Some(c),
-                    None => match self.inner.poll_more(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(Ok(c))) => Some(c),
-                        Poll::Ready(Some(Err(e))) => {
-                            self.enc = None;
-                            return Poll::Ready(Some(Err(e)));
-                        }
-                        Poll::Ready(None) => None,
-                    },
-                };
-                let r: io::Result<Vec<u8>> = match chunk {
-                    Some(c) => c.split_bytes(64 << 10).and_then(|(b, rest)| {
-                        self.region = rest;
-                        enc.write_all(&b)?;
-                        Ok(std::mem::take(enc.get_mut()))
-                    }),
-                    None => self.enc.take().expect("checked").finish(),
-                };
-                match r {
-                    Ok(v) if !v.is_empty() => {
-                        return Poll::Ready(Some(Ok(Chunk::Bytes(Bytes::from(v)))));
-                    }
-                    Ok(_) => continue,
-                    Err(e) => {
-                        self.enc = None;
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                }
-            }
-        }
     }
 }
 

@@ -311,7 +311,7 @@ impl RequestReader {
                 (Some(list.chunked().boxed()), false)
             }
             Body::Gzip(f) => {
-                let gz = super::gz::Gzip::new(f, config.gzip_level).glob(config.glob);
+                let gz = f.gzip(config.gzip_level).glob(config.glob);
                 if m.version == Version::Http11 {
                     head.add("Transfer-Encoding", b"chunked");
                     (Some(gz.chunked().boxed()), false)

@@ -37,7 +37,6 @@ mod config;
 mod conn;
 mod date;
 mod error;
-mod gz;
 mod listing;
 mod mime;
 mod path;
