@@ -141,6 +141,8 @@ mod fifo;
 mod fn_consumer;
 mod framer;
 mod framing;
+#[cfg(feature = "gzip")]
+mod inflate;
 mod lines;
 mod netstring;
 mod sink;
@@ -156,6 +158,8 @@ pub use fifo::{ConsumerFifo, DEFAULT_INPUT_BUDGET, READ_SIZE};
 pub use fn_consumer::{FnConsumer, from_fn};
 pub use framer::{AtEof, Eof, Frame, Framer};
 pub use framing::{DEFAULT_MAX_FRAME, Framing, Overflow};
+#[cfg(feature = "gzip")]
+pub use inflate::Inflate;
 pub use lines::{DEFAULT_MAX_LINE, Lines};
 pub use netstring::{DEFAULT_MAX_RECORD, Netstrings};
 pub use sink::Sink;
