@@ -134,5 +134,49 @@ fn decode(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, encode, decode);
+/// The whole static-file path of a server: `file → gzip → chunked → glob`,
+/// against reading the same file and compressing it with flate2's
+/// `GzEncoder` (no chunked coding, no globbing) in the same run.
+fn pipeline(c: &mut Criterion) {
+    let data = corpus();
+    let path = std::env::temp_dir().join(format!("producers-bench-gzip-{}", std::process::id()));
+    std::fs::write(&path, &data).unwrap();
+    let mut g = c.benchmark_group("gzip_pipeline");
+    g.sample_size(10)
+        .throughput(Throughput::Bytes(data.len() as u64));
+    for level in [1u32, 6] {
+        g.bench_with_input(
+            BenchmarkId::new("flate2_GzEncoder_file", level),
+            &level,
+            |b, &level| {
+                b.iter(|| {
+                    let bytes = std::fs::read(&path).unwrap();
+                    let mut e = flate2::write::GzEncoder::new(Vec::new(), Compression::new(level));
+                    e.write_all(&bytes).unwrap();
+                    black_box(e.finish().unwrap())
+                })
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new("file_gzip_chunked_glob", level),
+            &level,
+            |b, &level| {
+                b.iter(|| {
+                    black_box(drain(
+                        producers::file(&path)
+                            .unwrap()
+                            .gzip(level)
+                            .flush_policy(FlushPolicy::AtEnd)
+                            .chunked()
+                            .glob(64 << 10),
+                    ))
+                })
+            },
+        );
+    }
+    g.finish();
+    let _ = std::fs::remove_file(&path);
+}
+
+criterion_group!(benches, encode, decode, pipeline);
 criterion_main!(benches);

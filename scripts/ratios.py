@@ -2,7 +2,9 @@
 """Prints every criterion figure as a ratio to its group's baseline.
 
 Reads target/criterion (or the directory given) after `cargo bench`. In each
-group, a benchmark whose function id starts with "baseline" is a baseline;
+group, a benchmark whose function id starts with "baseline" (or, in the
+older groups, names a peer: memcpy, flate2_*, tokio_*, std_*, memchr_loop,
+memmem_*) is a baseline;
 every other benchmark is compared with each baseline of the same group that
 has the same parameter (or no parameter). The ratio is throughput relative to
 the baseline: baseline_time / time, so above 1.0 means faster than the
@@ -34,6 +36,13 @@ def load(root):
     return rows
 
 
+BASELINE_PREFIXES = ("baseline", "memcpy", "flate2_", "tokio_", "std_", "memchr_loop", "memmem_")
+
+
+def is_baseline(name):
+    return name.startswith(BASELINE_PREFIXES)
+
+
 def human_rate(row):
     t = row["throughput"]
     if not t or "Bytes" not in t:
@@ -43,11 +52,13 @@ def human_rate(row):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    root = args[0] if args else os.path.join("target", "criterion")
+    argv = sys.argv[1:]
     want = None
-    if "--group" in sys.argv:
-        want = sys.argv[sys.argv.index("--group") + 1]
+    if "--group" in argv:
+        i = argv.index("--group")
+        want = argv[i + 1]
+        del argv[i:i + 2]
+    root = argv[0] if argv else os.path.join("target", "criterion")
     rows = load(root)
     print("| group | benchmark | param | vs baseline | ratio | median | rate |")
     print("|---|---|---|---|---|---|---|")
@@ -55,7 +66,7 @@ def main():
         if want and want not in group:
             continue
         g = [r for r in rows if r["group"] == group]
-        bases = [r for r in g if r["function"].startswith("baseline")]
+        bases = [r for r in g if is_baseline(r["function"])]
         for r in sorted(g, key=lambda r: (r["param"], r["function"])):
             if r in bases:
                 continue
