@@ -10,7 +10,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use producers::consume::Lines;
+use bytes::{Bytes, BytesMut};
+use producers::consume::{ConsumeError, Consumer, Control, Frame, Framing, Lines};
 use producers::from_bytes;
 use producers::reactor::{ChannelCtx, Config, Handler, Outbox, Stats};
 use util::reactor::*;
@@ -68,6 +69,80 @@ fn output_a_consumer_queues_on_a_wake_up_goes_out() {
     // the channel).
     assert_eq!(stats.wakeups, wakeups + 1, "{stats:?}");
     assert_eq!(stats.bytes_written, 12);
+    drop(c);
+    server.wait_closes(1);
+    server.stop(Duration::from_secs(1));
+}
+
+/// Answers each line with `size` copies of its first byte, but takes no
+/// line while its channel's output is full: a consumer that stalls on
+/// backpressure and relies on the reactor to hand it the rest later.
+struct Throttled {
+    out: Outbox,
+    size: usize,
+}
+
+impl Consumer for Throttled {
+    fn framing(&self) -> Framing {
+        Framing::Raw
+    }
+
+    fn on_frame(&mut self, _: Frame, ctl: &mut Control) -> Result<(), ConsumeError> {
+        Err(ConsumeError::Invalid {
+            offset: ctl.offset(),
+            reason: "raw only",
+        })
+    }
+
+    fn on_raw(&mut self, buf: &mut BytesMut, _ctl: &mut Control) -> Result<(), ConsumeError> {
+        while let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            if self.out.is_full() {
+                return Ok(());
+            }
+            let line = buf.split_to(i + 1);
+            self.out.push(Bytes::from(vec![line[0]; self.size]))?;
+        }
+        Ok(())
+    }
+}
+
+struct ThrottledHandler;
+
+impl Handler for ThrottledHandler {
+    fn on_open(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
+        // A small send buffer: the pause lifts in a later turn, when the
+        // socket becomes writable again.
+        socket2::SockRef::from(ctx.stream()).set_send_buffer_size(4096)?;
+        let out = ctx.outbox();
+        ctx.push_consumer(Throttled {
+            out,
+            size: 16 << 10,
+        });
+        Ok(())
+    }
+}
+
+#[test]
+fn buffered_input_is_handed_on_when_the_watermark_pause_lifts() {
+    let mut config = Config::default();
+    config.high_watermark = 32 << 10;
+    config.low_watermark = 8 << 10;
+    let server = serve(config, |_| Some(ThrottledHandler));
+    let mut c = client(server.addr);
+    // Forty pipelined requests in one write: the consumer takes three (48
+    // KiB of answers, over the high watermark) and leaves the rest
+    // buffered; no more input comes.
+    let lines: Vec<u8> = (0..40u8).flat_map(|i| [b'A' + i, b'\n']).collect();
+    c.write_all(&lines).unwrap();
+    let mut got = vec![0; 40 * (16 << 10)];
+    c.read_exact(&mut got)
+        .expect("buffered requests were not handed on after the pause lifted");
+    for (i, answer) in got.chunks(16 << 10).enumerate() {
+        assert!(answer.iter().all(|&b| b == b'A' + i as u8), "answer {i}");
+    }
+    let stats = server.stats();
+    assert!(stats.read_pauses >= 1, "{stats:?}");
+    assert_eq!(stats.bytes_read, 80);
     drop(c);
     server.wait_closes(1);
     server.stop(Duration::from_secs(1));

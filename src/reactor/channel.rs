@@ -396,6 +396,9 @@ impl Core {
     /// Pauses or resumes reading on request; a resume hands buffered input
     /// on again.
     fn hold(&mut self, held: bool) {
+        if self.held && !held {
+            self.recheck = true;
+        }
         self.held = held;
     }
 
@@ -438,6 +441,7 @@ impl Core {
     pub(crate) fn check_low(&mut self) {
         if self.paused && self.out.queued() <= self.limits.low {
             self.paused = false;
+            self.recheck = true;
         }
     }
 

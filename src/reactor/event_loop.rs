@@ -956,6 +956,9 @@ impl Reactor {
     }
 
     fn process_input(&mut self, core: &mut Core, _handler: &mut dyn Handler) {
+        if let Some(inbox) = &core.inbox {
+            inbox.set_queued(core.out.queued());
+        }
         if let Err(e) = core.input.process() {
             core.close.get_or_insert(CloseReason::Handler(e.into()));
             return;
