@@ -147,3 +147,44 @@ fn buffered_input_is_handed_on_when_the_watermark_pause_lifts() {
     server.wait_closes(1);
     server.stop(Duration::from_secs(1));
 }
+
+/// Read-type system calls (`read`, `pread`...) this thread has made.
+fn thread_syscr() -> u64 {
+    let io = std::fs::read_to_string("/proc/thread-self/io").expect("/proc/thread-self/io");
+    io.lines()
+        .find_map(|l| l.strip_prefix("syscr:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("syscr")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_request_costs_one_read_on_the_loop_thread() {
+    let server = serve(Config::default(), |_| Some(Echo));
+    let syscr = || {
+        let (tx, rx) = mpsc::channel();
+        server.handle.post(move |_| {
+            let _ = tx.send(thread_syscr());
+        });
+        rx.recv_timeout(Duration::from_secs(5)).unwrap()
+    };
+    let mut c = client(server.addr);
+    let n = 2000u64;
+    let before = syscr();
+    let mut buf = [0; 6];
+    for i in 0..n {
+        // One request at a time: one loop turn each.
+        let line = format!("{:05}\n", i % 100_000);
+        c.write_all(line.as_bytes()).unwrap();
+        c.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, line.as_bytes());
+    }
+    let reads = syscr() - before;
+    // One socket read per request; no per-turn read of the poller's
+    // notification descriptor (the stats post reads it at most once, and
+    // reading the counter itself is a read).
+    assert!(reads <= n + 4, "{reads} reads for {n} requests");
+    drop(c);
+    server.wait_closes(1);
+    server.stop(Duration::from_secs(1));
+}

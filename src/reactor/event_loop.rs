@@ -4,13 +4,11 @@ use std::any::Any;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::Context;
 use std::time::{Duration, Instant};
 
-use polling::{Event, Events, Poller};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::channel::{Channel, ChannelCtx, Core, Interest, Limits, Phase, WriteSide};
@@ -19,6 +17,7 @@ use super::handle::{Handle, Shared};
 use super::listener::{Listener, ListenerId, MakeHandler};
 use super::out_queue::Wrote;
 use super::outbox::{Cmd, Drained, Inbox, Outbox};
+use super::poller::{Event, Events, Poller};
 use super::sys;
 use super::timer::{Due, TimerId, Timers};
 use super::{ChannelId, CloseReason, Config, Handler, Stats};
@@ -201,13 +200,7 @@ impl Reactor {
     /// A reactor with `config`.
     pub fn with_config(config: Config) -> io::Result<Reactor> {
         let poller = Poller::new()?;
-        if !poller.supports_level() {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the poller does not support level-triggered mode",
-            ));
-        }
-        let events = Events::with_capacity(NonZeroUsize::new(config.events.max(1)).expect("max 1"));
+        let events = Events::with_capacity(config.events);
         let sendfile = config.sendfile && sys::sigpipe_ignored();
         Ok(Reactor {
             shared: Arc::new(Shared::new(poller)),
