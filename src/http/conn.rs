@@ -2,8 +2,8 @@
 //! the consumer FIFO and queues their responses, in order.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -30,9 +30,6 @@ pub(crate) struct ConnState {
     stalled: AtomicBool,
     /// A timeout already answered 408: the next one closes at once.
     timed_out: AtomicBool,
-    /// The channel's waker, kept by the response that resumed a stalled
-    /// reader (see [`RequestReader`]'s `on_raw`).
-    waker: Mutex<Option<Waker>>,
 }
 
 impl ConnState {
@@ -50,7 +47,6 @@ impl ConnState {
         if self.stalled.load(Ordering::Relaxed) {
             // The channel's waker: the loop services the channel again and
             // hands the buffered requests to the reader.
-            *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(waker.clone());
             waker.wake_by_ref();
         }
     }
@@ -421,22 +417,7 @@ impl Consumer for RequestReader {
     }
 
     fn on_raw(&mut self, buf: &mut BytesMut, _ctl: &mut Control) -> Result<(), ConsumeError> {
-        let (resumed, before) = (self.conn.is_stalled(), buf.len());
         self.read(buf);
-        if resumed && buf.len() != before {
-            // Resumed by a wake-up: the loop does not write after handing
-            // input to consumers on a wake-up, so wake the channel once more
-            // for the responses just queued to go out.
-            if let Some(w) = self
-                .conn
-                .waker
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-            {
-                w.wake();
-            }
-        }
         Ok(())
     }
 

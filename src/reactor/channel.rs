@@ -277,6 +277,11 @@ pub(crate) struct Core {
     pub(crate) timer_at: Option<Instant>,
     /// Consecutive events that matched no registered interest (a hang-up).
     pub(crate) unwanted: u8,
+    /// Something happened that may let the consumers take input they left
+    /// buffered: a wake-up, a consumer queued, reading resumed after a
+    /// pause. The loop hands the buffered input on again before the
+    /// channel's turn ends.
+    pub(crate) recheck: bool,
 }
 
 impl Core {
@@ -308,6 +313,7 @@ impl Core {
             blocked_since: None,
             timer_at: None,
             unwanted: 0,
+            recheck: false,
         }
     }
 
@@ -336,6 +342,13 @@ impl Core {
             && self.input.wants_read()
     }
 
+    /// Whether input already buffered may be handed to the consumers now:
+    /// open and not paused (unlike [`reading`](Core::reading), a full input
+    /// budget does not matter).
+    pub(crate) fn processing(&self) -> bool {
+        self.phase == Phase::Open && !self.paused && !self.held && self.close.is_none()
+    }
+
     /// The interest the channel needs now.
     pub(crate) fn wanted(&self) -> Interest {
         match self.phase {
@@ -359,7 +372,10 @@ impl Core {
         match cmd {
             Cmd::Bytes(b) => self.push_bytes(b),
             Cmd::Producer(p) => self.push_producer(p),
-            Cmd::Consumer(c) => self.input.push_boxed(c),
+            Cmd::Consumer(c) => {
+                self.input.push_boxed(c);
+                self.recheck = true;
+            }
             Cmd::ShutdownWrite => {
                 if self.write_side == WriteSide::Open {
                     self.write_side = WriteSide::ShutWhenDone;
@@ -373,13 +389,22 @@ impl Core {
             Cmd::CloseNow => {
                 self.close.get_or_insert(CloseReason::Aborted);
             }
-            Cmd::HoldReading(h) => self.held = h,
+            Cmd::HoldReading(h) => self.hold(h),
         }
+    }
+
+    /// Pauses or resumes reading on request; a resume hands buffered input
+    /// on again.
+    fn hold(&mut self, held: bool) {
+        if self.held && !held {
+            self.recheck = true;
+        }
+        self.held = held;
     }
 
     /// Pauses or resumes reading on request, from the channel's context.
     fn set_held(&mut self, held: bool) {
-        self.held = held;
+        self.hold(held);
         if let Some(inbox) = &self.inbox {
             inbox.set_held(held);
         }
@@ -411,10 +436,12 @@ impl Core {
         false
     }
 
-    /// Backpressure after output went out: read again under the low one.
+    /// Backpressure after output went out: read again under the low one,
+    /// and hand on the input the consumers left buffered meanwhile.
     pub(crate) fn check_low(&mut self) {
         if self.paused && self.out.queued() <= self.limits.low {
             self.paused = false;
+            self.recheck = true;
         }
     }
 
@@ -541,6 +568,7 @@ impl ChannelCtx<'_> {
     /// changes the terminator through its [`Control`](crate::consume::Control).
     pub fn push_consumer(&mut self, c: impl Consumer + Send + 'static) {
         self.core.input.push(c);
+        self.core.recheck = true;
     }
 
     /// The input FIFO: its budget, what it buffers.

@@ -4,13 +4,11 @@ use std::any::Any;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::num::NonZeroUsize;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::Context;
 use std::time::{Duration, Instant};
 
-use polling::{Event, Events, Poller};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::channel::{Channel, ChannelCtx, Core, Interest, Limits, Phase, WriteSide};
@@ -19,6 +17,7 @@ use super::handle::{Handle, Shared};
 use super::listener::{Listener, ListenerId, MakeHandler};
 use super::out_queue::Wrote;
 use super::outbox::{Cmd, Drained, Inbox, Outbox};
+use super::poller::{Event, Events, Poller};
 use super::sys;
 use super::timer::{Due, TimerId, Timers};
 use super::{ChannelId, CloseReason, Config, Handler, Stats};
@@ -201,13 +200,7 @@ impl Reactor {
     /// A reactor with `config`.
     pub fn with_config(config: Config) -> io::Result<Reactor> {
         let poller = Poller::new()?;
-        if !poller.supports_level() {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the poller does not support level-triggered mode",
-            ));
-        }
-        let events = Events::with_capacity(NonZeroUsize::new(config.events.max(1)).expect("max 1"));
+        let events = Events::with_capacity(config.events);
         let sendfile = config.sendfile && sys::sigpipe_ignored();
         Ok(Reactor {
             shared: Arc::new(Shared::new(poller)),
@@ -431,7 +424,6 @@ impl Reactor {
         if phase == Phase::Open {
             self.with_channel(id, |r, core, handler| {
                 r.call(core, handler, |h, cx| h.on_open(cx));
-                r.flush(core);
             });
         }
         Ok(id)
@@ -585,7 +577,6 @@ impl Reactor {
         for id in self.slab.ids(false) {
             self.with_channel(id, |r, core, handler| {
                 r.call(core, handler, |h, cx| h.on_shutdown(cx));
-                r.flush(core);
             });
         }
     }
@@ -683,8 +674,13 @@ impl Reactor {
     // ----- channels -----
 
     /// Takes channel `id` out of the slab, runs `f` on it with panics
-    /// caught, then settles it (closes it, or updates its interest and
-    /// timer and puts it back). False if `id` is not an open channel.
+    /// caught, [drives](Reactor::drive) it, then settles it (closes it, or
+    /// updates its interest and timer and puts it back). False if `id` is
+    /// not an open channel.
+    ///
+    /// Every path into a channel goes through here, so whatever `f` queued
+    /// (a handler callback, consumers run, a wake-up, a timeout) is written
+    /// or has write interest armed before the channel is put back.
     fn with_channel(
         &mut self,
         id: ChannelId,
@@ -695,7 +691,10 @@ impl Reactor {
         };
         let guard = Inbox::servicing(ch.core.inbox.as_ref());
         let Channel { core, handler } = &mut *ch;
-        let r = catch_unwind(AssertUnwindSafe(|| f(self, core, &mut **handler)));
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            f(self, core, &mut **handler);
+            self.drive(core, &mut **handler);
+        }));
         drop(guard);
         if let Err(p) = r {
             self.stats.panics += 1;
@@ -738,6 +737,34 @@ impl Reactor {
         };
         self.slab.put(id, Entry::Channel(ch));
         self.run_drained(drained);
+    }
+
+    /// Ends a channel's turn: writes what is queued, and while something
+    /// may have let the consumers take input they left buffered (a
+    /// wake-up, a consumer queued, a pause lifted — by this very write,
+    /// too), hands it to them again and writes what they queued. Bounded
+    /// per turn; what is left is taken up in the next one.
+    fn drive(&mut self, core: &mut Core, handler: &mut dyn Handler) {
+        let mut rounds = 0;
+        loop {
+            self.flush(core);
+            if !core.recheck {
+                return;
+            }
+            if !core.processing() || core.input.buffered() == 0 {
+                core.recheck = false;
+                return;
+            }
+            if rounds == MAX_READS {
+                // Keep `recheck`; a wake-up brings the channel back next
+                // turn, after the others had theirs.
+                core.waker(&self.shared).wake_by_ref();
+                return;
+            }
+            rounds += 1;
+            core.recheck = false;
+            self.process_input(core, handler);
+        }
     }
 
     /// Runs the callbacks waiting for a channel's output to drain.
@@ -808,7 +835,7 @@ impl Reactor {
 
     fn wake_channel(&mut self, id: ChannelId) {
         self.stats.wakeups += 1;
-        self.with_channel(id, |r, core, handler| {
+        self.with_channel(id, |r, core, _| {
             if let Some(w) = &core.waker {
                 w.taken();
             }
@@ -816,11 +843,10 @@ impl Reactor {
                 return;
             }
             r.apply_inbox(core);
-            r.flush(core);
-            if core.reading() && core.input.buffered() > 0 {
-                // A consumer queued from outside may take what is buffered.
-                r.process_input(core, handler);
-            }
+            // Whatever woke the channel (a producer, an outbox, a consumer's
+            // own waker) may let its consumers take what they left buffered:
+            // `drive` hands it on once written output allows.
+            core.recheck = true;
         });
     }
 
@@ -862,7 +888,6 @@ impl Reactor {
                             core.last_io = r.now;
                             r.stats.connected += 1;
                             r.call(core, handler, |h, cx| h.on_connect(cx));
-                            r.flush(core);
                         }
                     }
                     return;
@@ -875,9 +900,6 @@ impl Reactor {
             }
             if ev.readable && core.reading() {
                 r.read(core, handler);
-            }
-            if core.close.is_none() {
-                r.flush(core);
             }
         });
     }
@@ -927,6 +949,9 @@ impl Reactor {
     }
 
     fn process_input(&mut self, core: &mut Core, _handler: &mut dyn Handler) {
+        if let Some(inbox) = &core.inbox {
+            inbox.set_queued(core.out.queued());
+        }
         if let Err(e) = core.input.process() {
             core.close.get_or_insert(CloseReason::Handler(e.into()));
             return;
@@ -1071,7 +1096,6 @@ impl Reactor {
             }
         }
         self.apply_inbox(core);
-        self.flush(core);
     }
 }
 

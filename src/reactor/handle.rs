@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Wake;
 use std::time::{Duration, Instant};
 
-use polling::Poller;
+use super::poller::Poller;
 
 use super::{ChannelId, Reactor};
 

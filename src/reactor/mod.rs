@@ -4,8 +4,9 @@
 //!
 //! # The pieces
 //!
-//! - [`Reactor`]: the loop. Level-triggered readiness over the `polling`
-//!   crate (epoll, kqueue), timers ([`Reactor::after`], [`Reactor::every`],
+//! - [`Reactor`]: the loop. Level-triggered readiness (epoll called
+//!   directly on Linux: one `epoll_wait` a turn and no other system call;
+//!   the `polling` crate's kqueue elsewhere), timers ([`Reactor::after`], [`Reactor::every`],
 //!   per-channel timeouts) in one heap, wake-ups and posted closures from
 //!   other threads, graceful shutdown, [`Stats`].
 //! - [`Handle`]: `Send + Clone`; [`wake`](Handle::wake),
@@ -60,6 +61,13 @@
 //!   that concerns output: the producer's waker puts it on the ready list
 //!   (one mutex push, plus a `notify` only if the loop sleeps) from any
 //!   thread. [`Stats::iterations`] counts loop turns to check it.
+//! - **Every turn of a channel ends written.** Whatever queued output —
+//!   a handler callback, consumers handed input, a wake-up, a timeout —
+//!   the channel's turn ends by writing it (or arming write interest if
+//!   the socket is full). Input the consumers left buffered is handed to
+//!   them again, in the same turn, after anything that may let them
+//!   progress: a wake-up, a consumer queued, the watermark pause lifting,
+//!   reading resumed.
 //! - **Writes.** Consecutive memory chunks go out in one `sendmsg`
 //!   (`MSG_NOSIGNAL`: a vanished peer is `EPIPE`, never `SIGPIPE`) of at
 //!   most 128 iovecs and [`Config::max_write`] bytes; a file region goes
@@ -149,6 +157,7 @@ mod handle;
 mod listener;
 mod out_queue;
 mod outbox;
+mod poller;
 mod sys;
 mod timer;
 

@@ -119,6 +119,12 @@ impl Inbox {
         std::mem::take(&mut *d)
     }
 
+    /// Records the channel's queued output now, so that consumers checking
+    /// [`Outbox::is_full`] see what the loop has written this turn.
+    pub(crate) fn set_queued(&self, queued: usize) {
+        self.queued.store(queued, Ordering::Relaxed);
+    }
+
     /// Mirrors a pause or resume made through the channel's context.
     pub(crate) fn set_held(&self, held: bool) {
         self.held.store(held, Ordering::SeqCst);

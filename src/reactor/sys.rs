@@ -1,16 +1,14 @@
-//! Every raw system call the reactor makes, and the only `unsafe` in the
-//! crate.
+//! Every raw system call the reactor makes but the poller's (see
+//! `poller.rs`), and, with the `polling` fallback there, the only `unsafe`
+//! in the crate.
 //!
-//! Two operations need `unsafe`:
-//!
-//! - [`register`]: `polling::Poller::add_with_mode` is an `unsafe fn`
-//!   because the poller must not outlive the registration of a source that
-//!   is closed; the reactor deletes every source before dropping it
-//!   ([`deregister`] is called on every close path and in the reactor's
-//!   `Drop`).
-//! - [`read_into`]: reads into the spare capacity of a `BytesMut` without
-//!   zeroing it first and then extends its length over the bytes the kernel
-//!   wrote.
+//! One operation here needs `unsafe`: [`read_into`] reads into the spare
+//! capacity of a `BytesMut` without zeroing it first and then extends its
+//! length over the bytes the kernel wrote. Registration ([`register`]) is
+//! safe with epoll; with the `polling` crate (not Linux) it is an `unsafe
+//! fn` whose contract the reactor keeps by deleting every source before
+//! dropping it ([`deregister`] is called on every close path and in the
+//! reactor's `Drop`).
 //!
 //! The rest are safe wrappers over `rustix` that give the reactor one place
 //! to look for platform differences: `sendmsg(MSG_NOSIGNAL)` instead of
@@ -26,7 +24,8 @@ use std::net::TcpStream;
 use std::os::fd::AsFd;
 
 use bytes::BytesMut;
-use polling::{Event, PollMode, Poller};
+
+use super::poller::{Event, Poller};
 
 /// The most iovecs the reactor hands one vectored write: far under every
 /// supported platform's `IOV_MAX` (1024 on Linux, macOS and the BSDs).
@@ -35,20 +34,14 @@ pub(crate) const IOV_BATCH: usize = 128;
 /// Adds `source` to `poller` in level-triggered mode.
 ///
 /// The caller keeps `source` open until [`deregister`] has been called for
-/// it: this is the contract `Poller::add_with_mode` states.
+/// it (the contract of the `polling` fallback).
 pub(crate) fn register(poller: &Poller, source: &impl AsFd, interest: Event) -> io::Result<()> {
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&source.as_fd());
-    // SAFETY: `polling` requires the source to be deleted from the poller
-    // before it is closed. Every registered source is owned by a reactor
-    // slot (a channel or a listener); the reactor calls `deregister` before
-    // it drops the slot on every close path and for every remaining slot in
-    // its `Drop`, so the descriptor is never closed while registered.
-    unsafe { poller.add_with_mode(raw, interest, PollMode::Level) }
+    poller.add(source.as_fd(), interest)
 }
 
 /// Changes the interest of a registered source.
 pub(crate) fn reregister(poller: &Poller, source: &impl AsFd, interest: Event) -> io::Result<()> {
-    poller.modify_with_mode(source.as_fd(), interest, PollMode::Level)
+    poller.modify(source.as_fd(), interest)
 }
 
 /// Removes a registered source. Errors are ignored: the source is about to
