@@ -178,5 +178,18 @@ fn pipeline(c: &mut Criterion) {
     let _ = std::fs::remove_file(&path);
 }
 
-criterion_group!(benches, encode, decode, pipeline);
+/// Short runs (10 samples, 1 s warm-up, 2 s measurement) so that the whole
+/// `cargo bench` fits in 15 minutes on 2 cores.
+fn short() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = short();
+    targets = encode, decode, pipeline
+}
 criterion_main!(benches);

@@ -210,5 +210,18 @@ fn driver(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, zero_copy, glob_small, driver);
+/// Short runs (10 samples, 1 s warm-up, 2 s measurement) so that the whole
+/// `cargo bench` fits in 15 minutes on 2 cores.
+fn short() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = short();
+    targets = zero_copy, glob_small, driver
+}
 criterion_main!(benches);

@@ -283,5 +283,18 @@ fn echo(c: &mut Criterion) {
     rthread.join().unwrap();
 }
 
-criterion_group!(benches, bulk, echo);
+/// Short runs (10 samples, 1 s warm-up, 2 s measurement) so that the whole
+/// `cargo bench` fits in 15 minutes on 2 cores.
+fn short() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = short();
+    targets = bulk, echo
+}
 criterion_main!(benches);
