@@ -128,14 +128,16 @@ impl<P: Producer> Glob<P> {
     /// Pending hands out the gathered bytes through `held`, too.
     #[inline]
     fn gather(&mut self, cx: &mut Context<'_>) -> Option<Chunk> {
-        if self.buf.capacity() == 0 && self.target > 0 {
-            self.buf.reserve(self.target);
-        }
         loop {
             match self.inner.poll_more(cx) {
                 Poll::Ready(Some(Ok(Chunk::Bytes(b))))
                     if b.len() < self.target - self.buf.len() =>
                 {
+                    // Reserve the whole target once, when the first small
+                    // chunk arrives: chunks that pass through need none.
+                    if self.buf.capacity() == 0 {
+                        self.buf.reserve(self.target);
+                    }
                     self.buf.extend_from_slice(&b);
                 }
                 Poll::Ready(Some(Ok(c))) => return Some(c),
