@@ -19,7 +19,7 @@
 //!
 //! - [`Terminator`]: a delimiter, a count, or until close.
 //! - [`Framing`]: a terminator with a delivery — [`Framing::Whole`] frames
-//!   (one [`Bytes`](bytes::Bytes) split off the buffer, no copy, bounded by a maximum and
+//!   (one [`Bytes`] split off the buffer, no copy, bounded by a maximum and
 //!   an [`Overflow`] policy), [`Framing::Pieces`] (streamed as they arrive,
 //!   for large bodies), or [`Framing::Raw`] (the consumer takes bytes
 //!   itself).
