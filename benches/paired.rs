@@ -77,6 +77,50 @@ fn gzip_bytes(data: &[u8], level: u32) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// One timed run over an input.
+type Run = fn(&[u8]) -> Duration;
+
+fn framer_lines(input: &[u8]) -> Duration {
+    let mut buf = BytesMut::from(input);
+    timed(move || {
+        let mut f = Framer::new(Framing::whole("\r\n").max(8192));
+        while let Some(frame) = f.decode(&mut buf).unwrap() {
+            black_box(frame);
+        }
+    })
+}
+
+fn fifo_lines(input: &[u8]) -> Duration {
+    let mut fifo = ConsumerFifo::with_budget(input.len() + 1);
+    fifo.push(Lines::new("\r\n", |line, _| {
+        black_box(line);
+        Ok(())
+    }));
+    fifo.read_buf().extend_from_slice(input);
+    timed(move || fifo.process().unwrap())
+}
+
+fn lines_codec(input: &[u8]) -> Duration {
+    let mut buf = BytesMut::from(input);
+    timed(move || {
+        let mut c = LinesCodec::new_with_max_length(8192);
+        while let Some(l) = c.decode(&mut buf).unwrap() {
+            black_box(l);
+        }
+    })
+}
+
+fn memchr_lines(input: &[u8]) -> Duration {
+    timed(|| {
+        let hay = black_box(input);
+        let mut pos = 0;
+        while let Some(i) = memchr::memchr(b'\n', &hay[pos..]) {
+            pos += i + 1;
+        }
+        black_box(pos);
+    })
+}
+
 fn pairs() -> Vec<Pair> {
     let mut v = Vec::new();
     const MIB: usize = 1 << 20;
@@ -273,7 +317,9 @@ fn pairs() -> Vec<Pair> {
         });
     }
 
-    // Issue 4: line framing of 100-byte CRLF lines, whole frames.
+    // Issue 4: line framing of 100-byte CRLF lines, whole frames: the bare
+    // framer, and the framer behind a consumer FIFO with the Lines consumer,
+    // each against LinesCodec and against a bare memchr loop.
     let lines: Vec<u8> = (0..20_000)
         .flat_map(|i| {
             let mut l = format!("{i:08} {}", "x".repeat(89)).into_bytes();
@@ -282,112 +328,29 @@ fn pairs() -> Vec<Pair> {
             l
         })
         .collect();
-    let lines_fifo = lines.clone();
-    let lines_memchr = lines.clone();
-    let fifo_lines2 = |input: &[u8]| {
-        let mut fifo = ConsumerFifo::with_budget(input.len() + 1);
-        fifo.push(Lines::new("\r\n", |line, _| {
-            black_box(line);
-            Ok(())
-        }));
-        fifo.read_buf().extend_from_slice(input);
-        timed(move || fifo.process().unwrap())
-    };
-    let framer_lines = |input: &[u8]| {
-        let mut buf = BytesMut::from(input);
-        timed(move || {
-            let mut f = Framer::new(Framing::whole("\r\n").max(8192));
-            while let Some(frame) = f.decode(&mut buf).unwrap() {
-                black_box(frame);
-            }
-        })
-    };
-    {
-        let (a, b) = (lines.clone(), lines.clone());
-        v.push(Pair {
-            name: "line framing, 100 B CRLF lines",
-            baseline: "tokio-util LinesCodec",
-            target: 2.0,
-            contender: Box::new(move || framer_lines(&a)),
-            base: Box::new(move || {
-                let mut buf = BytesMut::from(&b[..]);
-                timed(move || {
-                    let mut c = LinesCodec::new_with_max_length(8192);
-                    while let Some(l) = c.decode(&mut buf).unwrap() {
-                        black_box(l);
-                    }
-                })
-            }),
-        });
-    }
-    {
-        let (a, b) = (lines.clone(), lines);
-        v.push(Pair {
-            name: "line framing, 100 B CRLF lines",
-            baseline: "a bare memchr loop finding each line end",
-            target: 0.3,
-            contender: Box::new(move || framer_lines(&a)),
-            base: Box::new(move || {
-                timed(|| {
-                    let hay = black_box(&b[..]);
-                    let mut pos = 0;
-                    while let Some(i) = memchr::memchr(b'\n', &hay[pos..]) {
-                        pos += i + 1;
-                    }
-                    black_box(pos);
-                })
-            }),
-        });
-    }
-
-    // Issue 4: the same lines through a consumer FIFO with the Lines consumer.
-    {
-        let (a, b) = (lines_fifo.clone(), lines_fifo.clone());
-        let fifo_lines = |input: &[u8]| {
-            let mut fifo = ConsumerFifo::with_budget(input.len() + 1);
-            fifo.push(Lines::new("\r\n", |line, _| {
-                black_box(line);
-                Ok(())
-            }));
-            fifo.read_buf().extend_from_slice(input);
-            timed(move || fifo.process().unwrap())
-        };
-        v.push(Pair {
-            name: "line framing through a ConsumerFifo + Lines",
-            baseline: "tokio-util LinesCodec",
-            target: 2.0,
-            contender: Box::new(move || fifo_lines(&a)),
-            base: Box::new(move || {
-                let mut buf = BytesMut::from(&b[..]);
-                timed(move || {
-                    let mut c = LinesCodec::new_with_max_length(8192);
-                    while let Some(l) = c.decode(&mut buf).unwrap() {
-                        black_box(l);
-                    }
-                })
-            }),
-        });
-    }
-
-    {
-        let a = lines_memchr.clone();
-        let b = lines_memchr;
-        v.push(Pair {
-            name: "line framing through a ConsumerFifo + Lines",
-            baseline: "a bare memchr loop finding each line end",
-            target: 0.3,
-            contender: Box::new(move || fifo_lines2(&a)),
-            base: Box::new(move || {
-                timed(|| {
-                    let hay = black_box(&b[..]);
-                    let mut pos = 0;
-                    while let Some(i) = memchr::memchr(b'\n', &hay[pos..]) {
-                        pos += i + 1;
-                    }
-                    black_box(pos);
-                })
-            }),
-        });
+    let contenders: [(&'static str, Run); 2] = [
+        ("line framing, 100 B CRLF lines", framer_lines),
+        ("line framing through a ConsumerFifo + Lines", fifo_lines),
+    ];
+    for (name, contender) in contenders {
+        let baselines: [(&'static str, f64, Run); 2] = [
+            ("tokio-util LinesCodec", 2.0, lines_codec),
+            (
+                "a bare memchr loop finding each line end",
+                0.3,
+                memchr_lines,
+            ),
+        ];
+        for (baseline, target, base) in baselines {
+            let (a, b) = (lines.clone(), lines.clone());
+            v.push(Pair {
+                name,
+                baseline,
+                target,
+                contender: Box::new(move || contender(&a)),
+                base: Box::new(move || base(&b)),
+            });
+        }
     }
 
     // Issue 4: \r\n\r\n framing of 1 KiB frames.
