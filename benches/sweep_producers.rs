@@ -118,19 +118,6 @@ fn file(c: &mut Criterion) {
                 assert_eq!(copy_out(p, &mut dst), data.len())
             })
         });
-        g.bench_with_input(
-            BenchmarkId::new("regions in pieces", chunk),
-            &chunk,
-            |b, &chunk| {
-                b.iter(|| {
-                    let p = FileProducer::from_shared(file.clone())
-                        .unwrap()
-                        .regions()
-                        .pieces(chunk);
-                    assert_eq!(copy_out(p, &mut dst), data.len())
-                })
-            },
-        );
     }
     g.finish();
 }

@@ -17,13 +17,15 @@ pub const CHUNKS: [usize; 4] = [64, 4 << 10, 64 << 10, 1 << 20];
 /// Payload per iteration for the cheap groups.
 pub const TOTAL: usize = 4 << 20;
 
-/// 10 samples, 1 s warm-up, 2 s measurement: about 3 s per benchmark id,
-/// so the whole `cargo bench` fits in its 15 minutes on 2 cores.
+/// 10 samples, 0.5 s warm-up, 1.5 s measurement: about 2.5 s per
+/// benchmark id with criterion's own work. The `sweep_*` benches have about
+/// 180 ids; at the 1 s + 2 s of the other benches the whole `cargo bench`
+/// took 944 s on 2 cores, over its 15 minutes.
 pub fn config() -> Criterion {
     Criterion::default()
         .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_millis(1500))
 }
 
 /// `n` bytes of log-like text lines (about 60 bytes each, `\n`-ended),
