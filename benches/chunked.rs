@@ -16,10 +16,8 @@
 //!   and decodes as it goes, as a socket reader would (so it includes one
 //!   copy of the input).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::io::IoSlice;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Bytes, BytesMut};
@@ -27,34 +25,11 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use producers::codec::chunked::{ChunkedDecoder, Decoded};
 use producers::{BytesProducer, Chunk, Producer, ProducerExt};
 
-/// Counts the bytes allocated, to show the encoder copies no payload.
-struct Counting;
-
-static ALLOCATED: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: defers to the system allocator; only adds a relaxed counter.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size() as u64, Ordering::Relaxed);
-        // SAFETY: the caller's contract is passed on unchanged.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATED.fetch_add(
-            new_size.saturating_sub(layout.size()) as u64,
-            Ordering::Relaxed,
-        );
-        // SAFETY: the caller's contract is passed on unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "util/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 const CHUNK: usize = 16 * 1024;
 const TOTAL: usize = 4 << 20;
@@ -81,9 +56,9 @@ fn encode(c: &mut Criterion) {
             .unwrap()
             .chunked()
     };
-    let before = ALLOCATED.load(Ordering::Relaxed);
+    let before = counting::allocated();
     let n = drain(make(), &mut pieces);
-    let allocated = ALLOCATED.load(Ordering::Relaxed) - before;
+    let allocated = counting::allocated() - before;
     let range = data.as_ptr() as usize..data.as_ptr() as usize + data.len();
     let payload: Vec<&Bytes> = pieces
         .iter()

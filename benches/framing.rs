@@ -13,9 +13,7 @@
 //!   per request (a counting allocator): far below the body size, so frames
 //!   are split off the input, never copied.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -25,32 +23,11 @@ use producers::consume::{
 };
 use tokio_util::codec::{Decoder, LinesCodec};
 
-/// Counts the bytes allocated, to show frames are not copied.
-struct CountingAlloc;
-
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call forwards to the system allocator with the same
-// arguments; the counter has no effect on the memory handed out.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATED.fetch_add(new_size, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "util/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
+static GLOBAL: counting::Counting = counting::Counting;
 
 const LINES: usize = 10_000;
 
@@ -239,9 +216,9 @@ fn fifo_pipelined(c: &mut Criterion) {
     let input = pipelined();
     // The copy counter: bytes allocated while framing, per request.
     let mut fifo = loaded_fifo(&input);
-    let before = ALLOCATED.load(Ordering::Relaxed);
+    let before = counting::allocated();
     fifo.process().unwrap();
-    let per_request = (ALLOCATED.load(Ordering::Relaxed) - before) / REQUESTS;
+    let per_request = (counting::allocated() - before) / REQUESTS as u64;
     assert_eq!(fifo.buffered(), 0);
     println!(
         "fifo_pipelined: {per_request} bytes allocated per request \

@@ -7,40 +7,19 @@
 //! runs, each zero-copy pipeline is driven once and the bytes it allocated are
 //! printed next to the payload size (and checked to be a tiny fraction).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use producers::io::{Drive, Status};
 use producers::{BytesProducer, Chain, FileProducer, ListProducer, Producer, ProducerExt, testing};
 
-struct Counting;
-
-static ALLOCATED: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size() as u64, Ordering::Relaxed);
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
-        ALLOCATED.fetch_add(new as u64, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged.
-        unsafe { System.realloc(ptr, layout, new) }
-    }
-}
+#[path = "util/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// Drains a producer without touching payload bytes (regions stay unread).
 fn drain<P: Producer>(mut p: P) -> u64 {
@@ -49,13 +28,6 @@ fn drain<P: Producer>(mut p: P) -> u64 {
         n += black_box(c).len();
     }
     n
-}
-
-/// Bytes allocated while `f` runs.
-fn allocated_by(f: impl FnOnce() -> u64) -> (u64, u64) {
-    let before = ALLOCATED.load(Ordering::Relaxed);
-    let payload = f();
-    (ALLOCATED.load(Ordering::Relaxed) - before, payload)
 }
 
 const MIB: usize = 1 << 20;
@@ -87,14 +59,17 @@ fn zero_copy(c: &mut Criterion) {
     let glob_big = || ListProducer::new(parts.iter().cloned()).glob(64 << 10);
 
     for (name, (alloc, n)) in [
-        ("chain of 256 x 64 KiB", allocated_by(|| drain(chain()))),
+        (
+            "chain of 256 x 64 KiB",
+            counting::allocated_by(|| drain(chain())),
+        ),
         (
             "file region through glob",
-            allocated_by(|| drain(regions())),
+            counting::allocated_by(|| drain(regions())),
         ),
         (
             "glob of 64 KiB chunks at a 64 KiB target",
-            allocated_by(|| drain(glob_big())),
+            counting::allocated_by(|| drain(glob_big())),
         ),
     ] {
         println!("zero-copy check: {name}: {alloc} bytes allocated for {n} payload bytes");

@@ -9,42 +9,19 @@
 //! Raises the soft descriptor limit to the hard one first; scales N down
 //! (and says so) if that is still too low for 2 descriptors a connection.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io;
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use producers::consume::Lines;
 use producers::reactor::{ChannelCtx, Handler, Reactor};
 
-struct Counting;
-
-static HEAP: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged and only counts.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        HEAP.fetch_add(l.size() as isize, Ordering::Relaxed);
-        // SAFETY: same layout contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        HEAP.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        // SAFETY: `p` was allocated by `System` with `l`.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        HEAP.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
-        // SAFETY: `p` was allocated by `System` with `l`.
-        unsafe { System.realloc(p, l, new) }
-    }
-}
+#[path = "util/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting::Counting = counting::Counting;
 
 /// A line echo handler, as a real server would hold per connection.
 struct Echo;
@@ -117,14 +94,14 @@ fn main() -> io::Result<()> {
         std::thread::sleep(Duration::from_millis(1));
     }
     let mut clients = Vec::with_capacity(n);
-    let (heap0, rss0) = (HEAP.load(Ordering::SeqCst), rss_kib());
+    let (heap0, rss0) = (counting::live(), rss_kib());
     for _ in 0..n {
         clients.push(TcpStream::connect(addr)?);
     }
     while open(&handle) < n + 1 {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let (heap1, rss1) = (HEAP.load(Ordering::SeqCst), rss_kib());
+    let (heap1, rss1) = (counting::live(), rss_kib());
     let per_heap = (heap1 - heap0) as f64 / n as f64;
     let per_rss = (rss1.saturating_sub(rss0) * 1024) as f64 / n as f64;
     println!(
