@@ -110,8 +110,11 @@ fn a_client_that_never_reads_cannot_make_the_proxy_buffer_a_fast_upstream() {
         "the proxy queued {} bytes for a client that never reads (bound {bound})",
         held.max_queued
     );
+    // The hold-up came from the proxy's own queue reaching its high
+    // watermark (not from the kernel's buffers alone): it read more than
+    // it may queue, and queued at least up to the watermark.
     assert!(
-        held.bytes_read > 2 * bound as u64,
+        held.bytes_read > bound as u64 && held.max_queued >= HIGH,
         "the proxy read too little to show anything: {held:?}"
     );
 

@@ -394,7 +394,7 @@ impl Reactor {
         handler: Box<dyn Handler>,
         phase: Phase,
     ) -> io::Result<ChannelId> {
-        sys::configure(&stream, self.config.nodelay)?;
+        sys::configure(&stream, &self.config)?;
         let id = self.slab.reserve();
         let c = &self.config;
         let limits = Limits {

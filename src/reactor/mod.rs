@@ -163,8 +163,8 @@ mod timer;
 
 pub use channel::{ChannelCtx, ChannelId, CloseReason, Handler, Timeout};
 pub use config::{
-    Config, DEFAULT_HIGH_WATERMARK, DEFAULT_LOW_WATERMARK, DEFAULT_MAX_WRITE, DEFAULT_READ_SIZE,
-    Stats,
+    Config, DEFAULT_HIGH_WATERMARK, DEFAULT_LOW_WATERMARK, DEFAULT_MAX_WRITE,
+    DEFAULT_NOTSENT_LOWAT, DEFAULT_READ_SIZE, Stats,
 };
 pub use event_loop::Reactor;
 pub use fault::PanicSite;

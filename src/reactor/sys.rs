@@ -25,6 +25,7 @@ use std::os::fd::AsFd;
 
 use bytes::BytesMut;
 
+use super::config::Config;
 use super::poller::{Event, Poller};
 
 /// The most iovecs the reactor hands one vectored write: far under every
@@ -106,11 +107,16 @@ pub(crate) fn write_vectored(sock: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Resu
 }
 
 /// Prepares an accepted or connected socket: non-blocking, `TCP_NODELAY`
-/// as asked, and no `SIGPIPE` where the platform has the option.
-pub(crate) fn configure(sock: &TcpStream, nodelay: bool) -> io::Result<()> {
+/// and `TCP_NOTSENT_LOWAT` as the config asks, and no `SIGPIPE` where the
+/// platform has the option.
+pub(crate) fn configure(sock: &TcpStream, config: &Config) -> io::Result<()> {
     sock.set_nonblocking(true)?;
-    if nodelay {
+    if config.nodelay {
         sock.set_nodelay(true)?;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Some(lowat) = config.notsent_lowat {
+        socket2::SockRef::from(sock).set_tcp_notsent_lowat(lowat)?;
     }
     #[cfg(any(target_os = "macos", target_os = "ios", target_os = "netbsd"))]
     socket2::SockRef::from(sock).set_nosigpipe(true)?;
@@ -233,5 +239,34 @@ mod tests {
     fn the_test_harness_ignores_sigpipe() {
         // Rust binaries set SIGPIPE to SIG_IGN before `main`.
         assert!(sigpipe_ignored());
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn configure_bounds_unsent_bytes_unless_told_not_to() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let lowat = |config: &Config| {
+            let sock = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let _peer = listener.accept().unwrap();
+            configure(&sock, config).unwrap();
+            let s = socket2::SockRef::from(&sock);
+            (s.tcp_notsent_lowat().unwrap(), s.tcp_nodelay().unwrap())
+        };
+        let default = Config::default();
+        assert_eq!(lowat(&default), (super::super::DEFAULT_NOTSENT_LOWAT, true));
+        let mut config = Config {
+            notsent_lowat: Some(4096),
+            nodelay: false,
+            ..Config::default()
+        };
+        assert_eq!(lowat(&config), (4096, false));
+        // None leaves the system's value, whatever it is.
+        let system = {
+            let sock = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let _peer = listener.accept().unwrap();
+            socket2::SockRef::from(&sock).tcp_notsent_lowat().unwrap()
+        };
+        config.notsent_lowat = None;
+        assert_eq!(lowat(&config).0, system);
     }
 }
