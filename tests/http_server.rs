@@ -758,3 +758,77 @@ fn a_slow_header_client_is_timed_out_while_others_are_served() {
         String::from_utf8_lossy(&got)
     );
 }
+
+#[test]
+fn a_half_closed_stalled_reader_still_gets_every_pipelined_answer() {
+    // 48 pipelined GETs of a 300 KB file (14 MB of answers, far over the
+    // output watermark and the in-flight cap), then the client half-closes
+    // and reads nothing for a while: the server stops reading at its
+    // watermark, so the end of input is seen only after the client starts
+    // reading. Every request is still answered, in order, then the server
+    // closes.
+    let s = start(|c| c);
+    let big = s.file("big.txt");
+    let n = 48;
+    let mut c = connect(s.addr);
+    let mut req = Vec::new();
+    for i in 0..n {
+        let target = if i % 2 == 0 { "/big.txt" } else { "/small.txt" };
+        req.extend_from_slice(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    }
+    c.write_all(&req).unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let small = s.file("small.txt");
+    let responses = read_responses(&mut c, n, false);
+    for (i, r) in responses.iter().enumerate() {
+        assert_eq!(r.status(), 200, "{i}: {}", r.head);
+        let want = if i % 2 == 0 { &big } else { &small };
+        assert!(r.body == *want, "{i}: body differs");
+    }
+    let mut rest = Vec::new();
+    assert_eq!(
+        c.read_to_end(&mut rest).unwrap(),
+        0,
+        "closed after the last answer"
+    );
+}
+
+#[test]
+fn pipelined_requests_beyond_the_input_budget_wait_instead_of_failing() {
+    // 4,000 small GETs (over 160 KB: more than the 128 KiB input budget
+    // holds) sent by one thread while nothing is read for a while: the
+    // reader stalls at its in-flight cap with the budget full, which is a
+    // pause, not an overflow. Then the client reads; every request is
+    // answered in order, also those sent before the half-close.
+    let s = start(|c| c);
+    let n = 4000;
+    let c = connect(s.addr);
+    let mut w = c.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let mut req = Vec::new();
+        for i in 0..n {
+            req.extend_from_slice(
+                format!("GET /small.txt?{i:05} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+            );
+        }
+        assert!(req.len() > 128 << 10);
+        w.write_all(&req).unwrap();
+        w.shutdown(std::net::Shutdown::Write).unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let mut c = c;
+    let small = s.file("small.txt");
+    let responses = read_responses(&mut c, n, false);
+    sender.join().unwrap();
+    for (i, r) in responses.iter().enumerate() {
+        assert_eq!(r.status(), 200, "{i}: {}", r.head);
+        assert!(r.body == small, "{i}: body differs");
+    }
+    let mut rest = Vec::new();
+    assert_eq!(
+        c.read_to_end(&mut rest).unwrap(),
+        0,
+        "closed after the last answer"
+    );
+}

@@ -18,6 +18,8 @@ pub struct Control {
     next: Vec<Box<dyn Consumer + Send>>,
     /// The stream offset just after the bytes handed to the callback.
     offset: u64,
+    /// Whether the callback asked the FIFO to hold its input for now.
+    hold: bool,
     /// Whether anything above was asked since the FIFO last looked: one
     /// test per frame on the FIFO's fast path.
     asked: bool,
@@ -37,6 +39,7 @@ impl Control {
             done: false,
             next: Vec::new(),
             offset: 0,
+            hold: false,
             asked: false,
         }
     }
@@ -61,6 +64,23 @@ impl Control {
     /// next consumer in the FIFO.
     pub fn done(&mut self) {
         self.done = true;
+        self.asked = true;
+    }
+
+    /// This consumer is paused: it takes no more input for now and will
+    /// take what is buffered later, once whatever paused it (a cap on work
+    /// in flight, a full output queue) lets it go on. The FIFO stops
+    /// handing input on until the next [`process`](super::ConsumerFifo::process)
+    /// — its owner calls it again after the wake-up that ends the pause
+    /// (the reactor does on any wake-up of the channel).
+    ///
+    /// While held, a full input budget is not an error (reading just
+    /// stops), and the end of input waits: [`eof`](super::ConsumerFifo::eof)
+    /// leaves the FIFO [ending](super::ConsumerFifo::is_ending) until a
+    /// later `process` finds the consumer no longer holding, so buffered
+    /// requests are still answered after the peer's half-close.
+    pub fn hold(&mut self) {
+        self.hold = true;
         self.asked = true;
     }
 
@@ -106,6 +126,10 @@ impl Control {
         self.change.take()
     }
 
+    pub(crate) fn take_hold(&mut self) -> bool {
+        std::mem::take(&mut self.hold)
+    }
+
     pub(crate) fn take_done(&mut self) -> bool {
         std::mem::take(&mut self.done)
     }
@@ -126,6 +150,7 @@ impl fmt::Debug for Control {
             .field("done", &self.done)
             .field("next", &self.next.len())
             .field("offset", &self.offset)
+            .field("hold", &self.hold)
             .field("asked", &self.asked)
             .finish()
     }

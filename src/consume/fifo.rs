@@ -48,7 +48,11 @@ const MAX_IDLE_CALLBACKS: u32 = 1024;
 ///
 /// [`eof`] frames what is left, hands the head consumer its unfinished
 /// frame ([`Consumer::on_eof`]) and tells every queued consumer the input
-/// ended. An error from a consumer or the framing is returned once; the
+/// ended. A consumer that [holds](Control::hold) its input (paused until a
+/// wake-up) defers the end: the FIFO is [ending](ConsumerFifo::is_ending)
+/// until a later [`process`] finds it taking input again, so nothing
+/// buffered before the end is lost to a pause. An error from a consumer or
+/// the framing is returned once; the
 /// FIFO is then failed: it wants no more reads and drops its consumers.
 ///
 /// [`feed`]: ConsumerFifo::feed
@@ -73,6 +77,8 @@ pub struct ConsumerFifo {
     ctl: Control,
     budget: usize,
     phase: Phase,
+    /// The head asked to hold ([`Control::hold`]) in the current run.
+    held: bool,
 }
 
 /// Where the FIFO is in the life of its input.
@@ -80,6 +86,9 @@ pub struct ConsumerFifo {
 enum Phase {
     /// Reading.
     Open,
+    /// The input ended while a consumer held buffered bytes: no more
+    /// reading; `process` goes on handing them over, then ends.
+    Ending,
     /// The end of input was handled.
     Ended,
     /// An error was returned; nothing more happens.
@@ -109,6 +118,7 @@ impl ConsumerFifo {
             ctl: Control::new(),
             budget: budget.max(1),
             phase: Phase::Open,
+            held: false,
         }
     }
 
@@ -172,6 +182,20 @@ impl ConsumerFifo {
     /// Whether the end of input was handled.
     pub fn is_ended(&self) -> bool {
         self.phase == Phase::Ended
+    }
+
+    /// Whether the input ended while a consumer [held](Control::hold)
+    /// buffered bytes: nothing more is read, and later
+    /// [`process`](ConsumerFifo::process) calls hand the bytes on and then
+    /// finish the end (the FIFO is then [ended](ConsumerFifo::is_ended)).
+    pub fn is_ending(&self) -> bool {
+        self.phase == Phase::Ending
+    }
+
+    /// Whether the head consumer asked to [hold](Control::hold) its input
+    /// in the last run.
+    pub fn is_held(&self) -> bool {
+        self.held
     }
 
     /// Whether an error was returned.
@@ -248,25 +272,40 @@ impl ConsumerFifo {
     /// Hands the buffered bytes to the consumers until no more progress
     /// can be made. An error is returned once; the FIFO is then failed and
     /// later calls do nothing.
+    ///
+    /// While [ending](ConsumerFifo::is_ending), it also finishes the end
+    /// once no consumer holds its input any more.
     pub fn process(&mut self) -> Result<(), ConsumeError> {
-        if self.phase != Phase::Open {
-            return Ok(());
+        match self.phase {
+            Phase::Open => self.run().map_err(|e| self.fail(e)),
+            Phase::Ending => self.end(),
+            Phase::Ended | Phase::Failed => Ok(()),
         }
-        self.run().map_err(|e| self.fail(e))
     }
 
     /// The input ended: frames what is left, hands each consumer its end
     /// ([`Consumer::on_eof`]) and empties the queue. Called once; later
     /// calls do nothing.
+    ///
+    /// If the head consumer [holds](Control::hold) buffered bytes, the end
+    /// waits: the FIFO is [ending](ConsumerFifo::is_ending) and later
+    /// [`process`](ConsumerFifo::process) calls finish it.
     pub fn eof(&mut self) -> Result<(), ConsumeError> {
         if self.phase != Phase::Open {
             return Ok(());
         }
+        self.phase = Phase::Ending;
+        self.end()
+    }
+
+    /// Runs the end of input unless a consumer holds: `Ended` then.
+    fn end(&mut self) -> Result<(), ConsumeError> {
         match self.run_eof() {
-            Ok(()) => {
+            Ok(true) => {
                 self.phase = Phase::Ended;
                 Ok(())
             }
+            Ok(false) => Ok(()),
             Err(e) => Err(self.fail(e)),
         }
     }
@@ -305,6 +344,10 @@ impl ConsumerFifo {
             return false;
         }
         let mut asked = false;
+        if self.ctl.take_hold() {
+            self.held = true;
+            asked = true;
+        }
         if let Some(change) = self.ctl.take_change() {
             match change {
                 Change::Terminator(t) => self.framer.set_terminator(t),
@@ -346,6 +389,7 @@ impl ConsumerFifo {
     }
 
     fn run(&mut self) -> Result<(), ConsumeError> {
+        self.held = false;
         let mut idle = 0u32;
         while self.arm() {
             let (offset, heads) = (self.framer.offset(), self.queue.len());
@@ -363,6 +407,9 @@ impl ConsumerFifo {
             } else if self.whole_frames()? {
                 // The fast path delivered frames and stopped at a request
                 // or where it cannot decide: the general path takes over.
+                if self.held {
+                    return Ok(());
+                }
                 idle = 0;
                 continue;
             } else {
@@ -381,6 +428,10 @@ impl ConsumerFifo {
                     }
                 }
             };
+            if self.held {
+                // Paused by the consumer: the next `process` goes on.
+                return Ok(());
+            }
             if !progressed {
                 if self.buf.len() >= self.budget {
                     return Err(self.budget_exceeded().into());
@@ -422,11 +473,16 @@ impl ConsumerFifo {
         Ok(any)
     }
 
-    fn run_eof(&mut self) -> Result<(), ConsumeError> {
+    /// Frames what is left and hands out the end; `false` if a consumer
+    /// holds buffered bytes (the end waits for a later call).
+    fn run_eof(&mut self) -> Result<bool, ConsumeError> {
         loop {
             self.run()?;
+            if self.held && !self.buf.is_empty() {
+                return Ok(false);
+            }
             if !self.arm() {
-                return Ok(());
+                return Ok(true);
             }
             match self.framer.decode_eof(&mut self.buf) {
                 Ok(AtEof::Frame(frame)) => {
@@ -457,5 +513,152 @@ impl fmt::Debug for ConsumerFifo {
             .field("budget", &self.budget)
             .field("phase", &self.phase)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::consume::{Eof, Frame, Terminator, from_fn};
+
+    /// What a gated consumer saw.
+    #[derive(Default)]
+    struct Seen {
+        taken: Vec<u8>,
+        eof: Option<Eof>,
+    }
+
+    /// A raw consumer that takes 4-byte units while its gate is open and
+    /// holds otherwise.
+    struct Gate {
+        open: Arc<AtomicBool>,
+        seen: Arc<Mutex<Seen>>,
+    }
+
+    impl Consumer for Gate {
+        fn framing(&self) -> Framing {
+            Framing::Raw
+        }
+        fn on_frame(&mut self, _: Frame, _: &mut Control) -> Result<(), ConsumeError> {
+            unreachable!("raw")
+        }
+        fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
+            while buf.len() >= 4 {
+                if !self.open.load(Ordering::Relaxed) {
+                    ctl.hold();
+                    return Ok(());
+                }
+                let unit = buf.split_to(4);
+                self.seen.lock().unwrap().taken.extend_from_slice(&unit);
+            }
+            Ok(())
+        }
+        fn on_eof(&mut self, eof: Eof, _: &mut Control) -> Result<(), ConsumeError> {
+            self.seen.lock().unwrap().eof = Some(eof);
+            Ok(())
+        }
+    }
+
+    fn gated(budget: usize) -> (ConsumerFifo, Arc<AtomicBool>, Arc<Mutex<Seen>>) {
+        let open = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let mut fifo = ConsumerFifo::with_budget(budget);
+        fifo.push(Gate {
+            open: open.clone(),
+            seen: seen.clone(),
+        });
+        (fifo, open, seen)
+    }
+
+    #[test]
+    fn a_held_consumer_with_the_budget_full_is_a_pause_not_an_overflow() {
+        let (mut fifo, open, seen) = gated(16);
+        fifo.read_buf().extend_from_slice(b"aaaabbbbccccdddd");
+        fifo.process().unwrap();
+        assert!(fifo.is_held());
+        assert!(!fifo.wants_read(), "the budget is full");
+        assert_eq!(fifo.room(), 0);
+        assert!(!fifo.is_failed());
+        // Processing again while still held changes nothing.
+        fifo.process().unwrap();
+        assert_eq!(fifo.buffered(), 16);
+        open.store(true, Ordering::Relaxed);
+        fifo.process().unwrap();
+        assert!(!fifo.is_held());
+        assert_eq!(seen.lock().unwrap().taken, b"aaaabbbbccccdddd");
+        assert!(fifo.wants_read());
+    }
+
+    #[test]
+    fn the_end_waits_for_a_held_consumer_then_hands_over_the_rest() {
+        let (mut fifo, open, seen) = gated(1024);
+        fifo.read_buf().extend_from_slice(b"aaaabbbbcc");
+        fifo.process().unwrap();
+        fifo.eof().unwrap();
+        assert!(fifo.is_ending() && !fifo.is_ended());
+        assert!(!fifo.wants_read(), "nothing is read after the end");
+        assert_eq!(fifo.room(), 0);
+        assert!(seen.lock().unwrap().eof.is_none(), "the end waits");
+        fifo.process().unwrap();
+        assert!(fifo.is_ending(), "still held");
+        open.store(true, Ordering::Relaxed);
+        fifo.process().unwrap();
+        assert!(fifo.is_ended());
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.taken, b"aaaabbbb");
+        // The unfinished unit is the end's tail, at its offset.
+        let eof = seen.eof.as_ref().unwrap();
+        assert_eq!((&eof.tail[..], eof.partial, eof.offset), (&b"cc"[..], 2, 8));
+        assert!(fifo.is_empty());
+    }
+
+    #[test]
+    fn a_hold_with_nothing_buffered_does_not_delay_the_end() {
+        let (mut fifo, _open, seen) = gated(1024);
+        fifo.read_buf().extend_from_slice(b"aaaa");
+        fifo.process().unwrap();
+        assert!(fifo.is_held());
+        // The hold came with a unit buffered; the unit stays until opened,
+        // so the end is deferred ...
+        fifo.eof().unwrap();
+        assert!(fifo.is_ending());
+        // ... but a gate holding with an empty buffer ends at once.
+        let (mut fifo, _open, seen2) = gated(1024);
+        fifo.eof().unwrap();
+        assert!(fifo.is_ended());
+        assert!(seen2.lock().unwrap().eof.as_ref().unwrap().is_clean());
+        assert!(seen.lock().unwrap().eof.is_none());
+    }
+
+    #[test]
+    fn a_framed_consumer_can_hold_between_frames() {
+        let open = Arc::new(AtomicBool::new(false));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let mut fifo = ConsumerFifo::new();
+        let (o, l) = (open.clone(), lines.clone());
+        fifo.push(from_fn(
+            Framing::whole(Terminator::delimiter(&b"\n"[..])),
+            move |frame, ctl| {
+                l.lock().unwrap().push(frame.into_bytes());
+                if !o.load(Ordering::Relaxed) {
+                    ctl.hold();
+                }
+                Ok(())
+            },
+        ));
+        fifo.read_buf().extend_from_slice(b"one\ntwo\nthree\n");
+        fifo.process().unwrap();
+        assert_eq!(lines.lock().unwrap().len(), 1, "held after the first line");
+        fifo.process().unwrap();
+        assert_eq!(lines.lock().unwrap().len(), 2, "one more per process");
+        open.store(true, Ordering::Relaxed);
+        fifo.process().unwrap();
+        assert_eq!(
+            *lines.lock().unwrap(),
+            [&b"one"[..], b"two", b"three"].map(Bytes::from_static)
+        );
     }
 }

@@ -416,22 +416,37 @@ impl Consumer for RequestReader {
         })
     }
 
-    fn on_raw(&mut self, buf: &mut BytesMut, _ctl: &mut Control) -> Result<(), ConsumeError> {
-        self.read(buf);
+    fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
+        if self.read(buf) == Read::Stalled {
+            // The in-flight cap: the next response to finish wakes the
+            // channel, and the FIFO hands the rest over again — also after
+            // the peer's half-close, which waits for it.
+            ctl.hold();
+        }
         Ok(())
     }
 
     fn on_eof(&mut self, _eof: Eof, _ctl: &mut Control) -> Result<(), ConsumeError> {
-        // A request cut short by the peer's close gets no answer; the
-        // responses already queued still go out.
+        // Every whole request was taken (a stalled reader holds the end
+        // back); what is left is a request cut short by the peer's close,
+        // which gets no answer. The responses queued still go out.
         Ok(())
     }
+}
+
+/// Why [`RequestReader::read`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// The buffer is empty or holds an incomplete request.
+    NeedMore,
+    /// The in-flight cap: whole requests may be waiting.
+    Stalled,
 }
 
 impl RequestReader {
     /// Reads requests from `buf` until it is empty, a request is
     /// incomplete, or the in-flight cap stalls the reader.
-    fn read(&mut self, buf: &mut BytesMut) {
+    fn read(&mut self, buf: &mut BytesMut) -> Read {
         while !buf.is_empty() {
             match self.state {
                 Expect::Closed => buf.clear(),
@@ -440,14 +455,14 @@ impl RequestReader {
                         >= self.shared.config.max_in_flight
                     {
                         self.conn.stalled.store(true, Ordering::Relaxed);
-                        return;
+                        return Read::Stalled;
                     }
                     self.conn.stalled.store(false, Ordering::Relaxed);
                     while buf.starts_with(b"\r\n") {
                         let _ = buf.split_to(2);
                     }
                     match self.scanner.scan(buf) {
-                        Ok(None) => return,
+                        Ok(None) => return Read::NeedMore,
                         Ok(Some(n)) => {
                             let head = buf.split_to(n).freeze();
                             self.on_head(head);
@@ -456,7 +471,7 @@ impl RequestReader {
                     }
                 }
                 Expect::Body { .. } | Expect::Chunked { .. } => match self.body(buf) {
-                    Ok(false) => return,
+                    Ok(false) => return Read::NeedMore,
                     Ok(true) => {
                         let state = std::mem::replace(&mut self.state, Expect::Head);
                         match state {
@@ -490,5 +505,6 @@ impl RequestReader {
                 },
             }
         }
+        Read::NeedMore
     }
 }

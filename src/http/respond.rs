@@ -279,9 +279,7 @@ fn open_file(
             body: Body::Bytes(body),
         });
     }
-    let producer = FileProducer::from_file(f)
-        .map_err(|e| internal(&e))?
-        .promise(len);
+    let producer = FileProducer::promising(f, len);
     let producer = if len >= config.sendfile_min {
         producer.regions()
     } else {

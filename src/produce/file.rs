@@ -70,13 +70,20 @@ impl FileProducer {
     /// Wraps a shared open file, from its start, promising its current length.
     pub fn from_shared(file: Arc<File>) -> io::Result<FileProducer> {
         let len = file.metadata()?.len();
-        Ok(FileProducer {
-            file,
+        Ok(Self::promising(file, len))
+    }
+
+    /// Wraps an open file, from its start, promising `len` bytes — a length
+    /// the caller already knows (from the metadata it just read), so no
+    /// `stat` is made here.
+    pub fn promising(file: impl Into<Arc<File>>, len: u64) -> FileProducer {
+        FileProducer {
+            file: file.into(),
             offset: 0,
             left: Left::Exactly(len),
             mode: Mode::Blocks(Self::DEFAULT_BLOCK),
             counters: Counters::default(),
-        })
+        }
     }
 
     /// Promises exactly `len` bytes from the current offset: bytes past them
@@ -150,16 +157,19 @@ impl FileProducer {
     }
 
     fn region(&mut self) -> io::Result<Option<Chunk>> {
+        let promised = match self.left {
+            // Nothing left: no `stat` for an empty region.
+            Left::Exactly(0) | Left::Done => return Ok(None),
+            Left::Exactly(n) => Some(n),
+            Left::UntilEof => None,
+        };
         let file_len = self.file.metadata()?.len();
-        let len = match self.left {
-            Left::Exactly(n) => {
-                if file_len < self.offset.saturating_add(n) {
-                    return Err(shrunk(file_len.max(self.offset)));
-                }
-                n
+        let len = match promised {
+            Some(n) if file_len < self.offset.saturating_add(n) => {
+                return Err(shrunk(file_len.max(self.offset)));
             }
-            Left::UntilEof => file_len.saturating_sub(self.offset),
-            Left::Done => 0,
+            Some(n) => n,
+            None => file_len.saturating_sub(self.offset),
         };
         let region = FileRegion::new(self.file.clone(), self.offset, len);
         self.offset += len;
@@ -246,6 +256,15 @@ mod tests {
             },
             &d[10..30],
         );
+        for regions in [false, true] {
+            testing::check(
+                || {
+                    let p = FileProducer::promising(f.clone(), 5000);
+                    if regions { p.regions() } else { p }
+                },
+                &d[..5000],
+            );
+        }
         let empty = Arc::new(testing::file_with(b""));
         testing::check(|| FileProducer::from_shared(empty.clone()).unwrap(), b"");
         testing::check(
@@ -312,6 +331,17 @@ mod tests {
             region.into_bytes().unwrap_err().kind(),
             io::ErrorKind::UnexpectedEof
         );
+    }
+
+    #[test]
+    fn a_promise_longer_than_the_file_is_an_error_in_both_modes() {
+        let f = Arc::new(testing::file_with(&data(100)));
+        let blocks = FileProducer::promising(f.clone(), 101).collect_bytes();
+        let regions = FileProducer::promising(f, 101).regions().collect_bytes();
+        for e in [blocks.unwrap_err(), regions.unwrap_err()] {
+            assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+            assert!(e.to_string().contains("byte 100"), "{e}");
+        }
     }
 
     #[test]

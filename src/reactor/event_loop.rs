@@ -948,16 +948,28 @@ impl Reactor {
         }
     }
 
-    fn process_input(&mut self, core: &mut Core, _handler: &mut dyn Handler) {
+    fn process_input(&mut self, core: &mut Core, handler: &mut dyn Handler) {
         if let Some(inbox) = &core.inbox {
             inbox.set_queued(core.out.queued());
         }
+        let ending = core.input.is_ending();
         if let Err(e) = core.input.process() {
             core.close.get_or_insert(CloseReason::Handler(e.into()));
             return;
         }
         self.apply_inbox(core);
-        core.track_frames(self.now);
+        if ending && core.input.is_ended() {
+            // The held input the peer sent before its end is all taken:
+            // the end reaches the handler now.
+            self.call(core, handler, |h, cx| h.on_peer_closed(cx));
+            return;
+        }
+        if core.input.is_ending() {
+            // No frame can still be completed by the peer: no read timeout.
+            core.frame_since = None;
+        } else {
+            core.track_frames(self.now);
+        }
         if core.check_high() {
             self.stats.read_pauses += 1;
         }
@@ -970,6 +982,11 @@ impl Reactor {
         }
         core.frame_since = None;
         self.apply_inbox(core);
+        if core.input.is_ending() {
+            // A consumer holds input it has not taken yet (paused until a
+            // wake-up): `process_input` tells the handler once it has.
+            return;
+        }
         self.call(core, handler, |h, cx| h.on_peer_closed(cx));
     }
 
