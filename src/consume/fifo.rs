@@ -616,7 +616,7 @@ mod tests {
     }
 
     #[test]
-    fn a_hold_with_nothing_buffered_does_not_delay_the_end() {
+    fn the_end_waits_only_while_held_bytes_are_buffered() {
         let (mut fifo, _open, seen) = gated(1024);
         fifo.read_buf().extend_from_slice(b"aaaa");
         fifo.process().unwrap();

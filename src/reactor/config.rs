@@ -76,8 +76,8 @@ pub struct Config {
     /// then runs in the loop's own thread instead of in the receiving
     /// process (which otherwise pushes the sender's backlog out from its
     /// acknowledgements); `sendfile` of large files goes from 0.6x to
-    /// about 1.1x of hyper under `wrk` and bulk `sendfile` nearly doubles
-    /// (BENCHMARKS.md).
+    /// 1.17x–1.28x of hyper under `wrk`, and bulk `sendfile` takes half
+    /// the time (BENCHMARKS.md).
     pub notsent_lowat: Option<u32>,
 }
 
