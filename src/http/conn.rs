@@ -417,7 +417,7 @@ impl Consumer for RequestReader {
     }
 
     fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
-        if self.read(buf) == Read::Stalled {
+        if self.read(buf) == Stopped::Stalled {
             // The in-flight cap: the next response to finish wakes the
             // channel, and the FIFO hands the rest over again — also after
             // the peer's half-close, which waits for it.
@@ -436,7 +436,7 @@ impl Consumer for RequestReader {
 
 /// Why [`RequestReader::read`] stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Read {
+enum Stopped {
     /// The buffer is empty or holds an incomplete request.
     NeedMore,
     /// The in-flight cap: whole requests may be waiting.
@@ -446,7 +446,7 @@ enum Read {
 impl RequestReader {
     /// Reads requests from `buf` until it is empty, a request is
     /// incomplete, or the in-flight cap stalls the reader.
-    fn read(&mut self, buf: &mut BytesMut) -> Read {
+    fn read(&mut self, buf: &mut BytesMut) -> Stopped {
         while !buf.is_empty() {
             match self.state {
                 Expect::Closed => buf.clear(),
@@ -455,14 +455,14 @@ impl RequestReader {
                         >= self.shared.config.max_in_flight
                     {
                         self.conn.stalled.store(true, Ordering::Relaxed);
-                        return Read::Stalled;
+                        return Stopped::Stalled;
                     }
                     self.conn.stalled.store(false, Ordering::Relaxed);
                     while buf.starts_with(b"\r\n") {
                         let _ = buf.split_to(2);
                     }
                     match self.scanner.scan(buf) {
-                        Ok(None) => return Read::NeedMore,
+                        Ok(None) => return Stopped::NeedMore,
                         Ok(Some(n)) => {
                             let head = buf.split_to(n).freeze();
                             self.on_head(head);
@@ -471,7 +471,7 @@ impl RequestReader {
                     }
                 }
                 Expect::Body { .. } | Expect::Chunked { .. } => match self.body(buf) {
-                    Ok(false) => return Read::NeedMore,
+                    Ok(false) => return Stopped::NeedMore,
                     Ok(true) => {
                         let state = std::mem::replace(&mut self.state, Expect::Head);
                         match state {
@@ -505,6 +505,6 @@ impl RequestReader {
                 },
             }
         }
-        Read::NeedMore
+        Stopped::NeedMore
     }
 }
