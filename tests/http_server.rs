@@ -448,6 +448,13 @@ fn read_responses(c: &mut TcpStream, n: usize, head_request: bool) -> Vec<Resp> 
     out
 }
 
+/// Asserts the server closed `c` with nothing more to read.
+#[track_caller]
+fn assert_closed(c: &mut TcpStream, why: &str) {
+    let mut rest = Vec::new();
+    assert_eq!(c.read_to_end(&mut rest).unwrap(), 0, "{why}");
+}
+
 fn pipelined(s: &TestServer) {
     let mut req = Vec::new();
     for i in 0..20 {
@@ -491,12 +498,7 @@ fn pipelined(s: &TestServer) {
     let r = read_responses(&mut c, 1, false);
     assert_eq!(r[0].body, small);
     assert_eq!(r[0].header("connection"), Some("close"));
-    let mut rest = Vec::new();
-    assert_eq!(
-        c.read_to_end(&mut rest).unwrap(),
-        0,
-        "closed after Connection: close"
-    );
+    assert_closed(&mut c, "closed after Connection: close");
 }
 
 #[test]
@@ -786,12 +788,7 @@ fn a_half_closed_stalled_reader_still_gets_every_pipelined_answer() {
         let want = if i % 2 == 0 { &big } else { &small };
         assert!(r.body == *want, "{i}: body differs");
     }
-    let mut rest = Vec::new();
-    assert_eq!(
-        c.read_to_end(&mut rest).unwrap(),
-        0,
-        "closed after the last answer"
-    );
+    assert_closed(&mut c, "closed after the last answer");
 }
 
 #[test]
@@ -825,10 +822,5 @@ fn pipelined_requests_beyond_the_input_budget_wait_instead_of_failing() {
         assert_eq!(r.status(), 200, "{i}: {}", r.head);
         assert!(r.body == small, "{i}: body differs");
     }
-    let mut rest = Vec::new();
-    assert_eq!(
-        c.read_to_end(&mut rest).unwrap(),
-        0,
-        "closed after the last answer"
-    );
+    assert_closed(&mut c, "closed after the last answer");
 }
