@@ -2,6 +2,7 @@
 //! callback.
 
 use std::fmt;
+use std::time::Instant;
 
 use super::{Consumer, Framing, Terminator};
 
@@ -20,6 +21,8 @@ pub struct Control {
     offset: u64,
     /// Whether the callback asked the FIFO to hold its input for now.
     hold: bool,
+    /// A new read deadline asked for (`Some(None)` clears it).
+    deadline: Option<Option<Instant>>,
     /// Whether anything above was asked since the FIFO last looked: one
     /// test per frame on the FIFO's fast path.
     asked: bool,
@@ -40,6 +43,7 @@ impl Control {
             next: Vec::new(),
             offset: 0,
             hold: false,
+            deadline: None,
             asked: false,
         }
     }
@@ -81,6 +85,20 @@ impl Control {
     /// requests are still answered after the peer's half-close.
     pub fn hold(&mut self) {
         self.hold = true;
+        self.asked = true;
+    }
+
+    /// Sets (or with `None` clears) the time by which this consumer
+    /// expects more of its input: a request head that must complete, a
+    /// body that must keep a minimum rate. The FIFO keeps it
+    /// ([`ConsumerFifo::read_deadline`](super::ConsumerFifo::read_deadline))
+    /// until changed, or until this consumer is done; the reactor reports
+    /// [`Timeout::Read`](crate::reactor::Timeout) to the channel's handler
+    /// when it passes. Bytes that arrive do not move it: only the consumer
+    /// does, so input that is not progress (empty lines, a trickle) cannot
+    /// keep a connection alive.
+    pub fn set_read_deadline(&mut self, at: Option<Instant>) {
+        self.deadline = Some(at);
         self.asked = true;
     }
 
@@ -130,6 +148,10 @@ impl Control {
         std::mem::take(&mut self.hold)
     }
 
+    pub(crate) fn take_deadline(&mut self) -> Option<Option<Instant>> {
+        self.deadline.take()
+    }
+
     pub(crate) fn take_done(&mut self) -> bool {
         std::mem::take(&mut self.done)
     }
@@ -151,6 +173,7 @@ impl fmt::Debug for Control {
             .field("next", &self.next.len())
             .field("offset", &self.offset)
             .field("hold", &self.hold)
+            .field("deadline", &self.deadline)
             .field("asked", &self.asked)
             .finish()
     }

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
@@ -79,6 +80,8 @@ pub struct ConsumerFifo {
     phase: Phase,
     /// The head asked to hold ([`Control::hold`]) in the current run.
     held: bool,
+    /// The head consumer's read deadline ([`Control::set_read_deadline`]).
+    read_deadline: Option<Instant>,
 }
 
 /// Where the FIFO is in the life of its input.
@@ -119,6 +122,7 @@ impl ConsumerFifo {
             budget: budget.max(1),
             phase: Phase::Open,
             held: false,
+            read_deadline: None,
         }
     }
 
@@ -196,6 +200,21 @@ impl ConsumerFifo {
     /// in the last run.
     pub fn is_held(&self) -> bool {
         self.held
+    }
+
+    /// The time by which the head consumer expects more input
+    /// ([`Control::set_read_deadline`]); `None` once the input ended or
+    /// failed.
+    pub fn read_deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Open => self.read_deadline,
+            _ => None,
+        }
+    }
+
+    /// Clears the read deadline (its owner handled its passing).
+    pub fn clear_read_deadline(&mut self) {
+        self.read_deadline = None;
     }
 
     /// Whether an error was returned.
@@ -348,6 +367,11 @@ impl ConsumerFifo {
             self.held = true;
             asked = true;
         }
+        if let Some(at) = self.ctl.take_deadline() {
+            // Not progress by itself: a consumer that only moves its
+            // deadline has not taken input.
+            self.read_deadline = at;
+        }
         if let Some(change) = self.ctl.take_change() {
             match change {
                 Change::Terminator(t) => self.framer.set_terminator(t),
@@ -364,6 +388,7 @@ impl ConsumerFifo {
         if self.ctl.take_done() {
             self.queue.pop_front();
             self.armed = false;
+            self.read_deadline = None;
             asked = true;
         }
         asked

@@ -14,6 +14,13 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 /// Default header-read timeout: 10 s to complete a request head once its
 /// first byte arrived (the slowloris defence).
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default minimum data rate of a request body: 240 bytes/s after a 5 s
+/// grace period (Kestrel's defaults). A slower body gets 408 and the
+/// connection closes.
+pub const DEFAULT_MIN_BODY_RATE: MinDataRate = MinDataRate {
+    bytes_per_second: 240,
+    grace: Duration::from_secs(5),
+};
 /// Default idle keep-alive timeout: 60 s without a byte read or written.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default smallest file sent gzip-compressed (when the client accepts it
@@ -29,6 +36,32 @@ pub const DEFAULT_GLOB: usize = 64 << 10;
 pub const DEFAULT_SENDFILE_MIN: u64 = 32 << 10;
 /// Default most entries in a directory listing: 10 000.
 pub const DEFAULT_MAX_LISTING: usize = 10_000;
+
+/// A minimum data rate: after `grace`, the bytes received must keep up
+/// with `bytes_per_second` on average since the start. Put another way,
+/// the deadline is `start + grace + received / bytes_per_second`: each
+/// byte buys `1 / bytes_per_second` seconds, and the grace period is
+/// credit given up front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinDataRate {
+    /// The rate to keep up, in bytes per second (0: no minimum).
+    pub bytes_per_second: u32,
+    /// The time given before the rate applies.
+    pub grace: Duration,
+}
+
+impl MinDataRate {
+    /// The time by which more bytes must have arrived, for a transfer that
+    /// started at `start` and has received `received` bytes; `None` when
+    /// there is no minimum.
+    pub fn deadline(&self, start: std::time::Instant, received: u64) -> Option<std::time::Instant> {
+        if self.bytes_per_second == 0 {
+            return None;
+        }
+        let earned = Duration::from_secs_f64(received as f64 / f64::from(self.bytes_per_second));
+        start.checked_add(self.grace)?.checked_add(earned)
+    }
+}
 
 /// The configuration of a [`Server`](super::Server).
 ///
@@ -47,10 +80,13 @@ pub struct ServerConfig {
     pub max_body: u64,
     /// Most requests in flight per connection ([`DEFAULT_MAX_IN_FLIGHT`]).
     pub max_in_flight: usize,
-    /// Time to complete a request head once it started, and most time
-    /// without progress inside a body ([`DEFAULT_HEADER_TIMEOUT`]; `None`:
-    /// none).
+    /// Time to complete a request head from its first byte (leading empty
+    /// lines included), never restarted by bytes that do not complete it
+    /// ([`DEFAULT_HEADER_TIMEOUT`]; `None`: none). 408, then close.
     pub header_timeout: Option<Duration>,
+    /// The minimum data rate of a request body ([`DEFAULT_MIN_BODY_RATE`];
+    /// `None`: none). 408, then close.
+    pub min_body_rate: Option<MinDataRate>,
     /// Time without traffic before an idle connection closes
     /// ([`DEFAULT_IDLE_TIMEOUT`]; `None`: none).
     pub idle_timeout: Option<Duration>,
@@ -82,6 +118,7 @@ impl ServerConfig {
             max_body: DEFAULT_MAX_BODY,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             header_timeout: Some(DEFAULT_HEADER_TIMEOUT),
+            min_body_rate: Some(DEFAULT_MIN_BODY_RATE),
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             gzip_threshold: DEFAULT_GZIP_THRESHOLD,
             gzip_level: DEFAULT_GZIP_LEVEL,
@@ -114,6 +151,12 @@ impl ServerConfig {
     /// Sets the header-read timeout.
     pub fn header_timeout(mut self, t: Option<Duration>) -> Self {
         self.header_timeout = t;
+        self
+    }
+
+    /// Sets the minimum data rate of request bodies.
+    pub fn min_body_rate(mut self, rate: Option<MinDataRate>) -> Self {
+        self.min_body_rate = rate;
         self
     }
 

@@ -95,18 +95,25 @@ impl<P> Drop for InFlight<P> {
 /// What the reader expects next.
 enum Expect {
     /// A request head (leading empty lines are skipped, RFC 9112 section 2.2).
-    Head,
+    Head {
+        /// When its first byte arrived (an empty line counts): the header
+        /// timeout runs from here and nothing before the head completes
+        /// restarts it. `None` between requests.
+        since: Option<Instant>,
+    },
     /// `left` more bytes of a body; collected for `/echo`, else dropped.
     Body {
         req: Pending,
         left: u64,
         echo: Option<Echo>,
+        clock: BodyClock,
     },
     /// A chunked body.
     Chunked {
         req: Pending,
         decoder: Box<ChunkedDecoder>,
         echo: Option<Echo>,
+        clock: BodyClock,
     },
     /// The connection is closing: input is dropped.
     Closed,
@@ -116,6 +123,24 @@ enum Expect {
 struct Pending {
     head: RequestHead,
     started: Instant,
+}
+
+/// A body's progress against the minimum data rate.
+#[derive(Debug, Clone, Copy)]
+struct BodyClock {
+    /// When the body's first byte was expected (its head completed).
+    start: Instant,
+    /// Body bytes taken so far, framing included.
+    received: u64,
+}
+
+impl BodyClock {
+    fn new() -> BodyClock {
+        BodyClock {
+            start: Instant::now(),
+            received: 0,
+        }
+    }
 }
 
 /// The body collected for `POST /echo`.
@@ -135,6 +160,8 @@ pub(crate) struct RequestReader {
     out: Outbox,
     scanner: HeadScanner,
     state: Expect,
+    /// The read deadline last given to the FIFO.
+    deadline: Option<Instant>,
 }
 
 impl fmt::Debug for RequestReader {
@@ -160,7 +187,8 @@ impl RequestReader {
             conn,
             out,
             scanner,
-            state: Expect::Head,
+            state: Expect::Head { since: None },
+            deadline: None,
         }
     }
 
@@ -228,11 +256,13 @@ impl RequestReader {
                     req,
                     left,
                     echo: Some(Echo::default()),
+                    clock: BodyClock::new(),
                 },
                 BodyFraming::Chunked => Expect::Chunked {
                     req,
                     decoder: Box::new(ChunkedDecoder::new()),
                     echo: Some(Echo::default()),
+                    clock: BodyClock::new(),
                 },
             };
             return;
@@ -273,7 +303,6 @@ impl RequestReader {
             Body::Bytes(all.freeze())
         };
         self.emit(&meta, Reply { head, body }, false);
-        self.state = Expect::Head;
     }
 
     fn push(&mut self, b: Bytes) {
@@ -372,10 +401,13 @@ impl RequestReader {
     fn body(&mut self, buf: &mut BytesMut) -> Result<bool, HttpError> {
         let max = self.shared.config.max_body;
         match &mut self.state {
-            Expect::Body { left, echo, .. } => {
+            Expect::Body {
+                left, echo, clock, ..
+            } => {
                 let n = (*left).min(buf.len() as u64) as usize;
                 let piece = buf.split_to(n).freeze();
                 *left -= n as u64;
+                clock.received += n as u64;
                 if let Some(e) = echo
                     && !piece.is_empty()
                 {
@@ -384,8 +416,16 @@ impl RequestReader {
                 }
                 Ok(*left == 0)
             }
-            Expect::Chunked { decoder, echo, .. } => loop {
-                match decoder.decode(buf)? {
+            Expect::Chunked {
+                decoder,
+                echo,
+                clock,
+                ..
+            } => loop {
+                let before = buf.len();
+                let decoded = decoder.decode(buf);
+                clock.received += (before - buf.len()) as u64;
+                match decoded? {
                     Decoded::Data(piece) => {
                         if let Some(e) = echo {
                             e.len += piece.len() as u64;
@@ -417,11 +457,19 @@ impl Consumer for RequestReader {
     }
 
     fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
-        if self.read(buf) == Stopped::Stalled {
+        let deadline = if self.read(buf) == Stopped::Stalled {
             // The in-flight cap: the next response to finish wakes the
             // channel, and the FIFO hands the rest over again — also after
-            // the peer's half-close, which waits for it.
+            // the peer's half-close, which waits for it. The client is not
+            // late meanwhile: no deadline.
             ctl.hold();
+            None
+        } else {
+            self.read_deadline()
+        };
+        if deadline != self.deadline {
+            self.deadline = deadline;
+            ctl.set_read_deadline(deadline);
         }
         Ok(())
     }
@@ -444,13 +492,26 @@ enum Stopped {
 }
 
 impl RequestReader {
+    /// When the input must have moved on: the head's completion, or the
+    /// body's next bytes at the minimum rate.
+    fn read_deadline(&self) -> Option<Instant> {
+        let config = &self.shared.config;
+        match &self.state {
+            Expect::Head { since } => since.zip(config.header_timeout).map(|(t, d)| t + d),
+            Expect::Body { clock, .. } | Expect::Chunked { clock, .. } => config
+                .min_body_rate
+                .and_then(|r| r.deadline(clock.start, clock.received)),
+            Expect::Closed => None,
+        }
+    }
+
     /// Reads requests from `buf` until it is empty, a request is
     /// incomplete, or the in-flight cap stalls the reader.
     fn read(&mut self, buf: &mut BytesMut) -> Stopped {
         while !buf.is_empty() {
             match self.state {
                 Expect::Closed => buf.clear(),
-                Expect::Head => {
+                Expect::Head { ref mut since } => {
                     if self.conn.in_flight.load(Ordering::Relaxed)
                         >= self.shared.config.max_in_flight
                     {
@@ -458,6 +519,9 @@ impl RequestReader {
                         return Stopped::Stalled;
                     }
                     self.conn.stalled.store(false, Ordering::Relaxed);
+                    // The head starts with its first byte, an empty line
+                    // included: skipping empty lines never restarts it.
+                    since.get_or_insert_with(Instant::now);
                     while buf.starts_with(b"\r\n") {
                         let _ = buf.split_to(2);
                     }
@@ -465,6 +529,7 @@ impl RequestReader {
                         Ok(None) => return Stopped::NeedMore,
                         Ok(Some(n)) => {
                             let head = buf.split_to(n).freeze();
+                            self.state = Expect::Head { since: None };
                             self.on_head(head);
                         }
                         Err(e) => self.fail_head(e),
@@ -473,7 +538,8 @@ impl RequestReader {
                 Expect::Body { .. } | Expect::Chunked { .. } => match self.body(buf) {
                     Ok(false) => return Stopped::NeedMore,
                     Ok(true) => {
-                        let state = std::mem::replace(&mut self.state, Expect::Head);
+                        let state =
+                            std::mem::replace(&mut self.state, Expect::Head { since: None });
                         match state {
                             Expect::Body {
                                 req,
@@ -489,7 +555,8 @@ impl RequestReader {
                         }
                     }
                     Err(e) => {
-                        let state = std::mem::replace(&mut self.state, Expect::Head);
+                        let state =
+                            std::mem::replace(&mut self.state, Expect::Head { since: None });
                         let (Expect::Body { req, .. } | Expect::Chunked { req, .. }) = state else {
                             unreachable!("in a body")
                         };

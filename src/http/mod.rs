@@ -50,7 +50,7 @@ pub use conditional::{ByteRange, Validators};
 pub use config::{
     DEFAULT_GLOB, DEFAULT_GZIP_LEVEL, DEFAULT_GZIP_THRESHOLD, DEFAULT_HEADER_TIMEOUT,
     DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_LISTING,
-    DEFAULT_SENDFILE_MIN, ServerConfig,
+    DEFAULT_MIN_BODY_RATE, DEFAULT_SENDFILE_MIN, MinDataRate, ServerConfig,
 };
 pub use date::{format_http_date, now_http_date, parse_http_date};
 pub use error::HttpError;

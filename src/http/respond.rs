@@ -110,6 +110,11 @@ fn trim(mut s: &[u8]) -> &[u8] {
 /// portable path": not Linux, an old kernel, a directory, or an absolute
 /// symbolic link (which `RESOLVE_BENEATH` refuses even when it points
 /// inside the root).
+///
+/// The open never blocks the loop: `O_NONBLOCK` makes opening a FIFO
+/// return at once (where a plain open waits for a writer, and every
+/// connection on the loop with it), and anything but a regular file or a
+/// directory is then refused (403).
 #[cfg(target_os = "linux")]
 fn open_beneath(
     shared: &Shared,
@@ -127,17 +132,22 @@ fn open_beneath(
     match openat2(
         root,
         &rel,
-        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
         Mode::empty(),
         ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
     ) {
         Ok(fd) => {
             let f = File::from(fd);
             let meta = f.metadata().map_err(|e| internal(&e))?;
-            Ok(meta.is_file().then_some((f, meta)))
+            if meta.is_dir() {
+                return Ok(None);
+            }
+            check_regular(&meta)?;
+            Ok(Some((f, meta)))
         }
         Err(Errno::NOENT | Errno::NOTDIR | Errno::NAMETOOLONG) => Err(HttpError::NotFound),
-        Err(Errno::ACCESS | Errno::PERM) => Err(HttpError::Forbidden),
+        // A socket (ENXIO) or a device without a driver: not a file.
+        Err(Errno::ACCESS | Errno::PERM | Errno::NXIO | Errno::NODEV) => Err(HttpError::Forbidden),
         Err(_) => Ok(None),
     }
 }
@@ -181,10 +191,34 @@ pub(crate) fn resource(
             body: Body::Bytes(Bytes::from(html)),
         });
     }
-    if !meta.is_file() || path.trailing_slash() {
+    check_regular(&meta)?;
+    if path.trailing_slash() {
         return Err(HttpError::NotFound);
     }
     file(config, req, real)
+}
+
+/// Only regular files are served: a FIFO, a socket or a device under the
+/// root is refused (403), never opened for reading.
+fn check_regular(meta: &fs::Metadata) -> Result<(), HttpError> {
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(HttpError::Forbidden)
+    }
+}
+
+/// Opens `path` for reading without blocking: with `O_NONBLOCK` where
+/// opening can wait (a FIFO that appeared since it was looked at).
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0));
+    }
+    options.open(path)
 }
 
 fn internal(e: &io::Error) -> HttpError {
@@ -197,9 +231,11 @@ fn internal(e: &io::Error) -> HttpError {
 
 /// A regular file: validators, 304, range, gzip or as is.
 fn file(config: &ServerConfig, req: &RequestHead, path: PathBuf) -> Result<Reply, HttpError> {
-    let f = File::open(&path).map_err(|e| internal(&e))?;
-    // The metadata of the open file, so what is described is what is sent.
+    let f = open_nonblocking(&path).map_err(|e| internal(&e))?;
+    // The metadata of the open file, so what is described is what is sent
+    // (and what was checked is what is open).
     let meta = f.metadata().map_err(|e| internal(&e))?;
+    check_regular(&meta)?;
     open_file(config, req, &path, f, meta)
 }
 

@@ -120,9 +120,10 @@ impl Connection {
 
 impl Handler for Connection {
     fn on_open(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
-        let config = &self.shared.config;
-        ctx.set_read_timeout(config.header_timeout);
-        ctx.set_idle_timeout(config.idle_timeout);
+        // The header timeout and the body's minimum rate are read
+        // deadlines the request reader sets: bytes that are not progress
+        // (empty lines, a trickle) cannot restart them.
+        ctx.set_idle_timeout(self.shared.config.idle_timeout);
         let out = ctx.outbox();
         ctx.push_consumer(RequestReader::new(
             self.shared.clone(),
@@ -149,7 +150,7 @@ impl Handler for Connection {
                 ctx.push(Bytes::from_static(b"408 Request Timeout\n"));
                 ctx.close_when_done();
                 if !self.shared.config.quiet {
-                    eprintln!("- - 408 0 (header timeout)");
+                    eprintln!("- - 408 0 (read timeout)");
                 }
                 Ok(())
             }

@@ -65,7 +65,9 @@ pub enum Timeout {
     /// Nothing was read or written for the idle timeout.
     Idle,
     /// A partly received frame did not complete within the read timeout
-    /// (bytes are buffered and no consumer has been handed a frame since).
+    /// (bytes are buffered and no consumer has been handed a frame since),
+    /// or the head consumer's read deadline passed
+    /// ([`Control::set_read_deadline`](crate::consume::Control::set_read_deadline)).
     Read,
     /// Output waited on a full socket without any byte going out for the
     /// write timeout.
@@ -455,6 +457,14 @@ impl Core {
         self.last_offset = self.input.offset();
     }
 
+    /// The head consumer's read deadline, while the channel still reads.
+    fn read_deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Open => self.input.read_deadline(),
+            _ => None,
+        }
+    }
+
     /// The earliest deadline among the active timeouts and the linger.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let l = &self.limits;
@@ -466,6 +476,7 @@ impl Core {
             linger,
             l.idle.map(|d| self.last_io + d),
             l.read.zip(self.frame_since).map(|(d, t)| t + d),
+            self.read_deadline(),
             l.write.zip(self.blocked_since).map(|(d, t)| t + d),
         ]
         .into_iter()
@@ -485,6 +496,7 @@ impl Core {
             .read
             .zip(self.frame_since)
             .is_some_and(|(d, t)| now >= t + d)
+            || self.read_deadline().is_some_and(|t| now >= t)
         {
             Some(Timeout::Read)
         } else if l.idle.is_some_and(|d| now >= self.last_io + d) {
@@ -498,7 +510,11 @@ impl Core {
     pub(crate) fn restart(&mut self, which: Timeout, now: Instant) {
         match which {
             Timeout::Idle => self.last_io = now,
-            Timeout::Read => self.frame_since = self.frame_since.map(|_| now),
+            Timeout::Read => {
+                self.frame_since = self.frame_since.map(|_| now);
+                // The consumer set it and sets the next one.
+                self.input.clear_read_deadline();
+            }
             Timeout::Write => self.blocked_since = self.blocked_since.map(|_| now),
         }
     }
