@@ -743,3 +743,112 @@ fn emfile_pauses_accepting_and_recovers() {
     // Paused, not spinning: far fewer turns than a spinning accept loop.
     assert!(field("iterations") < 5000, "{stats}");
 }
+
+/// The literal port of an asynchat handler that sets the terminator to
+/// None (until close) in `found_terminator`: it re-arms `UntilClose` on
+/// every last frame, echoing what it gets. With `requeue`, its end queues
+/// another one like it (a `handle_close` that registers a new handler).
+fn asynchat_port(
+    out: producers::reactor::Outbox,
+    requeue: bool,
+) -> impl producers::consume::Consumer + Send + 'static {
+    use producers::consume::{Framing, Terminator, from_fn};
+    let again = out.clone();
+    from_fn(
+        Framing::pieces(Terminator::UntilClose),
+        move |frame, ctl| {
+            out.push(frame.bytes().clone())?;
+            if frame.is_last() {
+                ctl.set_terminator(Terminator::UntilClose);
+            }
+            Ok(())
+        },
+    )
+    .on_eof(move |_, ctl| {
+        if requeue {
+            ctl.then(asynchat_port(again.clone(), true));
+        }
+        Ok(())
+    })
+}
+
+/// Connection 0 gets the plain asynchat port, connection 1 the one that
+/// re-queues itself at the end, the others the echo handler. Records
+/// whether each close was for a consumer making no progress.
+struct Rearming {
+    nth: usize,
+    no_progress: Arc<Mutex<Vec<(usize, bool)>>>,
+}
+
+impl Handler for Rearming {
+    fn on_open(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
+        match self.nth {
+            0 | 1 => {
+                let out = ctx.outbox();
+                ctx.push_consumer(asynchat_port(out, self.nth == 1));
+                Ok(())
+            }
+            _ => Echo.on_open(ctx),
+        }
+    }
+
+    fn on_close(&mut self, reason: &CloseReason) {
+        let no_progress = match reason {
+            CloseReason::Handler(e) => matches!(
+                e.get_ref()
+                    .and_then(|e| e.downcast_ref::<producers::consume::FrameError>()),
+                Some(producers::consume::FrameError::NoProgress { .. })
+            ),
+            _ => false,
+        };
+        self.no_progress
+            .lock()
+            .unwrap()
+            .push((self.nth, no_progress));
+    }
+}
+
+#[test]
+fn a_consumer_rearming_at_the_end_cannot_stall_the_loop() {
+    let no_progress = Arc::new(Mutex::new(Vec::new()));
+    let seen = no_progress.clone();
+    let mut n = 0;
+    let server = serve(Config::default(), move |_| {
+        n += 1;
+        Some(Rearming {
+            nth: n - 1,
+            no_progress: seen.clone(),
+        })
+    });
+    // Each half-closes after some input: the loop must hand it one last
+    // frame and go on, not spin.
+    for nth in 0..2 {
+        let mut a = client(server.addr);
+        a.write_all(b"abc").unwrap();
+        a.shutdown(Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        // The no-progress close may come as a reset; what came before
+        // it is the echo.
+        let _ = a.read_to_end(&mut got);
+        assert_eq!(got, b"abc", "connection {nth}");
+        server.wait_closes(nth + 1);
+    }
+    // Another client is served at once.
+    let mut c = client(server.addr);
+    c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let t = Instant::now();
+    assert_eq!(echo_line(&mut c, "still served"), "still served\n");
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    let closes = server.wait_closes(2);
+    assert_eq!(closes[0].1, "closed when done");
+    assert!(
+        closes[1]
+            .1
+            .starts_with("handler error: consumer made no progress at offset 3"),
+        "{}",
+        closes[1].1
+    );
+    assert_eq!(*no_progress.lock().unwrap(), [(0, false), (1, true)]);
+    drop(c);
+    server.stop(Duration::from_secs(1));
+}

@@ -36,6 +36,17 @@ pub enum FrameError {
         /// The stream offset of the first buffered byte.
         offset: u64,
     },
+    /// A consumer keeps being called without making progress: `rearms`
+    /// callbacks in a row (in one call into the consumer FIFO) consumed no
+    /// byte and retired no consumer — it re-arms a `Count(0)` terminator
+    /// forever, or keeps queuing follow-ups that do the same. The cap is
+    /// the FIFO's [re-arm limit](super::ConsumerFifo::set_rearm_limit).
+    NoProgress {
+        /// The stream offset where the input stopped moving.
+        offset: u64,
+        /// How many callbacks in a row made no progress.
+        rearms: u32,
+    },
 }
 
 impl fmt::Display for FrameError {
@@ -51,6 +62,10 @@ impl fmt::Display for FrameError {
             FrameError::BudgetExceeded { budget, offset } => write!(
                 f,
                 "input budget of {budget} bytes full at offset {offset} and the consumer cannot progress"
+            ),
+            FrameError::NoProgress { offset, rearms } => write!(
+                f,
+                "consumer made no progress at offset {offset} after {rearms} re-arms"
             ),
         }
     }
@@ -157,6 +172,11 @@ mod tests {
             FrameError::BudgetExceeded {
                 budget: 4,
                 offset: 1,
+            }
+            .to_string(),
+            FrameError::NoProgress {
+                offset: 7,
+                rearms: 1024,
             }
             .to_string(),
             ConsumeError::Invalid {

@@ -21,10 +21,13 @@ pub const DEFAULT_INPUT_BUDGET: usize = 128 * 1024;
 /// The most [`ConsumerFifo::read_from`] reads in one call: 16 KiB.
 pub const READ_SIZE: usize = 16 * 1024;
 
-/// How many callbacks in a row may neither consume a byte nor retire a
-/// consumer before the FIFO calls it a livelock (a consumer re-arming
-/// `Count(0)` forever).
-const MAX_IDLE_CALLBACKS: u32 = 1024;
+/// The default [re-arm limit](ConsumerFifo::set_rearm_limit) of a
+/// [`ConsumerFifo`]: 1024 callbacks in a row that consume no byte.
+///
+/// Generous: legitimate empty frames come one per request or so (a
+/// `Count(0)` body after each header block, which consumes bytes), never
+/// a thousand in a row.
+pub const DEFAULT_REARM_LIMIT: u32 = 1024;
 
 /// A queue of [`Consumer`]s over one connection's input.
 ///
@@ -56,6 +59,20 @@ const MAX_IDLE_CALLBACKS: u32 = 1024;
 /// the framing is returned once; the
 /// FIFO is then failed: it wants no more reads and drops its consumers.
 ///
+/// # Progress
+///
+/// The end is sticky: once it is taken (the close completed an
+/// until-close frame, or a consumer was handed its [`Eof`](super::Eof)),
+/// no consumer gets another frame, whatever terminator it sets. And every
+/// call ([`feed`], [`process`], [`eof`]) guards against a consumer that
+/// keeps being called without making progress: more than the
+/// [re-arm limit](ConsumerFifo::set_rearm_limit) ([`DEFAULT_REARM_LIMIT`])
+/// callbacks in a row that consume no byte and retire no consumer fail the
+/// FIFO with [`FrameError::NoProgress`], so the caller — a reactor's one
+/// thread — always gets control back. A `Count(0)` body per pipelined
+/// request is progress (its header consumed bytes); a consumer re-arming
+/// `Count(0)` on every frame is not.
+///
 /// [`feed`]: ConsumerFifo::feed
 /// [`read_buf`]: ConsumerFifo::read_buf
 /// [`read_from`]: ConsumerFifo::read_from
@@ -82,6 +99,11 @@ pub struct ConsumerFifo {
     held: bool,
     /// The head consumer's read deadline ([`Control::set_read_deadline`]).
     read_deadline: Option<Instant>,
+    /// The most callbacks in a row without progress in one call.
+    rearm_limit: u32,
+    /// Callbacks in a row, in the current call, that consumed no byte and
+    /// retired no consumer; at most `rearm_limit`.
+    idle: u32,
 }
 
 /// Where the FIFO is in the life of its input.
@@ -123,6 +145,8 @@ impl ConsumerFifo {
             phase: Phase::Open,
             held: false,
             read_deadline: None,
+            rearm_limit: DEFAULT_REARM_LIMIT,
+            idle: 0,
         }
     }
 
@@ -136,6 +160,23 @@ impl ConsumerFifo {
     /// false until they drain below it.
     pub fn set_budget(&mut self, budget: usize) {
         self.budget = budget.max(1);
+    }
+
+    /// The re-arm limit: see [`set_rearm_limit`](ConsumerFifo::set_rearm_limit).
+    pub fn rearm_limit(&self) -> u32 {
+        self.rearm_limit
+    }
+
+    /// Changes the re-arm limit (at least 1; default
+    /// [`DEFAULT_REARM_LIMIT`]): how many callbacks in a row, within one
+    /// call of [`feed`](ConsumerFifo::feed), [`process`](ConsumerFifo::process)
+    /// or [`eof`](ConsumerFifo::eof), may consume no byte and retire no
+    /// consumer. One more fails the FIFO with [`FrameError::NoProgress`]: a
+    /// consumer re-arming `Count(0)` on every frame, or queuing follow-ups
+    /// that do, would otherwise keep the caller (a reactor's only thread)
+    /// busy forever. Consuming a byte starts the count again.
+    pub fn set_rearm_limit(&mut self, limit: u32) {
+        self.rearm_limit = limit.max(1);
     }
 
     /// Queues a consumer at the back.
@@ -295,6 +336,7 @@ impl ConsumerFifo {
     /// While [ending](ConsumerFifo::is_ending), it also finishes the end
     /// once no consumer holds its input any more.
     pub fn process(&mut self) -> Result<(), ConsumeError> {
+        self.idle = 0;
         match self.phase {
             Phase::Open => self.run().map_err(|e| self.fail(e)),
             Phase::Ending => self.end(),
@@ -313,6 +355,7 @@ impl ConsumerFifo {
         if self.phase != Phase::Open {
             return Ok(());
         }
+        self.idle = 0;
         self.phase = Phase::Ending;
         self.end()
     }
@@ -340,6 +383,29 @@ impl ConsumerFifo {
             budget: self.budget,
             offset: self.framer.offset(),
         }
+    }
+
+    /// Counts a callback that ran when the stream offset was `offset` and
+    /// the queue held `heads` consumers. It made progress if it consumed a
+    /// byte (the count starts again) or retired a consumer (the queue
+    /// shrank: not counted, and bounded by what was queued). Anything else
+    /// — an empty frame, a re-armed terminator, a follow-up queued in its
+    /// own place — counts; one more than the re-arm limit in a row is
+    /// [`FrameError::NoProgress`] (issue 11: a consumer re-arming
+    /// `Count(0)` forever kept the reactor's thread).
+    fn progress(&mut self, offset: u64, heads: usize) -> Result<(), FrameError> {
+        if self.framer.offset() != offset {
+            self.idle = 0;
+        } else if self.queue.len() >= heads {
+            self.idle += 1;
+            if self.idle > self.rearm_limit {
+                return Err(FrameError::NoProgress {
+                    offset,
+                    rearms: self.idle,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Loads the head's framing if it changed; false if there is no head.
@@ -415,7 +481,6 @@ impl ConsumerFifo {
 
     fn run(&mut self) -> Result<(), ConsumeError> {
         self.held = false;
-        let mut idle = 0u32;
         while self.arm() {
             let (offset, heads) = (self.framer.offset(), self.queue.len());
             let progressed = if matches!(self.framer.framing(), Framing::Raw) {
@@ -435,7 +500,8 @@ impl ConsumerFifo {
                 if self.held {
                     return Ok(());
                 }
-                idle = 0;
+                // Every frame moved the offset past its delimiter.
+                self.idle = 0;
                 continue;
             } else {
                 match self.framer.decode(&mut self.buf) {
@@ -463,17 +529,7 @@ impl ConsumerFifo {
                 }
                 return Ok(());
             }
-            if self.framer.offset() != offset || self.queue.len() != heads {
-                idle = 0;
-            } else {
-                idle += 1;
-                if idle > MAX_IDLE_CALLBACKS {
-                    return Err(ConsumeError::Invalid {
-                        offset,
-                        reason: "consumer makes no progress",
-                    });
-                }
-            }
+            self.progress(offset, heads)?;
         }
         Ok(())
     }
@@ -509,6 +565,10 @@ impl ConsumerFifo {
             if !self.arm() {
                 return Ok(true);
             }
+            // Each turn calls back once: counted like the frames of `run`,
+            // so neither a terminator re-armed after the end nor a consumer
+            // queuing its own successor at every end can loop forever.
+            let (offset, heads) = (self.framer.offset(), self.queue.len());
             match self.framer.decode_eof(&mut self.buf) {
                 Ok(AtEof::Frame(frame)) => {
                     self.ctl.set_offset(self.framer.offset());
@@ -525,6 +585,7 @@ impl ConsumerFifo {
                 }
                 Err(e) => self.frame_error(e)?,
             }
+            self.progress(offset, heads)?;
         }
     }
 }
@@ -543,7 +604,7 @@ impl fmt::Debug for ConsumerFifo {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
     use super::*;
@@ -685,5 +746,180 @@ mod tests {
             *lines.lock().unwrap(),
             [&b"one"[..], b"two", b"three"].map(Bytes::from_static)
         );
+    }
+
+    /// Runs `f` on its own thread and fails the test if it has not
+    /// returned within five seconds: a FIFO that spins must fail a test,
+    /// not hang it (the spinning thread is left behind).
+    fn within_deadline<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(5)) {
+            Ok(t) => t,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("no progress guard: the fifo still spins after 5 s")
+            }
+            Err(e) => panic!("the fifo's thread panicked: {e}"),
+        }
+    }
+
+    fn is_no_progress(r: &Result<(), ConsumeError>) -> bool {
+        matches!(r, Err(ConsumeError::Frame(FrameError::NoProgress { .. })))
+    }
+
+    /// The literal port of an asynchat handler whose `found_terminator`
+    /// sets the terminator to None (until close) again: it re-arms
+    /// `UntilClose` on every last frame.
+    fn asynchat_port(
+        framing: Framing,
+        lasts: Arc<AtomicUsize>,
+        data: Arc<Mutex<Vec<u8>>>,
+    ) -> impl Consumer + Send + 'static {
+        from_fn(framing, move |frame, ctl| {
+            data.lock().unwrap().extend_from_slice(frame.bytes());
+            if frame.is_last() {
+                lasts.fetch_add(1, Ordering::Relaxed);
+                ctl.set_terminator(Terminator::UntilClose);
+            }
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn an_asynchat_port_rearming_until_close_gets_one_last_frame_then_the_end() {
+        for framing in [
+            Framing::pieces(Terminator::UntilClose),
+            Framing::whole(Terminator::UntilClose),
+        ] {
+            for input in [&b""[..], b"abc"] {
+                let (lasts, data) = (Arc::new(AtomicUsize::new(0)), Arc::default());
+                let mut fifo = ConsumerFifo::new();
+                fifo.push(asynchat_port(
+                    framing.clone(),
+                    lasts.clone(),
+                    Arc::clone(&data),
+                ));
+                let (fifo, r) = within_deadline(move || {
+                    let r = fifo.feed(input).and_then(|()| fifo.eof());
+                    (fifo, r)
+                });
+                assert!(r.is_ok() || is_no_progress(&r), "{framing:?}: {r:?}");
+                assert!(fifo.is_ended() || fifo.is_failed());
+                assert_eq!(lasts.load(Ordering::Relaxed), 1, "{framing:?}");
+                assert_eq!(&data.lock().unwrap()[..], input);
+                // End is sticky: nothing more, whatever is called.
+                let mut fifo = fifo;
+                assert!(fifo.eof().is_ok() && fifo.process().is_ok());
+                assert_eq!(lasts.load(Ordering::Relaxed), 1);
+            }
+        }
+    }
+
+    /// A consumer that re-arms `Count(0)` on every frame, counting them.
+    fn zero_forever(framing: Framing, calls: Arc<AtomicUsize>) -> impl Consumer + Send + 'static {
+        from_fn(framing, move |_frame, ctl| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            ctl.set_terminator(Terminator::Count(0));
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn a_consumer_rearming_count_zero_forever_is_no_progress_in_feed_process_and_eof() {
+        for framing in [Framing::whole(0u64), Framing::pieces(0u64)] {
+            for path in ["feed", "process", "eof"] {
+                let calls = Arc::new(AtomicUsize::new(0));
+                let mut fifo = ConsumerFifo::new();
+                fifo.push(zero_forever(framing.clone(), calls.clone()));
+                let (fifo, r) = within_deadline(move || {
+                    let r = match path {
+                        "feed" => fifo.feed(b"xy"),
+                        "process" => {
+                            fifo.read_buf().extend_from_slice(b"xy");
+                            fifo.process()
+                        }
+                        _ => fifo.eof(),
+                    };
+                    (fifo, r)
+                });
+                match r {
+                    Err(ConsumeError::Frame(FrameError::NoProgress { offset, rearms })) => {
+                        assert_eq!((offset, rearms), (0, DEFAULT_REARM_LIMIT + 1), "{path}");
+                    }
+                    other => panic!("{framing:?} {path}: {other:?}"),
+                }
+                assert!(fifo.is_failed() && fifo.is_empty());
+                let n = calls.load(Ordering::Relaxed);
+                assert_eq!(n, DEFAULT_REARM_LIMIT as usize + 1, "{path}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_consumer_queuing_itself_at_every_end_is_no_progress() {
+        fn again(ends: Arc<AtomicUsize>) -> impl Consumer + Send + 'static {
+            from_fn(Framing::whole("\n"), |_, _| Ok(())).on_eof(move |_, ctl| {
+                ends.fetch_add(1, Ordering::Relaxed);
+                ctl.then(again(ends.clone()));
+                Ok(())
+            })
+        }
+        let ends = Arc::new(AtomicUsize::new(0));
+        let mut fifo = ConsumerFifo::new();
+        fifo.push(again(ends.clone()));
+        let r = within_deadline(move || fifo.eof());
+        assert!(is_no_progress(&r), "{r:?}");
+        assert!(ends.load(Ordering::Relaxed) <= DEFAULT_REARM_LIMIT as usize + 1);
+    }
+
+    #[test]
+    fn pipelined_zero_counts_and_bounded_rearms_are_progress() {
+        // Five thousand header lines, each followed by a Count(0) body:
+        // bytes are consumed between the empty frames.
+        fn header(bodies: Arc<AtomicUsize>) -> impl Consumer + Send + 'static {
+            from_fn(Framing::whole("\n"), move |_, ctl| {
+                let b = bodies.clone();
+                ctl.then(from_fn(Framing::whole(0u64), move |f, ctl| {
+                    assert!(f.bytes().is_empty());
+                    b.fetch_add(1, Ordering::Relaxed);
+                    ctl.then(header(b.clone()));
+                    ctl.done();
+                    Ok(())
+                }));
+                ctl.done();
+                Ok(())
+            })
+        }
+        let bodies = Arc::new(AtomicUsize::new(0));
+        let mut fifo = ConsumerFifo::new();
+        fifo.push(header(bodies.clone()));
+        fifo.feed("h\n".repeat(5000).as_bytes()).unwrap();
+        fifo.eof().unwrap();
+        assert_eq!(bodies.load(Ordering::Relaxed), 5000);
+
+        // Re-arming Count(0) up to the limit is fine; one more is not.
+        for (limit, rearms, ok) in [
+            (DEFAULT_REARM_LIMIT, 1000, true),
+            (10, 10, true),
+            (10, 11, false),
+        ] {
+            let mut fifo = ConsumerFifo::new();
+            fifo.set_rearm_limit(limit);
+            assert_eq!(fifo.rearm_limit(), limit);
+            let mut left = rearms;
+            fifo.push(from_fn(Framing::whole(0u64), move |_, ctl| {
+                if left == 0 {
+                    ctl.done();
+                } else {
+                    left -= 1;
+                    ctl.set_terminator(Terminator::Count(0));
+                }
+                Ok(())
+            }));
+            let r = fifo.feed(b"x");
+            assert_eq!(r.is_ok(), ok, "{limit} {rearms}: {r:?}");
+        }
     }
 }

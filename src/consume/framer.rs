@@ -205,7 +205,12 @@ enum State {
     Failed,
     /// Self-framed: the caller takes bytes itself.
     Raw,
-    /// The end of input was reported.
+    /// The close completed an until-close frame: the end of input is
+    /// taken; only the (clean) end is left to report. Sticky, like `Ended`.
+    Closed,
+    /// The end of input was reported. Sticky: a terminator set after the
+    /// end frames nothing (issue 11: a consumer re-arming `UntilClose` on
+    /// every last frame got an empty last frame forever).
     Ended,
 }
 
@@ -233,6 +238,11 @@ impl Framer {
     /// Changes the whole framing; it applies from the current position, to
     /// the bytes already buffered. A frame in progress (pieces already
     /// handed on) is abandoned and a new one begins.
+    ///
+    /// Once the end of input is taken — [`decode_eof`](Framer::decode_eof)
+    /// completed an until-close frame or returned [`AtEof::End`] — the end
+    /// is sticky: a new framing frames nothing more (not even a `Count(0)`
+    /// or until-close frame) and `decode_eof` returns a clean `End`.
     pub fn set_framing(&mut self, framing: Framing) {
         // An empty delimiter would match everywhere: it is a zero count.
         let framing = match framing.terminator() {
@@ -256,11 +266,14 @@ impl Framer {
             }),
             _ => None,
         };
-        self.state = match framing.terminator() {
-            Some(Terminator::Delimiter(_)) => State::Seek { scanned: 0 },
-            Some(Terminator::Count(n)) => State::Count { remaining: *n },
-            Some(Terminator::UntilClose) => State::UntilClose,
-            None => State::Raw,
+        self.state = match (self.state, framing.terminator()) {
+            // The end is sticky: after it nothing is framed, whatever the
+            // framing (the new one still says how a new consumer reads).
+            (state @ (State::Closed | State::Ended), _) => state,
+            (_, Some(Terminator::Delimiter(_))) => State::Seek { scanned: 0 },
+            (_, Some(Terminator::Count(n))) => State::Count { remaining: *n },
+            (_, Some(Terminator::UntilClose)) => State::UntilClose,
+            (_, None) => State::Raw,
         };
         self.framing = framing;
         self.frame_start = self.offset;
@@ -290,9 +303,12 @@ impl Framer {
 
     /// Whether the framer will hand out nothing more without a new
     /// terminator: a count frame completed, an overlong frame closed it, or
-    /// the end was reported.
+    /// the end of input was taken (then not even with a new terminator).
     pub fn is_spent(&self) -> bool {
-        matches!(self.state, State::Spent | State::Failed | State::Ended)
+        matches!(
+            self.state,
+            State::Spent | State::Failed | State::Closed | State::Ended
+        )
     }
 
     #[inline]
@@ -426,7 +442,9 @@ impl Framer {
                     self.advance(buf, n);
                     return Ok(None);
                 }
-                State::Spent | State::Failed | State::Raw | State::Ended => return Ok(None),
+                State::Spent | State::Failed | State::Raw | State::Closed | State::Ended => {
+                    return Ok(None);
+                }
             }
         }
     }
@@ -561,8 +579,10 @@ impl Framer {
     }
 
     /// At the end of input: the frames the buffered bytes still make (an
-    /// until-close frame completes here), then [`AtEof::End`] with what was
-    /// left. The end is sticky: later calls return a clean `End`.
+    /// until-close frame completes here, once), then [`AtEof::End`] with
+    /// what was left. The end is sticky: later calls return a clean `End`,
+    /// and so do calls after a new terminator once the close completed an
+    /// until-close frame.
     pub fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<AtEof, FrameError> {
         if self.state == State::UntilClose {
             if let Some(f) = self.until_close(buf)? {
@@ -572,7 +592,8 @@ impl Framer {
                 let n = buf.len();
                 let data = self.split(buf, n);
                 self.frame_start = self.offset;
-                self.state = State::Spent;
+                // The close is taken: no second until-close frame.
+                self.state = State::Closed;
                 return Ok(AtEof::Frame(match self.framing {
                     Framing::Pieces(_) => Frame::Piece { data, last: true },
                     _ => Frame::Whole(data),
@@ -841,5 +862,44 @@ mod tests {
     fn empty_delimiter_is_a_zero_count() {
         let f = Framer::new(Framing::whole(""));
         assert_eq!(f.framing(), &Framing::whole(0u64));
+    }
+
+    #[test]
+    fn the_end_is_sticky_across_new_terminators() {
+        let clean = |f: &mut Framer, buf: &mut BytesMut| matches!(f.decode_eof(buf).unwrap(), AtEof::End(e) if e.is_clean() && e.offset == 2);
+        for framing in [
+            Framing::pieces(Terminator::UntilClose),
+            Framing::whole(Terminator::UntilClose),
+        ] {
+            let mut f = Framer::new(framing.clone());
+            let mut buf = BytesMut::from(&b"ab"[..]);
+            // The close completes the until-close frame: one last frame.
+            let mut lasts = 0;
+            while let AtEof::Frame(frame) = f.decode_eof(&mut buf).unwrap() {
+                lasts += usize::from(frame.is_last());
+                assert!(lasts <= 1, "{framing:?}: a second last frame");
+                // The asynchat port: until close again after every last frame.
+                f.set_terminator(Terminator::UntilClose);
+            }
+            assert_eq!(lasts, 1);
+            // Nothing more, whatever terminator is set after the end.
+            for t in [
+                Terminator::UntilClose,
+                Terminator::Count(0),
+                Terminator::lf(),
+            ] {
+                f.set_terminator(t);
+                assert_eq!(f.decode(&mut buf), Ok(None));
+                assert!(clean(&mut f, &mut buf), "{framing:?}");
+                assert!(f.is_spent());
+            }
+        }
+        // After an end reported as such, a zero count frames nothing either.
+        let mut f = Framer::new(Framing::whole("\n"));
+        let mut buf = BytesMut::from(&b"ab"[..]);
+        assert!(matches!(f.decode_eof(&mut buf).unwrap(), AtEof::End(e) if e.partial == 2));
+        f.set_framing(Framing::whole(0u64));
+        assert_eq!(f.decode(&mut buf), Ok(None));
+        assert!(clean(&mut f, &mut buf));
     }
 }

@@ -154,7 +154,7 @@ pub use collect::Collect;
 pub use control::Control;
 pub use count::Count;
 pub use error::{ConsumeError, FrameError};
-pub use fifo::{ConsumerFifo, DEFAULT_INPUT_BUDGET, READ_SIZE};
+pub use fifo::{ConsumerFifo, DEFAULT_INPUT_BUDGET, DEFAULT_REARM_LIMIT, READ_SIZE};
 pub use fn_consumer::{FnConsumer, from_fn};
 pub use framer::{AtEof, Eof, Frame, Framer};
 pub use framing::{DEFAULT_MAX_FRAME, Framing, Overflow};

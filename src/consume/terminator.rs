@@ -20,7 +20,9 @@ pub enum Terminator {
     /// `Content-Length: 0` body never completed). A count frames one frame;
     /// set a new terminator for the next.
     Count(u64),
-    /// The frame is everything until the peer closes.
+    /// The frame is everything until the peer closes. The close completes
+    /// one such frame: set again after it, this frames nothing (the end is
+    /// sticky).
     UntilClose,
 }
 
