@@ -824,3 +824,44 @@ fn pipelined_requests_beyond_the_input_budget_wait_instead_of_failing() {
     }
     assert_closed(&mut c, "closed after the last answer");
 }
+
+/// Sends `req` on `c` and reads one response (`head_request`: no body).
+fn ask(c: &mut TcpStream, req: &str, head_request: bool) -> Resp {
+    c.write_all(req.as_bytes()).unwrap();
+    read_responses(c, 1, head_request).pop().unwrap()
+}
+
+#[test]
+fn invalid_host_values_get_400() {
+    // RFC 9112 section 3.2: Host is uri-host [ ":" port ] (RFC 3986
+    // section 3.2.2), or empty; anything else gets 400.
+    let s = start(|c| c);
+    for host in [
+        "a b", "a/b@c", "a@b", "[::1", "a:80x", "a:b", "%4", "a\tb", "a?b", "[]",
+    ] {
+        let resp = exchange(
+            s.addr,
+            format!("GET /small.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(status_of(&resp), 400, "Host: {host:?}");
+    }
+    let mut c = connect(s.addr);
+    for host in [
+        "",
+        "example.com",
+        "example.com:",
+        "example.com:8080",
+        "127.0.0.1:80",
+        "[::1]:8080",
+        "[v7.a:b]",
+        "%41bc",
+    ] {
+        let r = ask(
+            &mut c,
+            &format!("GET /small.txt HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+            false,
+        );
+        assert_eq!(r.status(), 200, "Host: {host:?}");
+    }
+}

@@ -54,8 +54,8 @@ pub enum HttpError {
         /// The minor version asked for.
         minor: u8,
     },
-    /// `Host` is missing from an HTTP/1.1 request, or sent twice (400,
-    /// RFC 9112 section 3.2).
+    /// `Host` is missing from an HTTP/1.1 request, sent twice, or not
+    /// `uri-host [ ":" port ]` (400, RFC 9112 section 3.2).
     BadHost,
     /// `Content-Length` is not a number, or sent twice with different
     /// values (400).
@@ -167,7 +167,7 @@ impl fmt::Display for HttpError {
             HttpError::VersionNotSupported { major, minor } => {
                 write!(f, "http version {major}.{minor} not supported")
             }
-            HttpError::BadHost => f.write_str("missing or repeated host header"),
+            HttpError::BadHost => f.write_str("missing, repeated or invalid host header"),
             HttpError::BadContentLength => f.write_str("invalid content-length"),
             HttpError::ConflictingFraming => {
                 f.write_str("both content-length and transfer-encoding")

@@ -384,7 +384,8 @@ impl RequestHead {
         }
     }
 
-    /// Checks `Host` (exactly one in HTTP/1.1, at most one in 1.0) and
+    /// Checks `Host` (exactly one in HTTP/1.1, at most one in 1.0, its
+    /// value `uri-host [ ":" port ]` or empty, RFC 9112 section 3.2) and
     /// works out the body's framing (RFC 9112 section 6.3): both
     /// `Content-Length` and `Transfer-Encoding` is refused as a smuggling
     /// attempt; a transfer coding other than a single final `chunked` is
@@ -392,6 +393,9 @@ impl RequestHead {
     pub fn body_framing(&self) -> Result<BodyFraming, HttpError> {
         let hosts = self.headers("host").count();
         if hosts > 1 || (hosts == 0 && self.version == Version::Http11) {
+            return Err(HttpError::BadHost);
+        }
+        if self.header("host").is_some_and(|h| !is_host(h)) {
             return Err(HttpError::BadHost);
         }
         let has_te = self.header("transfer-encoding").is_some();
@@ -428,6 +432,85 @@ impl RequestHead {
             (false, Some(n)) => Ok(BodyFraming::Length(n)),
         }
     }
+}
+
+/// RFC 3986 `unreserved`.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~".contains(&b)
+}
+
+/// RFC 3986 `sub-delims`.
+fn is_sub_delim(b: u8) -> bool {
+    b"!$&'()*+,;=".contains(&b)
+}
+
+/// A `Host` value: empty (allowed when the target has no authority, RFC
+/// 9112 section 3.2) or `uri-host [ ":" port ]` (RFC 3986 sections 3.2.2
+/// and 3.2.3), where `port = *DIGIT` may be empty.
+fn is_host(v: &[u8]) -> bool {
+    let (host, port) = if v.first() == Some(&b'[') {
+        let Some(close) = memchr::memchr(b']', v) else {
+            return false;
+        };
+        let (literal, rest) = (&v[1..close], &v[close + 1..]);
+        if !is_ip_literal(literal) {
+            return false;
+        }
+        match rest {
+            [] => return true,
+            [b':', port @ ..] => (&[][..], port),
+            _ => return false,
+        }
+    } else {
+        match memchr::memchr(b':', v) {
+            Some(i) => (&v[..i], &v[i + 1..]),
+            None => (v, &[][..]),
+        }
+    };
+    is_reg_name(host) && port.iter().all(u8::is_ascii_digit)
+}
+
+/// `reg-name = *( unreserved / pct-encoded / sub-delims )`; IPv4 addresses
+/// are reg-names too as far as characters go.
+fn is_reg_name(s: &[u8]) -> bool {
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'%' => {
+                if !(s.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && s.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+                {
+                    return false;
+                }
+                i += 3;
+            }
+            b if is_unreserved(b) || is_sub_delim(b) => i += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// What lies between `[` and `]`: an IPvFuture (`v` 1*HEXDIG `.`
+/// 1*( unreserved / sub-delims / `:` )), or by its characters an IPv6
+/// address (hex digits, `:`, `.` for a trailing IPv4 part, at least one
+/// `:`). No zone identifier: RFC 6874 keeps them out of `Host`.
+fn is_ip_literal(s: &[u8]) -> bool {
+    if let [b'v' | b'V', rest @ ..] = s {
+        let Some(dot) = memchr::memchr(b'.', rest) else {
+            return false;
+        };
+        let (ver, tail) = (&rest[..dot], &rest[dot + 1..]);
+        return !ver.is_empty()
+            && ver.iter().all(u8::is_ascii_hexdigit)
+            && !tail.is_empty()
+            && tail
+                .iter()
+                .all(|&b| is_unreserved(b) || is_sub_delim(b) || b == b':');
+    }
+    s.contains(&b':')
+        && s.iter()
+            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
 /// A decimal length: 1 to 19 digits, nothing else.
@@ -698,6 +781,48 @@ mod tests {
         ];
         for (input, want) in table {
             assert_eq!(&f(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn host_values() {
+        // RFC 9112 section 3.2: Host = uri-host [ ":" port ] (RFC 3986
+        // sections 3.2.2 and 3.2.3), or empty when the target has no
+        // authority; an invalid value gets 400.
+        let valid = [
+            "",
+            "a",
+            "example.com",
+            "example.com:",
+            "example.com:8080",
+            "127.0.0.1",
+            "127.0.0.1:80",
+            "[::1]",
+            "[::1]:8080",
+            "[2001:db8::192.0.2.1]",
+            "[v7.a:b]",
+            "[V1F.x~!]",
+            "%41bc",
+            "a-b_c.~!$&'()*+,;=",
+            "A.EXAMPLE",
+        ];
+        let invalid = [
+            "a b", "a/b@c", "a@b", "[::1", "::1]", "a:80x", "a:b", "a:80:90", "%4", "%zz", "a%",
+            "a\tb", "a?b", "a#b", "\"a\"", "[]", "[::1]x", "[::1]:a", "[::g]", "[v1]", "[v.x]",
+            "[vx.a]", "[v1.]", "[v1.a/b]", "x[::1]", "\u{e9}",
+        ];
+        let framing = |host: &str| {
+            RequestHead::parse(Bytes::from(format!(
+                "GET / HTTP/1.1\r\nHost: {host}\r\n\r\n"
+            )))
+            .unwrap()
+            .body_framing()
+        };
+        for host in valid {
+            assert_eq!(framing(host), Ok(BodyFraming::None), "{host:?}");
+        }
+        for host in invalid {
+            assert_eq!(framing(host), Err(HttpError::BadHost), "{host:?}");
         }
     }
 
