@@ -625,13 +625,19 @@ fn methods_versions_and_connection_rules() {
         b"DELETE /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     let (r, _) = parse_one(&resp, false).unwrap();
-    assert_eq!((r.status(), r.header("allow")), (405, Some("GET, HEAD")));
+    assert_eq!(
+        (r.status(), r.header("allow")),
+        (405, Some("GET, HEAD, OPTIONS"))
+    );
     let resp = exchange(
         s.addr,
         b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     let (r, _) = parse_one(&resp, false).unwrap();
-    assert_eq!((r.status(), r.header("allow")), (405, Some("POST")));
+    assert_eq!(
+        (r.status(), r.header("allow")),
+        (405, Some("POST, OPTIONS"))
+    );
 
     // HTTP/1.0: closes by default, says so.
     let resp = exchange(s.addr, b"GET /small.txt HTTP/1.0\r\n\r\n");
@@ -863,5 +869,80 @@ fn invalid_host_values_get_400() {
             false,
         );
         assert_eq!(r.status(), 200, "Host: {host:?}");
+    }
+}
+
+#[test]
+fn options_answers_with_the_allowed_methods() {
+    // RFC 9110 section 9.3.7 and RFC 9112 section 3.2.4: `OPTIONS *` asks
+    // about the server, `OPTIONS /path` about one resource; a response
+    // without content says `Content-Length: 0`.
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let cases: &[(&str, u16, Option<&str>)] = &[
+        ("*", 200, Some("GET, HEAD, POST, OPTIONS")),
+        ("/small.txt", 200, Some("GET, HEAD, OPTIONS")),
+        ("/sub/", 200, Some("GET, HEAD, OPTIONS")),
+        ("/echo", 200, Some("POST, OPTIONS")),
+        ("/nope.txt", 404, None),
+    ];
+    for (target, status, allow) in cases {
+        let r = ask(
+            &mut c,
+            &format!("OPTIONS {target} HTTP/1.1\r\nHost: x\r\n\r\n"),
+            false,
+        );
+        assert_eq!(
+            (r.status(), r.header("allow")),
+            (*status, *allow),
+            "{target}"
+        );
+        if *status == 200 {
+            assert_eq!(r.header("content-length"), Some("0"), "{target}");
+            assert!(r.body.is_empty());
+        }
+    }
+    // The asterisk form is for OPTIONS only.
+    for method in ["GET", "HEAD", "POST", "DELETE"] {
+        let resp = exchange(
+            s.addr,
+            format!("{method} * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(status_of(&resp), 400, "{method} *");
+    }
+}
+
+#[test]
+fn unknown_methods_get_501_known_ones_405_with_allow() {
+    // RFC 9110 section 15.6.2: 501 for a method the server does not
+    // recognise (methods are case-sensitive, section 9.1); section 15.5.6:
+    // 405 with Allow for one it knows but the resource does not support.
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let file_allow = Some("GET, HEAD, OPTIONS");
+    let echo_allow = Some("POST, OPTIONS");
+    let cases: &[(&str, &str, u16, Option<&str>)] = &[
+        ("FOO", "/small.txt", 501, None),
+        ("get", "/small.txt", 501, None),
+        ("BREW", "/echo", 501, None),
+        ("PUT", "/small.txt", 405, file_allow),
+        ("DELETE", "/small.txt", 405, file_allow),
+        ("PATCH", "/small.txt", 405, file_allow),
+        ("POST", "/small.txt", 405, file_allow),
+        ("TRACE", "/small.txt", 405, file_allow),
+        ("PUT", "/echo", 405, echo_allow),
+        ("GET", "/echo", 405, echo_allow),
+    ];
+    for (method, target, status, allow) in cases {
+        let r = ask(
+            &mut c,
+            &format!("{method} {target} HTTP/1.1\r\nHost: x\r\n\r\n"),
+            false,
+        );
+        assert_eq!(
+            (r.status(), r.header("allow")),
+            (*status, *allow),
+            "{method} {target}"
+        );
     }
 }

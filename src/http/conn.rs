@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
-use super::respond::{Body, Reply, resource};
+use super::respond::{ALLOW_ECHO, ALLOW_RESOURCE, ALLOW_SERVER, Body, Reply, options, resource};
 use super::server::Shared;
 use super::{
     BodyFraming, HeadScanner, HttpError, Method, RequestHead, ResponseHead, Status, UrlPath,
@@ -198,11 +198,17 @@ impl RequestReader {
             }
         };
         let keep_alive = head.wants_keep_alive();
+        // A body nobody reads: answer, then close rather than read it.
+        let close = framing != BodyFraming::None;
+        if &head.target[..] == b"*" {
+            // Server-wide OPTIONS (the parser refuses `*` with any other
+            // method).
+            return self.emit(&meta(keep_alive), Reply::options(ALLOW_SERVER), close);
+        }
         let path = match UrlPath::from_target(&head.target) {
             Ok(p) => p,
             Err(e) => {
                 let reply = Reply::error(&e);
-                let close = framing != BodyFraming::None;
                 return self.emit(&meta(keep_alive), reply, close);
             }
         };
@@ -238,13 +244,16 @@ impl RequestReader {
             return;
         }
         let reply = match (&head.method, is_echo) {
-            (_, true) => Err(HttpError::MethodNotAllowed { allow: "POST" }),
+            (m, _) if !m.is_known() => Err(HttpError::MethodNotImplemented),
+            (Method::Options, true) => Ok(Reply::options(ALLOW_ECHO)),
+            (_, true) => Err(HttpError::MethodNotAllowed { allow: ALLOW_ECHO }),
             (Method::Get | Method::Head, false) => resource(&self.shared, &head, &path),
-            _ => Err(HttpError::MethodNotAllowed { allow: "GET, HEAD" }),
+            (Method::Options, false) => options(&self.shared, &path),
+            _ => Err(HttpError::MethodNotAllowed {
+                allow: ALLOW_RESOURCE,
+            }),
         };
         let reply = reply.unwrap_or_else(|e| Reply::error(&e));
-        // A body nobody reads: answer, then close rather than read it.
-        let close = framing != BodyFraming::None;
         self.emit(&meta(keep_alive), reply, close);
     }
 

@@ -92,6 +92,9 @@ pub enum HttpError {
         /// The methods that are allowed, comma separated.
         allow: &'static str,
     },
+    /// A method the server does not recognise (501, RFC 9110 section
+    /// 15.6.2); see [`Method::is_known`](super::Method::is_known).
+    MethodNotImplemented,
     /// The byte range lies outside a representation of `len` bytes (416).
     RangeNotSatisfiable {
         /// The length of the representation.
@@ -127,6 +130,7 @@ impl HttpError {
             HttpError::Forbidden => Status::FORBIDDEN,
             HttpError::NotFound => Status::NOT_FOUND,
             HttpError::MethodNotAllowed { .. } => Status::METHOD_NOT_ALLOWED,
+            HttpError::MethodNotImplemented => Status::NOT_IMPLEMENTED,
             HttpError::RangeNotSatisfiable { .. } => Status::RANGE_NOT_SATISFIABLE,
             HttpError::Internal { .. } => Status::INTERNAL_SERVER_ERROR,
         }
@@ -142,6 +146,7 @@ impl HttpError {
                 | HttpError::Forbidden
                 | HttpError::NotFound
                 | HttpError::MethodNotAllowed { .. }
+                | HttpError::MethodNotImplemented
                 | HttpError::RangeNotSatisfiable { .. }
                 | HttpError::Internal { .. }
         )
@@ -185,6 +190,7 @@ impl fmt::Display for HttpError {
             HttpError::MethodNotAllowed { allow } => {
                 write!(f, "method not allowed (allowed: {allow})")
             }
+            HttpError::MethodNotImplemented => f.write_str("method not implemented"),
             HttpError::RangeNotSatisfiable { len } => {
                 write!(f, "range not satisfiable for {len} bytes")
             }
@@ -268,6 +274,7 @@ mod tests {
             (HttpError::Forbidden, 403, false),
             (HttpError::NotFound, 404, false),
             (HttpError::MethodNotAllowed { allow: "GET" }, 405, false),
+            (HttpError::MethodNotImplemented, 501, false),
             (HttpError::RangeNotSatisfiable { len: 3 }, 416, false),
             (
                 HttpError::Internal {

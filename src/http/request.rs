@@ -154,6 +154,8 @@ pub enum Method {
     Head,
     /// `POST`.
     Post,
+    /// `OPTIONS`.
+    Options,
     /// Any other method token, as sent.
     Other(Bytes),
 }
@@ -165,8 +167,26 @@ impl Method {
             Method::Get => "GET",
             Method::Head => "HEAD",
             Method::Post => "POST",
+            Method::Options => "OPTIONS",
             // Tokens are ASCII, checked by the parser.
             Method::Other(b) => std::str::from_utf8(b).unwrap_or("?"),
+        }
+    }
+}
+
+impl Method {
+    /// Whether the server recognises the method: the eight of RFC 9110
+    /// section 9.3 (`GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`,
+    /// `OPTIONS`, `TRACE`) and `PATCH` (RFC 5789), case-sensitively
+    /// (section 9.1). A known method a resource does not support gets 405
+    /// with `Allow`; any other gets 501 (section 15.6.2).
+    pub fn is_known(&self) -> bool {
+        match self {
+            Method::Get | Method::Head | Method::Post | Method::Options => true,
+            Method::Other(m) => matches!(
+                &m[..],
+                b"PUT" | b"DELETE" | b"CONNECT" | b"TRACE" | b"PATCH"
+            ),
         }
     }
 }
@@ -223,7 +243,7 @@ pub struct RequestHead {
     /// The method.
     pub method: Method,
     /// The request target as sent (origin form `/path?query`, absolute
-    /// form, or `*`).
+    /// form, or `*` with `OPTIONS` only).
     pub target: Bytes,
     /// The version.
     pub version: Version,
@@ -288,6 +308,10 @@ impl RequestHead {
                 "target is not in origin or absolute form",
             ));
         }
+        // RFC 9112 section 3.2.4: `*` only for a server-wide OPTIONS.
+        if target == b"*" && method != b"OPTIONS" {
+            return Err(bad_line(target_at, "asterisk form without options"));
+        }
         let version_at = target_at + sp2 + 1;
         let version = parse_version(&rest[sp2 + 1..]).map_err(|e| match e {
             Some(e) => e,
@@ -297,6 +321,7 @@ impl RequestHead {
             b"GET" => Method::Get,
             b"HEAD" => Method::Head,
             b"POST" => Method::Post,
+            b"OPTIONS" => Method::Options,
             _ => Method::Other(head.slice(..sp1)),
         };
         let target = head.slice(target_at..target_at + target.len());
@@ -557,7 +582,7 @@ mod tests {
         assert_eq!(h.headers("X-A").count(), 2);
         assert_eq!(h.body_framing(), Ok(BodyFraming::None));
         assert!(h.wants_keep_alive());
-        let h = parse("PATCH * HTTP/1.0\r\n\r\n").unwrap();
+        let h = parse("PATCH / HTTP/1.0\r\n\r\n").unwrap();
         assert_eq!(h.method, Method::Other(Bytes::from_static(b"PATCH")));
         assert_eq!(h.method.as_str(), "PATCH");
         assert_eq!(h.version, Version::Http10);
@@ -566,6 +591,26 @@ mod tests {
             parse("GET / HTTP/1.7\r\nHost: a\r\n\r\n").unwrap().version,
             Version::Http11
         );
+    }
+
+    #[test]
+    fn known_methods() {
+        // RFC 9110 section 9.3 and PATCH (RFC 5789): known; methods are
+        // case-sensitive (section 9.1), so `get` is not GET.
+        for m in [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+        ] {
+            let h = parse(&format!("{m} / HTTP/1.1\r\nHost: a\r\n\r\n")).unwrap();
+            assert!(h.method.is_known(), "{m}");
+            assert_eq!(h.method.as_str(), m);
+        }
+        for m in ["get", "FOO", "BREW", "PROPFIND", "Options"] {
+            let h = parse(&format!("{m} / HTTP/1.1\r\nHost: a\r\n\r\n")).unwrap();
+            assert!(!h.method.is_known(), "{m}");
+        }
+        // The asterisk form is for OPTIONS only (RFC 9112 section 3.2.4).
+        let h = parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!((h.method, &h.target[..]), (Method::Options, &b"*"[..]));
     }
 
     #[test]
@@ -624,6 +669,13 @@ mod tests {
                 BadRequestLine {
                     offset: 4,
                     reason: "target is not in origin or absolute form",
+                },
+            ),
+            (
+                "GET * HTTP/1.1\r\n\r\n",
+                BadRequestLine {
+                    offset: 4,
+                    reason: "asterisk form without options",
                 },
             ),
             (

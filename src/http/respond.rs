@@ -14,6 +14,14 @@ use super::server::Shared;
 use super::{HttpError, Method, RequestHead, ResponseHead, ServerConfig, Status, UrlPath};
 use crate::produce::{FileProducer, ListProducer};
 
+/// `Allow` for the files and directories under the root.
+pub(crate) const ALLOW_RESOURCE: &str = "GET, HEAD, OPTIONS";
+/// `Allow` for `/echo`.
+pub(crate) const ALLOW_ECHO: &str = "POST, OPTIONS";
+/// `Allow` for the server as a whole (`OPTIONS *`): every method some
+/// resource supports.
+pub(crate) const ALLOW_SERVER: &str = "GET, HEAD, POST, OPTIONS";
+
 /// A response body before framing.
 #[derive(Debug)]
 pub(crate) enum Body {
@@ -40,6 +48,15 @@ impl Reply {
     #[cfg(test)]
     pub(crate) fn status(&self) -> Status {
         self.head.status()
+    }
+
+    /// The answer to `OPTIONS`: 200, the methods in `Allow`, no content
+    /// (so `Content-Length: 0`, RFC 9110 section 9.3.7).
+    pub(crate) fn options(allow: &'static str) -> Reply {
+        Reply {
+            head: ResponseHead::new(Status::OK).header("Allow", allow),
+            body: Body::Bytes(Bytes::new()),
+        }
     }
 
     /// The short error page for `e`.
@@ -140,6 +157,13 @@ fn open_beneath(
         Err(Errno::ACCESS | Errno::PERM) => Err(HttpError::Forbidden),
         Err(_) => Ok(None),
     }
+}
+
+/// `OPTIONS` of `path` under the root: what [`resource`] would serve must
+/// exist (404 otherwise) and stay beneath the root (403).
+pub(crate) fn options(shared: &Shared, path: &UrlPath) -> Result<Reply, HttpError> {
+    path.resolve(&shared.root)?;
+    Ok(Reply::options(ALLOW_RESOURCE))
 }
 
 /// A GET or HEAD of `path` under the root.
