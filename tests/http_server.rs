@@ -946,3 +946,44 @@ fn unknown_methods_get_501_known_ones_405_with_allow() {
         );
     }
 }
+
+#[test]
+fn failed_preconditions_get_412() {
+    // RFC 9110 sections 13.1.1 (If-Match, strong comparison), 13.1.4
+    // (If-Unmodified-Since) and 13.2.2 (their order, before If-None-Match).
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let r = ask(&mut c, "HEAD /small.txt HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    let etag = r.header("etag").unwrap().to_owned();
+    let lm = r.header("last-modified").unwrap().to_owned();
+    let past = "Sun, 06 Nov 1994 08:49:37 GMT";
+    let cases: &[(String, u16)] = &[
+        ("If-Match: \"nope\"".into(), 412),
+        (format!("If-Match: W/{etag}"), 412),
+        (format!("If-Match: \"nope\", {etag}"), 200),
+        (format!("If-Match: {etag}"), 200),
+        ("If-Match: *".into(), 200),
+        (format!("If-Unmodified-Since: {past}"), 412),
+        (format!("If-Unmodified-Since: {lm}"), 200),
+        ("If-Unmodified-Since: yesterday".into(), 200),
+        // If-Match first: it fails before If-None-Match would give 304.
+        (format!("If-Match: \"nope\"\r\nIf-None-Match: {etag}"), 412),
+        // If-Unmodified-Since is ignored with If-Match.
+        (
+            format!("If-Match: {etag}\r\nIf-Unmodified-Since: {past}"),
+            200,
+        ),
+        (
+            format!("If-Unmodified-Since: {lm}\r\nIf-None-Match: {etag}"),
+            304,
+        ),
+    ];
+    for (fields, status) in cases {
+        let r = ask(
+            &mut c,
+            &format!("GET /small.txt HTTP/1.1\r\nHost: x\r\n{fields}\r\n\r\n"),
+            false,
+        );
+        assert_eq!(r.status(), *status, "{fields}: {}", r.head);
+    }
+}

@@ -95,6 +95,9 @@ pub enum HttpError {
     /// A method the server does not recognise (501, RFC 9110 section
     /// 15.6.2); see [`Method::is_known`](super::Method::is_known).
     MethodNotImplemented,
+    /// `If-Match` or `If-Unmodified-Since` does not hold for the file
+    /// (412, RFC 9110 section 13.1.1 and 13.1.4).
+    PreconditionFailed,
     /// The byte range lies outside a representation of `len` bytes (416).
     RangeNotSatisfiable {
         /// The length of the representation.
@@ -131,6 +134,7 @@ impl HttpError {
             HttpError::NotFound => Status::NOT_FOUND,
             HttpError::MethodNotAllowed { .. } => Status::METHOD_NOT_ALLOWED,
             HttpError::MethodNotImplemented => Status::NOT_IMPLEMENTED,
+            HttpError::PreconditionFailed => Status::PRECONDITION_FAILED,
             HttpError::RangeNotSatisfiable { .. } => Status::RANGE_NOT_SATISFIABLE,
             HttpError::Internal { .. } => Status::INTERNAL_SERVER_ERROR,
         }
@@ -147,6 +151,7 @@ impl HttpError {
                 | HttpError::NotFound
                 | HttpError::MethodNotAllowed { .. }
                 | HttpError::MethodNotImplemented
+                | HttpError::PreconditionFailed
                 | HttpError::RangeNotSatisfiable { .. }
                 | HttpError::Internal { .. }
         )
@@ -191,6 +196,7 @@ impl fmt::Display for HttpError {
                 write!(f, "method not allowed (allowed: {allow})")
             }
             HttpError::MethodNotImplemented => f.write_str("method not implemented"),
+            HttpError::PreconditionFailed => f.write_str("precondition failed"),
             HttpError::RangeNotSatisfiable { len } => {
                 write!(f, "range not satisfiable for {len} bytes")
             }
@@ -275,6 +281,7 @@ mod tests {
             (HttpError::NotFound, 404, false),
             (HttpError::MethodNotAllowed { allow: "GET" }, 405, false),
             (HttpError::MethodNotImplemented, 501, false),
+            (HttpError::PreconditionFailed, 412, false),
             (HttpError::RangeNotSatisfiable { len: 3 }, 416, false),
             (
                 HttpError::Internal {

@@ -285,6 +285,9 @@ fn open_file(
         }
         h
     };
+    if validators.precondition_failed(req, &etag) {
+        return Err(HttpError::PreconditionFailed);
+    }
     if validators.not_modified(req, &etag) {
         return Ok(Reply {
             head: head_for(Status::NOT_MODIFIED),
