@@ -321,7 +321,7 @@ print('close', r.status, len(body), r.getheader('Connection'))
     };
     let echo: Vec<u8> = [&b"hello, chunked "[..], &b"world".repeat(1000)].concat();
     let want = format!(
-        "get 200 1200 {} None\nhead 200 300000 0 True\nmissing 404 True\necho 200 chunked text/x-test {} True\necho2 200 by length True\nclose 200 100000 close\n",
+        "get 200 1200 {} None\nhead 200 300000 0 True\nmissing 404 True\necho 200 chunked application/octet-stream {} True\necho2 200 by length True\nclose 200 100000 close\n",
         sha(&s.file("small.txt")),
         sha(&echo)
     );
@@ -986,4 +986,33 @@ fn failed_preconditions_get_412() {
         );
         assert_eq!(r.status(), *status, "{fields}: {}", r.head);
     }
+}
+
+#[test]
+fn echo_never_reflects_the_content_type() {
+    // The echo serves the client's bytes: as an opaque type the browser
+    // must not sniff, whatever type the request claimed.
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let body = "<script>alert(1)</script>";
+    let r = ask(
+        &mut c,
+        &format!(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+        false,
+    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.body, body.as_bytes());
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/octet-stream"),
+        "{}",
+        r.head
+    );
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    // Every response says nosniff.
+    let r = ask(&mut c, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
 }

@@ -265,12 +265,9 @@ impl RequestReader {
             keep_alive: req.head.wants_keep_alive(),
             started: req.started,
         };
-        let ty = req
-            .head
-            .header("content-type")
-            .cloned()
-            .unwrap_or(Bytes::from_static(b"application/octet-stream"));
-        let head = ResponseHead::new(Status::OK).header("Content-Type", ty);
+        // Never the client's Content-Type: reflected, it would serve
+        // attacker-chosen bytes as text/html from this origin (issue 11).
+        let head = ResponseHead::new(Status::OK).header("Content-Type", "application/octet-stream");
         let body = if req.head.version == Version::Http11 {
             // Chunked, as the pieces arrived.
             Body::Chunks(ListProducer::new(echo.pieces))
@@ -335,6 +332,9 @@ impl RequestReader {
         }
         head.add("Date", &now_http_date());
         head.add("Server", config.server_name.as_bytes());
+        // No MIME sniffing of any response: a listing, a guessed type or
+        // the echo is never reinterpreted as HTML or script.
+        head.add("X-Content-Type-Options", b"nosniff");
         let head = head.finish();
         let head_len = head.len() as u64;
         let response: Box<dyn Producer + Send> = match (body, small) {
