@@ -1016,3 +1016,73 @@ fn echo_never_reflects_the_content_type() {
     let r = ask(&mut c, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n", false);
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
 }
+
+/// In a child process, as the descriptor limit is process-wide: a request
+/// that cannot open its file for want of descriptors gets 503 with
+/// `Retry-After`, and once descriptors are free the same request is served.
+#[test]
+fn out_of_descriptors_child() {
+    if std::env::var_os("HTTP_EMFILE_CHILD").is_none() {
+        return;
+    }
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let get = "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_eq!(ask(&mut c, get, false).status(), 200);
+    let max = getrlimit(Resource::Nofile).maximum;
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(256),
+            maximum: max,
+        },
+    )
+    .unwrap();
+    // Take every descriptor left.
+    let mut hog = Vec::new();
+    loop {
+        match std::fs::File::open("/dev/null") {
+            Ok(f) => hog.push(f),
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(24), "{e}");
+                break;
+            }
+        }
+    }
+    let r = ask(&mut c, get, false);
+    assert_eq!(
+        (r.status(), r.header("retry-after")),
+        (503, Some("1")),
+        "{}",
+        r.head
+    );
+    assert_eq!(r.header("connection"), Some("close"));
+    assert_closed(&mut c, "closed after 503, giving back a descriptor");
+    drop(hog);
+    let mut c = connect(s.addr);
+    let r = ask(&mut c, get, false);
+    assert_eq!((r.status(), &r.body[..]), (200, &s.file("small.txt")[..]));
+    println!("child done");
+}
+
+#[test]
+fn running_out_of_descriptors_answers_503_with_retry_after() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "out_of_descriptors_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("HTTP_EMFILE_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("child done"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -253,7 +253,11 @@ impl RequestReader {
                 allow: ALLOW_RESOURCE,
             }),
         };
-        let reply = reply.unwrap_or_else(|e| Reply::error(&e));
+        let (reply, close) = match reply {
+            Ok(r) => (r, close),
+            // 503 closes, giving back a descriptor.
+            Err(e) => (Reply::error(&e), close || e.closes_connection()),
+        };
         self.emit(&meta(keep_alive), reply, close);
     }
 

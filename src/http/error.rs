@@ -103,6 +103,14 @@ pub enum HttpError {
         /// The length of the representation.
         len: u64,
     },
+    /// The server is short of a resource it needs for the request — file
+    /// descriptors (`EMFILE`, `ENFILE`) — and may have it again soon (503,
+    /// RFC 9110 section 15.6.4, sent with `Retry-After`). The connection
+    /// closes, which gives back one descriptor.
+    Unavailable {
+        /// Seconds the client should wait before retrying (`Retry-After`).
+        retry_after: u32,
+    },
     /// The request could not be answered because of a server-side I/O
     /// failure (500).
     Internal {
@@ -136,13 +144,14 @@ impl HttpError {
             HttpError::MethodNotImplemented => Status::NOT_IMPLEMENTED,
             HttpError::PreconditionFailed => Status::PRECONDITION_FAILED,
             HttpError::RangeNotSatisfiable { .. } => Status::RANGE_NOT_SATISFIABLE,
+            HttpError::Unavailable { .. } => Status::SERVICE_UNAVAILABLE,
             HttpError::Internal { .. } => Status::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// Whether the connection must close after the error response: the
     /// request's framing is unknown or untrusted, or its body is left
-    /// unread.
+    /// unread, or the server is short of descriptors (closing frees one).
     pub fn closes_connection(&self) -> bool {
         !matches!(
             self,
@@ -199,6 +208,9 @@ impl fmt::Display for HttpError {
             HttpError::PreconditionFailed => f.write_str("precondition failed"),
             HttpError::RangeNotSatisfiable { len } => {
                 write!(f, "range not satisfiable for {len} bytes")
+            }
+            HttpError::Unavailable { retry_after } => {
+                write!(f, "out of file descriptors (retry after {retry_after} s)")
             }
             HttpError::Internal { kind } => write!(f, "internal error: {kind}"),
         }
@@ -283,6 +295,7 @@ mod tests {
             (HttpError::MethodNotImplemented, 501, false),
             (HttpError::PreconditionFailed, 412, false),
             (HttpError::RangeNotSatisfiable { len: 3 }, 416, false),
+            (HttpError::Unavailable { retry_after: 1 }, 503, true),
             (
                 HttpError::Internal {
                     kind: io::ErrorKind::Other,

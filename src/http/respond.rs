@@ -69,6 +69,9 @@ impl Reply {
             HttpError::RangeNotSatisfiable { len } => {
                 head.add("Content-Range", format!("bytes */{len}").as_bytes())
             }
+            HttpError::Unavailable { retry_after } => {
+                head.add("Retry-After", retry_after.to_string().as_bytes())
+            }
             _ => {}
         }
         Reply {
@@ -211,7 +214,22 @@ pub(crate) fn resource(
     file(config, req, real)
 }
 
+/// `Retry-After` when out of descriptors: a second is long enough for
+/// responses in flight to finish and give theirs back.
+const RETRY_AFTER_SECS: u32 = 1;
+
+/// Maps an I/O failure serving a request to its error response.
 fn internal(e: &io::Error) -> HttpError {
+    // Out of descriptors (this process's EMFILE or the system's ENFILE)
+    // passes as connections close: 503 and retry, not 500 (issue 11).
+    #[cfg(unix)]
+    if let Some(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE) =
+        rustix::io::Errno::from_io_error(e)
+    {
+        return HttpError::Unavailable {
+            retry_after: RETRY_AFTER_SECS,
+        };
+    }
     match e.kind() {
         io::ErrorKind::NotFound => HttpError::NotFound,
         io::ErrorKind::PermissionDenied => HttpError::Forbidden,
@@ -374,6 +392,26 @@ mod tests {
         for (h, want) in table {
             assert_eq!(accepts_gzip(&req(h)), *want, "{h:?}");
         }
+    }
+
+    #[test]
+    fn out_of_descriptors_is_503_with_retry_after() {
+        // EMFILE (this process) and ENFILE (the system) pass; other I/O
+        // failures stay 500.
+        for errno in [rustix::io::Errno::MFILE, rustix::io::Errno::NFILE] {
+            let e = internal(&io::Error::from_raw_os_error(errno.raw_os_error()));
+            assert_eq!(e, HttpError::Unavailable { retry_after: 1 }, "{errno}");
+            let r = Reply::error(&e);
+            assert_eq!(r.status(), Status::SERVICE_UNAVAILABLE);
+            let head = r.head.finish();
+            assert!(head.windows(16).any(|w| w == b"Retry-After: 1\r\n"));
+        }
+        let e = internal(&io::Error::from_raw_os_error(
+            rustix::io::Errno::IO.raw_os_error(),
+        ));
+        assert_eq!(e.status(), Status::INTERNAL_SERVER_ERROR);
+        let e = internal(&io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(e, HttpError::NotFound);
     }
 
     #[test]
