@@ -321,7 +321,7 @@ print('close', r.status, len(body), r.getheader('Connection'))
     };
     let echo: Vec<u8> = [&b"hello, chunked "[..], &b"world".repeat(1000)].concat();
     let want = format!(
-        "get 200 1200 {} None\nhead 200 300000 0 True\nmissing 404 True\necho 200 chunked text/x-test {} True\necho2 200 by length True\nclose 200 100000 close\n",
+        "get 200 1200 {} None\nhead 200 300000 0 True\nmissing 404 True\necho 200 chunked application/octet-stream {} True\necho2 200 by length True\nclose 200 100000 close\n",
         sha(&s.file("small.txt")),
         sha(&echo)
     );
@@ -625,13 +625,19 @@ fn methods_versions_and_connection_rules() {
         b"DELETE /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     let (r, _) = parse_one(&resp, false).unwrap();
-    assert_eq!((r.status(), r.header("allow")), (405, Some("GET, HEAD")));
+    assert_eq!(
+        (r.status(), r.header("allow")),
+        (405, Some("GET, HEAD, OPTIONS"))
+    );
     let resp = exchange(
         s.addr,
         b"GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     let (r, _) = parse_one(&resp, false).unwrap();
-    assert_eq!((r.status(), r.header("allow")), (405, Some("POST")));
+    assert_eq!(
+        (r.status(), r.header("allow")),
+        (405, Some("POST, OPTIONS"))
+    );
 
     // HTTP/1.0: closes by default, says so.
     let resp = exchange(s.addr, b"GET /small.txt HTTP/1.0\r\n\r\n");
@@ -823,4 +829,260 @@ fn pipelined_requests_beyond_the_input_budget_wait_instead_of_failing() {
         assert!(r.body == small, "{i}: body differs");
     }
     assert_closed(&mut c, "closed after the last answer");
+}
+
+/// Sends `req` on `c` and reads one response (`head_request`: no body).
+fn ask(c: &mut TcpStream, req: &str, head_request: bool) -> Resp {
+    c.write_all(req.as_bytes()).unwrap();
+    read_responses(c, 1, head_request).pop().unwrap()
+}
+
+#[test]
+fn invalid_host_values_get_400() {
+    // RFC 9112 section 3.2: Host is uri-host [ ":" port ] (RFC 3986
+    // section 3.2.2), or empty; anything else gets 400.
+    let s = start(|c| c);
+    for host in [
+        "a b", "a/b@c", "a@b", "[::1", "a:80x", "a:b", "%4", "a\tb", "a?b", "[]",
+    ] {
+        let resp = exchange(
+            s.addr,
+            format!("GET /small.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(status_of(&resp), 400, "Host: {host:?}");
+    }
+    let mut c = connect(s.addr);
+    for host in [
+        "",
+        "example.com",
+        "example.com:",
+        "example.com:8080",
+        "127.0.0.1:80",
+        "[::1]:8080",
+        "[v7.a:b]",
+        "%41bc",
+    ] {
+        let r = ask(
+            &mut c,
+            &format!("GET /small.txt HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+            false,
+        );
+        assert_eq!(r.status(), 200, "Host: {host:?}");
+    }
+}
+
+#[test]
+fn options_answers_with_the_allowed_methods() {
+    // RFC 9110 section 9.3.7 and RFC 9112 section 3.2.4: `OPTIONS *` asks
+    // about the server, `OPTIONS /path` about one resource; a response
+    // without content says `Content-Length: 0`.
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let cases: &[(&str, u16, Option<&str>)] = &[
+        ("*", 200, Some("GET, HEAD, POST, OPTIONS")),
+        ("/small.txt", 200, Some("GET, HEAD, OPTIONS")),
+        ("/sub/", 200, Some("GET, HEAD, OPTIONS")),
+        ("/echo", 200, Some("POST, OPTIONS")),
+        ("/nope.txt", 404, None),
+    ];
+    for (target, status, allow) in cases {
+        let r = ask(
+            &mut c,
+            &format!("OPTIONS {target} HTTP/1.1\r\nHost: x\r\n\r\n"),
+            false,
+        );
+        assert_eq!(
+            (r.status(), r.header("allow")),
+            (*status, *allow),
+            "{target}"
+        );
+        if *status == 200 {
+            assert_eq!(r.header("content-length"), Some("0"), "{target}");
+            assert!(r.body.is_empty());
+        }
+    }
+    // The asterisk form is for OPTIONS only.
+    for method in ["GET", "HEAD", "POST", "DELETE"] {
+        let resp = exchange(
+            s.addr,
+            format!("{method} * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(status_of(&resp), 400, "{method} *");
+    }
+}
+
+#[test]
+fn unknown_methods_get_501_known_ones_405_with_allow() {
+    // RFC 9110 section 15.6.2: 501 for a method the server does not
+    // recognise (methods are case-sensitive, section 9.1); section 15.5.6:
+    // 405 with Allow for one it knows but the resource does not support.
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let file_allow = Some("GET, HEAD, OPTIONS");
+    let echo_allow = Some("POST, OPTIONS");
+    let cases: &[(&str, &str, u16, Option<&str>)] = &[
+        ("FOO", "/small.txt", 501, None),
+        ("get", "/small.txt", 501, None),
+        ("BREW", "/echo", 501, None),
+        ("PUT", "/small.txt", 405, file_allow),
+        ("DELETE", "/small.txt", 405, file_allow),
+        ("PATCH", "/small.txt", 405, file_allow),
+        ("POST", "/small.txt", 405, file_allow),
+        ("TRACE", "/small.txt", 405, file_allow),
+        ("PUT", "/echo", 405, echo_allow),
+        ("GET", "/echo", 405, echo_allow),
+    ];
+    for (method, target, status, allow) in cases {
+        let r = ask(
+            &mut c,
+            &format!("{method} {target} HTTP/1.1\r\nHost: x\r\n\r\n"),
+            false,
+        );
+        assert_eq!(
+            (r.status(), r.header("allow")),
+            (*status, *allow),
+            "{method} {target}"
+        );
+    }
+}
+
+#[test]
+fn failed_preconditions_get_412() {
+    // RFC 9110 sections 13.1.1 (If-Match, strong comparison), 13.1.4
+    // (If-Unmodified-Since) and 13.2.2 (their order, before If-None-Match).
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let r = ask(&mut c, "HEAD /small.txt HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    let etag = r.header("etag").unwrap().to_owned();
+    let lm = r.header("last-modified").unwrap().to_owned();
+    let past = "Sun, 06 Nov 1994 08:49:37 GMT";
+    let cases: &[(String, u16)] = &[
+        ("If-Match: \"nope\"".into(), 412),
+        (format!("If-Match: W/{etag}"), 412),
+        (format!("If-Match: \"nope\", {etag}"), 200),
+        (format!("If-Match: {etag}"), 200),
+        ("If-Match: *".into(), 200),
+        (format!("If-Unmodified-Since: {past}"), 412),
+        (format!("If-Unmodified-Since: {lm}"), 200),
+        ("If-Unmodified-Since: yesterday".into(), 200),
+        // If-Match first: it fails before If-None-Match would give 304.
+        (format!("If-Match: \"nope\"\r\nIf-None-Match: {etag}"), 412),
+        // If-Unmodified-Since is ignored with If-Match.
+        (
+            format!("If-Match: {etag}\r\nIf-Unmodified-Since: {past}"),
+            200,
+        ),
+        (
+            format!("If-Unmodified-Since: {lm}\r\nIf-None-Match: {etag}"),
+            304,
+        ),
+    ];
+    for (fields, status) in cases {
+        let r = ask(
+            &mut c,
+            &format!("GET /small.txt HTTP/1.1\r\nHost: x\r\n{fields}\r\n\r\n"),
+            false,
+        );
+        assert_eq!(r.status(), *status, "{fields}: {}", r.head);
+    }
+}
+
+#[test]
+fn echo_never_reflects_the_content_type() {
+    // The echo serves the client's bytes: as an opaque type the browser
+    // must not sniff, whatever type the request claimed.
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let body = "<script>alert(1)</script>";
+    let r = ask(
+        &mut c,
+        &format!(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+        false,
+    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.body, body.as_bytes());
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/octet-stream"),
+        "{}",
+        r.head
+    );
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    // Every response says nosniff.
+    let r = ask(&mut c, "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+}
+
+/// In a child process, as the descriptor limit is process-wide: a request
+/// that cannot open its file for want of descriptors gets 503 with
+/// `Retry-After`, and once descriptors are free the same request is served.
+#[test]
+fn out_of_descriptors_child() {
+    if std::env::var_os("HTTP_EMFILE_CHILD").is_none() {
+        return;
+    }
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let get = "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_eq!(ask(&mut c, get, false).status(), 200);
+    let max = getrlimit(Resource::Nofile).maximum;
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(256),
+            maximum: max,
+        },
+    )
+    .unwrap();
+    // Take every descriptor left.
+    let mut hog = Vec::new();
+    loop {
+        match std::fs::File::open("/dev/null") {
+            Ok(f) => hog.push(f),
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(24), "{e}");
+                break;
+            }
+        }
+    }
+    let r = ask(&mut c, get, false);
+    assert_eq!(
+        (r.status(), r.header("retry-after")),
+        (503, Some("1")),
+        "{}",
+        r.head
+    );
+    assert_eq!(r.header("connection"), Some("close"));
+    assert_closed(&mut c, "closed after 503, giving back a descriptor");
+    drop(hog);
+    let mut c = connect(s.addr);
+    let r = ask(&mut c, get, false);
+    assert_eq!((r.status(), &r.body[..]), (200, &s.file("small.txt")[..]));
+    println!("child done");
+}
+
+#[test]
+fn running_out_of_descriptors_answers_503_with_retry_after() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "out_of_descriptors_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("HTTP_EMFILE_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("child done"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -1,5 +1,6 @@
 //! Validators and the requests that use them: [`Validators`] (`ETag`,
-//! `Last-Modified`), conditional GETs answered with 304, and single byte
+//! `Last-Modified`), conditional GETs answered with 412 (`If-Match`,
+//! `If-Unmodified-Since`) or 304, and single byte
 //! ranges ([`ByteRange`], 206 and 416), per RFC 9110 sections 8.8, 13 and
 //! 14.
 
@@ -69,6 +70,33 @@ impl Validators {
             .and_then(|v| parse_http_date(v))
         {
             Some(since) => self.last_modified <= since,
+            None => false,
+        }
+    }
+
+    /// Whether a request for the representation with tag `etag` is
+    /// answered 412 (RFC 9110 section 13.2.2, steps 1 and 2, which come
+    /// before [`not_modified`](Self::not_modified)): `If-Match` when sent
+    /// (strong comparison, so a weak tag never matches; `*` matches the
+    /// existing file), otherwise `If-Unmodified-Since` (modified after
+    /// that date; ignored when not a valid date).
+    pub fn precondition_failed(&self, req: &RequestHead, etag: &str) -> bool {
+        let mut im = req.headers("if-match").peekable();
+        if im.peek().is_some() {
+            // Our tags are strong, so equal bytes is strong comparison
+            // (section 8.8.3.2): `W/"…"` never equals them.
+            return !im.any(|v| {
+                v.split(|&b| b == b',').any(|t| {
+                    let t = trim(t);
+                    t == b"*" || t == etag.as_bytes()
+                })
+            });
+        }
+        match req
+            .header("if-unmodified-since")
+            .and_then(|v| parse_http_date(v))
+        {
+            Some(since) => self.last_modified > since,
             None => false,
         }
     }
@@ -256,6 +284,62 @@ mod tests {
         ));
         assert!(!v.not_modified(&req("If-Modified-Since: garbage\r\n"), &tag));
         assert!(!v.not_modified(&req(""), &tag));
+    }
+
+    #[test]
+    fn preconditions() {
+        // RFC 9110 section 13.1.1: If-Match compares strongly, `*` matches
+        // the current representation; section 13.1.4: If-Unmodified-Since
+        // fails for a later modification, and is ignored with If-Match or
+        // when not a valid date.
+        let v = Validators::new(1234, 784_111_777_500_000_000);
+        let tag = v.etag(false);
+        let gz = v.etag(true);
+        let at = "Sun, 06 Nov 1994 08:49:37 GMT";
+        let before = "Sun, 06 Nov 1994 08:49:36 GMT";
+        let after = "Sun, 06 Nov 1994 08:49:38 GMT";
+        let table: &[(String, &str, bool)] = &[
+            (String::new(), &tag, false),
+            (format!("If-Match: {tag}\r\n"), &tag, false),
+            (format!("If-Match: \"x\" , {tag}\r\n"), &tag, false),
+            (
+                format!("If-Match: \"x\"\r\nIf-Match: {tag}\r\n"),
+                &tag,
+                false,
+            ),
+            ("If-Match: *\r\n".into(), &tag, false),
+            ("If-Match: \"x\"\r\n".into(), &tag, true),
+            (format!("If-Match: W/{tag}\r\n"), &tag, true),
+            // The gzip coding is another representation with another tag.
+            (format!("If-Match: {tag}\r\n"), &gz, true),
+            (format!("If-Match: {gz}\r\n"), &gz, false),
+            (format!("If-Unmodified-Since: {at}\r\n"), &tag, false),
+            (format!("If-Unmodified-Since: {after}\r\n"), &tag, false),
+            (format!("If-Unmodified-Since: {before}\r\n"), &tag, true),
+            ("If-Unmodified-Since: garbage\r\n".into(), &tag, false),
+            (
+                format!("If-Match: {tag}\r\nIf-Unmodified-Since: {before}\r\n"),
+                &tag,
+                false,
+            ),
+            (
+                format!("If-Match: \"x\"\r\nIf-Unmodified-Since: {after}\r\n"),
+                &tag,
+                true,
+            ),
+        ];
+        for (fields, etag, want) in table {
+            assert_eq!(
+                v.precondition_failed(&req(fields), etag),
+                *want,
+                "{fields:?} against {etag}"
+            );
+        }
+        // Section 13.2.2: the preconditions come before If-None-Match, so
+        // a request both would answer is a 412 (checked first by the
+        // caller), not a 304.
+        let both = req(&format!("If-Match: \"x\"\r\nIf-None-Match: {tag}\r\n"));
+        assert!(v.precondition_failed(&both, &tag) && v.not_modified(&both, &tag));
     }
 
     #[test]

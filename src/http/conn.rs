@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
-use super::respond::{Body, Reply, resource};
+use super::respond::{ALLOW_ECHO, ALLOW_RESOURCE, ALLOW_SERVER, Body, Reply, options, resource};
 use super::server::Shared;
 use super::{
     BodyFraming, HeadScanner, HttpError, Method, RequestHead, ResponseHead, Status, UrlPath,
@@ -226,11 +226,17 @@ impl RequestReader {
             }
         };
         let keep_alive = head.wants_keep_alive();
+        // A body nobody reads: answer, then close rather than read it.
+        let close = framing != BodyFraming::None;
+        if &head.target[..] == b"*" {
+            // Server-wide OPTIONS (the parser refuses `*` with any other
+            // method).
+            return self.emit(&meta(keep_alive), Reply::options(ALLOW_SERVER), close);
+        }
         let path = match UrlPath::from_target(&head.target) {
             Ok(p) => p,
             Err(e) => {
                 let reply = Reply::error(&e);
-                let close = framing != BodyFraming::None;
                 return self.emit(&meta(keep_alive), reply, close);
             }
         };
@@ -268,13 +274,20 @@ impl RequestReader {
             return;
         }
         let reply = match (&head.method, is_echo) {
-            (_, true) => Err(HttpError::MethodNotAllowed { allow: "POST" }),
+            (m, _) if !m.is_known() => Err(HttpError::MethodNotImplemented),
+            (Method::Options, true) => Ok(Reply::options(ALLOW_ECHO)),
+            (_, true) => Err(HttpError::MethodNotAllowed { allow: ALLOW_ECHO }),
             (Method::Get | Method::Head, false) => resource(&self.shared, &head, &path),
-            _ => Err(HttpError::MethodNotAllowed { allow: "GET, HEAD" }),
+            (Method::Options, false) => options(&self.shared, &path),
+            _ => Err(HttpError::MethodNotAllowed {
+                allow: ALLOW_RESOURCE,
+            }),
         };
-        let reply = reply.unwrap_or_else(|e| Reply::error(&e));
-        // A body nobody reads: answer, then close rather than read it.
-        let close = framing != BodyFraming::None;
+        let (reply, close) = match reply {
+            Ok(r) => (r, close),
+            // 503 closes, giving back a descriptor.
+            Err(e) => (Reply::error(&e), close || e.closes_connection()),
+        };
         self.emit(&meta(keep_alive), reply, close);
     }
 
@@ -286,12 +299,9 @@ impl RequestReader {
             keep_alive: req.head.wants_keep_alive(),
             started: req.started,
         };
-        let ty = req
-            .head
-            .header("content-type")
-            .cloned()
-            .unwrap_or(Bytes::from_static(b"application/octet-stream"));
-        let head = ResponseHead::new(Status::OK).header("Content-Type", ty);
+        // Never the client's Content-Type: reflected, it would serve
+        // attacker-chosen bytes as text/html from this origin (issue 11).
+        let head = ResponseHead::new(Status::OK).header("Content-Type", "application/octet-stream");
         let body = if req.head.version == Version::Http11 {
             // Chunked, as the pieces arrived.
             Body::Chunks(ListProducer::new(echo.pieces))
@@ -355,6 +365,9 @@ impl RequestReader {
         }
         head.add("Date", &now_http_date());
         head.add("Server", config.server_name.as_bytes());
+        // No MIME sniffing of any response: a listing, a guessed type or
+        // the echo is never reinterpreted as HTML or script.
+        head.add("X-Content-Type-Options", b"nosniff");
         let head = head.finish();
         let head_len = head.len() as u64;
         let response: Box<dyn Producer + Send> = match (body, small) {

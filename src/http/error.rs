@@ -54,8 +54,8 @@ pub enum HttpError {
         /// The minor version asked for.
         minor: u8,
     },
-    /// `Host` is missing from an HTTP/1.1 request, or sent twice (400,
-    /// RFC 9112 section 3.2).
+    /// `Host` is missing from an HTTP/1.1 request, sent twice, or not
+    /// `uri-host [ ":" port ]` (400, RFC 9112 section 3.2).
     BadHost,
     /// `Content-Length` is not a number, or sent twice with different
     /// values (400).
@@ -92,10 +92,24 @@ pub enum HttpError {
         /// The methods that are allowed, comma separated.
         allow: &'static str,
     },
+    /// A method the server does not recognise (501, RFC 9110 section
+    /// 15.6.2); see [`Method::is_known`](super::Method::is_known).
+    MethodNotImplemented,
+    /// `If-Match` or `If-Unmodified-Since` does not hold for the file
+    /// (412, RFC 9110 section 13.1.1 and 13.1.4).
+    PreconditionFailed,
     /// The byte range lies outside a representation of `len` bytes (416).
     RangeNotSatisfiable {
         /// The length of the representation.
         len: u64,
+    },
+    /// The server is short of a resource it needs for the request — file
+    /// descriptors (`EMFILE`, `ENFILE`) — and may have it again soon (503,
+    /// RFC 9110 section 15.6.4, sent with `Retry-After`). The connection
+    /// closes, which gives back one descriptor.
+    Unavailable {
+        /// Seconds the client should wait before retrying (`Retry-After`).
+        retry_after: u32,
     },
     /// The request could not be answered because of a server-side I/O
     /// failure (500).
@@ -127,14 +141,17 @@ impl HttpError {
             HttpError::Forbidden => Status::FORBIDDEN,
             HttpError::NotFound => Status::NOT_FOUND,
             HttpError::MethodNotAllowed { .. } => Status::METHOD_NOT_ALLOWED,
+            HttpError::MethodNotImplemented => Status::NOT_IMPLEMENTED,
+            HttpError::PreconditionFailed => Status::PRECONDITION_FAILED,
             HttpError::RangeNotSatisfiable { .. } => Status::RANGE_NOT_SATISFIABLE,
+            HttpError::Unavailable { .. } => Status::SERVICE_UNAVAILABLE,
             HttpError::Internal { .. } => Status::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// Whether the connection must close after the error response: the
     /// request's framing is unknown or untrusted, or its body is left
-    /// unread.
+    /// unread, or the server is short of descriptors (closing frees one).
     pub fn closes_connection(&self) -> bool {
         !matches!(
             self,
@@ -142,6 +159,8 @@ impl HttpError {
                 | HttpError::Forbidden
                 | HttpError::NotFound
                 | HttpError::MethodNotAllowed { .. }
+                | HttpError::MethodNotImplemented
+                | HttpError::PreconditionFailed
                 | HttpError::RangeNotSatisfiable { .. }
                 | HttpError::Internal { .. }
         )
@@ -167,7 +186,7 @@ impl fmt::Display for HttpError {
             HttpError::VersionNotSupported { major, minor } => {
                 write!(f, "http version {major}.{minor} not supported")
             }
-            HttpError::BadHost => f.write_str("missing or repeated host header"),
+            HttpError::BadHost => f.write_str("missing, repeated or invalid host header"),
             HttpError::BadContentLength => f.write_str("invalid content-length"),
             HttpError::ConflictingFraming => {
                 f.write_str("both content-length and transfer-encoding")
@@ -185,8 +204,13 @@ impl fmt::Display for HttpError {
             HttpError::MethodNotAllowed { allow } => {
                 write!(f, "method not allowed (allowed: {allow})")
             }
+            HttpError::MethodNotImplemented => f.write_str("method not implemented"),
+            HttpError::PreconditionFailed => f.write_str("precondition failed"),
             HttpError::RangeNotSatisfiable { len } => {
                 write!(f, "range not satisfiable for {len} bytes")
+            }
+            HttpError::Unavailable { retry_after } => {
+                write!(f, "out of file descriptors (retry after {retry_after} s)")
             }
             HttpError::Internal { kind } => write!(f, "internal error: {kind}"),
         }
@@ -268,7 +292,10 @@ mod tests {
             (HttpError::Forbidden, 403, false),
             (HttpError::NotFound, 404, false),
             (HttpError::MethodNotAllowed { allow: "GET" }, 405, false),
+            (HttpError::MethodNotImplemented, 501, false),
+            (HttpError::PreconditionFailed, 412, false),
             (HttpError::RangeNotSatisfiable { len: 3 }, 416, false),
+            (HttpError::Unavailable { retry_after: 1 }, 503, true),
             (
                 HttpError::Internal {
                     kind: io::ErrorKind::Other,

@@ -10,8 +10,9 @@
 //! - [`ResponseHead`] builds a status line and header fields.
 //! - [`UrlPath`] turns a target into a safe relative path: percent-decoded
 //!   once, normalised, never above the root, symbolic links checked.
-//! - [`Validators`] and [`ByteRange`]: `ETag`, `Last-Modified`, 304s,
-//!   single byte ranges (206, 416).
+//! - [`Validators`] and [`ByteRange`]: `ETag`, `Last-Modified`, 412s
+//!   (`If-Match`, `If-Unmodified-Since`), 304s, single byte ranges (206,
+//!   416).
 //! - [`HttpError`]: every failure as a typed value with its [`Status`].
 //!
 //! [`Server`] puts them on a [`Reactor`](crate::reactor::Reactor): one

@@ -154,6 +154,8 @@ pub enum Method {
     Head,
     /// `POST`.
     Post,
+    /// `OPTIONS`.
+    Options,
     /// Any other method token, as sent.
     Other(Bytes),
 }
@@ -165,8 +167,26 @@ impl Method {
             Method::Get => "GET",
             Method::Head => "HEAD",
             Method::Post => "POST",
+            Method::Options => "OPTIONS",
             // Tokens are ASCII, checked by the parser.
             Method::Other(b) => std::str::from_utf8(b).unwrap_or("?"),
+        }
+    }
+}
+
+impl Method {
+    /// Whether the server recognises the method: the eight of RFC 9110
+    /// section 9.3 (`GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `CONNECT`,
+    /// `OPTIONS`, `TRACE`) and `PATCH` (RFC 5789), case-sensitively
+    /// (section 9.1). A known method a resource does not support gets 405
+    /// with `Allow`; any other gets 501 (section 15.6.2).
+    pub fn is_known(&self) -> bool {
+        match self {
+            Method::Get | Method::Head | Method::Post | Method::Options => true,
+            Method::Other(m) => matches!(
+                &m[..],
+                b"PUT" | b"DELETE" | b"CONNECT" | b"TRACE" | b"PATCH"
+            ),
         }
     }
 }
@@ -223,7 +243,7 @@ pub struct RequestHead {
     /// The method.
     pub method: Method,
     /// The request target as sent (origin form `/path?query`, absolute
-    /// form, or `*`).
+    /// form, or `*` with `OPTIONS` only).
     pub target: Bytes,
     /// The version.
     pub version: Version,
@@ -288,6 +308,10 @@ impl RequestHead {
                 "target is not in origin or absolute form",
             ));
         }
+        // RFC 9112 section 3.2.4: `*` only for a server-wide OPTIONS.
+        if target == b"*" && method != b"OPTIONS" {
+            return Err(bad_line(target_at, "asterisk form without options"));
+        }
         let version_at = target_at + sp2 + 1;
         let version = parse_version(&rest[sp2 + 1..]).map_err(|e| match e {
             Some(e) => e,
@@ -297,6 +321,7 @@ impl RequestHead {
             b"GET" => Method::Get,
             b"HEAD" => Method::Head,
             b"POST" => Method::Post,
+            b"OPTIONS" => Method::Options,
             _ => Method::Other(head.slice(..sp1)),
         };
         let target = head.slice(target_at..target_at + target.len());
@@ -384,7 +409,8 @@ impl RequestHead {
         }
     }
 
-    /// Checks `Host` (exactly one in HTTP/1.1, at most one in 1.0) and
+    /// Checks `Host` (exactly one in HTTP/1.1, at most one in 1.0, its
+    /// value `uri-host [ ":" port ]` or empty, RFC 9112 section 3.2) and
     /// works out the body's framing (RFC 9112 section 6.3): both
     /// `Content-Length` and `Transfer-Encoding` is refused as a smuggling
     /// attempt; a transfer coding other than a single final `chunked` is
@@ -392,6 +418,9 @@ impl RequestHead {
     pub fn body_framing(&self) -> Result<BodyFraming, HttpError> {
         let hosts = self.headers("host").count();
         if hosts > 1 || (hosts == 0 && self.version == Version::Http11) {
+            return Err(HttpError::BadHost);
+        }
+        if self.header("host").is_some_and(|h| !is_host(h)) {
             return Err(HttpError::BadHost);
         }
         let has_te = self.header("transfer-encoding").is_some();
@@ -428,6 +457,85 @@ impl RequestHead {
             (false, Some(n)) => Ok(BodyFraming::Length(n)),
         }
     }
+}
+
+/// RFC 3986 `unreserved`.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~".contains(&b)
+}
+
+/// RFC 3986 `sub-delims`.
+fn is_sub_delim(b: u8) -> bool {
+    b"!$&'()*+,;=".contains(&b)
+}
+
+/// A `Host` value: empty (allowed when the target has no authority, RFC
+/// 9112 section 3.2) or `uri-host [ ":" port ]` (RFC 3986 sections 3.2.2
+/// and 3.2.3), where `port = *DIGIT` may be empty.
+fn is_host(v: &[u8]) -> bool {
+    let (host, port) = if v.first() == Some(&b'[') {
+        let Some(close) = memchr::memchr(b']', v) else {
+            return false;
+        };
+        let (literal, rest) = (&v[1..close], &v[close + 1..]);
+        if !is_ip_literal(literal) {
+            return false;
+        }
+        match rest {
+            [] => return true,
+            [b':', port @ ..] => (&[][..], port),
+            _ => return false,
+        }
+    } else {
+        match memchr::memchr(b':', v) {
+            Some(i) => (&v[..i], &v[i + 1..]),
+            None => (v, &[][..]),
+        }
+    };
+    is_reg_name(host) && port.iter().all(u8::is_ascii_digit)
+}
+
+/// `reg-name = *( unreserved / pct-encoded / sub-delims )`; IPv4 addresses
+/// are reg-names too as far as characters go.
+fn is_reg_name(s: &[u8]) -> bool {
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'%' => {
+                if !(s.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && s.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+                {
+                    return false;
+                }
+                i += 3;
+            }
+            b if is_unreserved(b) || is_sub_delim(b) => i += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// What lies between `[` and `]`: an IPvFuture (`v` 1*HEXDIG `.`
+/// 1*( unreserved / sub-delims / `:` )), or by its characters an IPv6
+/// address (hex digits, `:`, `.` for a trailing IPv4 part, at least one
+/// `:`). No zone identifier: RFC 6874 keeps them out of `Host`.
+fn is_ip_literal(s: &[u8]) -> bool {
+    if let [b'v' | b'V', rest @ ..] = s {
+        let Some(dot) = memchr::memchr(b'.', rest) else {
+            return false;
+        };
+        let (ver, tail) = (&rest[..dot], &rest[dot + 1..]);
+        return !ver.is_empty()
+            && ver.iter().all(u8::is_ascii_hexdigit)
+            && !tail.is_empty()
+            && tail
+                .iter()
+                .all(|&b| is_unreserved(b) || is_sub_delim(b) || b == b':');
+    }
+    s.contains(&b':')
+        && s.iter()
+            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
 /// A decimal length: 1 to 19 digits, nothing else.
@@ -474,7 +582,7 @@ mod tests {
         assert_eq!(h.headers("X-A").count(), 2);
         assert_eq!(h.body_framing(), Ok(BodyFraming::None));
         assert!(h.wants_keep_alive());
-        let h = parse("PATCH * HTTP/1.0\r\n\r\n").unwrap();
+        let h = parse("PATCH / HTTP/1.0\r\n\r\n").unwrap();
         assert_eq!(h.method, Method::Other(Bytes::from_static(b"PATCH")));
         assert_eq!(h.method.as_str(), "PATCH");
         assert_eq!(h.version, Version::Http10);
@@ -483,6 +591,26 @@ mod tests {
             parse("GET / HTTP/1.7\r\nHost: a\r\n\r\n").unwrap().version,
             Version::Http11
         );
+    }
+
+    #[test]
+    fn known_methods() {
+        // RFC 9110 section 9.3 and PATCH (RFC 5789): known; methods are
+        // case-sensitive (section 9.1), so `get` is not GET.
+        for m in [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+        ] {
+            let h = parse(&format!("{m} / HTTP/1.1\r\nHost: a\r\n\r\n")).unwrap();
+            assert!(h.method.is_known(), "{m}");
+            assert_eq!(h.method.as_str(), m);
+        }
+        for m in ["get", "FOO", "BREW", "PROPFIND", "Options"] {
+            let h = parse(&format!("{m} / HTTP/1.1\r\nHost: a\r\n\r\n")).unwrap();
+            assert!(!h.method.is_known(), "{m}");
+        }
+        // The asterisk form is for OPTIONS only (RFC 9112 section 3.2.4).
+        let h = parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!((h.method, &h.target[..]), (Method::Options, &b"*"[..]));
     }
 
     #[test]
@@ -541,6 +669,13 @@ mod tests {
                 BadRequestLine {
                     offset: 4,
                     reason: "target is not in origin or absolute form",
+                },
+            ),
+            (
+                "GET * HTTP/1.1\r\n\r\n",
+                BadRequestLine {
+                    offset: 4,
+                    reason: "asterisk form without options",
                 },
             ),
             (
@@ -698,6 +833,48 @@ mod tests {
         ];
         for (input, want) in table {
             assert_eq!(&f(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn host_values() {
+        // RFC 9112 section 3.2: Host = uri-host [ ":" port ] (RFC 3986
+        // sections 3.2.2 and 3.2.3), or empty when the target has no
+        // authority; an invalid value gets 400.
+        let valid = [
+            "",
+            "a",
+            "example.com",
+            "example.com:",
+            "example.com:8080",
+            "127.0.0.1",
+            "127.0.0.1:80",
+            "[::1]",
+            "[::1]:8080",
+            "[2001:db8::192.0.2.1]",
+            "[v7.a:b]",
+            "[V1F.x~!]",
+            "%41bc",
+            "a-b_c.~!$&'()*+,;=",
+            "A.EXAMPLE",
+        ];
+        let invalid = [
+            "a b", "a/b@c", "a@b", "[::1", "::1]", "a:80x", "a:b", "a:80:90", "%4", "%zz", "a%",
+            "a\tb", "a?b", "a#b", "\"a\"", "[]", "[::1]x", "[::1]:a", "[::g]", "[v1]", "[v.x]",
+            "[vx.a]", "[v1.]", "[v1.a/b]", "x[::1]", "\u{e9}",
+        ];
+        let framing = |host: &str| {
+            RequestHead::parse(Bytes::from(format!(
+                "GET / HTTP/1.1\r\nHost: {host}\r\n\r\n"
+            )))
+            .unwrap()
+            .body_framing()
+        };
+        for host in valid {
+            assert_eq!(framing(host), Ok(BodyFraming::None), "{host:?}");
+        }
+        for host in invalid {
+            assert_eq!(framing(host), Err(HttpError::BadHost), "{host:?}");
         }
     }
 

@@ -14,6 +14,14 @@ use super::server::Shared;
 use super::{HttpError, Method, RequestHead, ResponseHead, ServerConfig, Status, UrlPath};
 use crate::produce::{FileProducer, ListProducer};
 
+/// `Allow` for the files and directories under the root.
+pub(crate) const ALLOW_RESOURCE: &str = "GET, HEAD, OPTIONS";
+/// `Allow` for `/echo`.
+pub(crate) const ALLOW_ECHO: &str = "POST, OPTIONS";
+/// `Allow` for the server as a whole (`OPTIONS *`): every method some
+/// resource supports.
+pub(crate) const ALLOW_SERVER: &str = "GET, HEAD, POST, OPTIONS";
+
 /// A response body before framing.
 #[derive(Debug)]
 pub(crate) enum Body {
@@ -42,6 +50,15 @@ impl Reply {
         self.head.status()
     }
 
+    /// The answer to `OPTIONS`: 200, the methods in `Allow`, no content
+    /// (so `Content-Length: 0`, RFC 9110 section 9.3.7).
+    pub(crate) fn options(allow: &'static str) -> Reply {
+        Reply {
+            head: ResponseHead::new(Status::OK).header("Allow", allow),
+            body: Body::Bytes(Bytes::new()),
+        }
+    }
+
     /// The short error page for `e`.
     pub(crate) fn error(e: &HttpError) -> Reply {
         let status = e.status();
@@ -51,6 +68,9 @@ impl Reply {
             HttpError::MethodNotAllowed { allow } => head.add("Allow", allow.as_bytes()),
             HttpError::RangeNotSatisfiable { len } => {
                 head.add("Content-Range", format!("bytes */{len}").as_bytes())
+            }
+            HttpError::Unavailable { retry_after } => {
+                head.add("Retry-After", retry_after.to_string().as_bytes())
             }
             _ => {}
         }
@@ -146,10 +166,18 @@ fn open_beneath(
             Ok(Some((f, meta)))
         }
         Err(Errno::NOENT | Errno::NOTDIR | Errno::NAMETOOLONG) => Err(HttpError::NotFound),
+        Err(e @ (Errno::MFILE | Errno::NFILE)) => Err(internal(&e.into())),
         // A socket (ENXIO) or a device without a driver: not a file.
         Err(Errno::ACCESS | Errno::PERM | Errno::NXIO | Errno::NODEV) => Err(HttpError::Forbidden),
         Err(_) => Ok(None),
     }
+}
+
+/// `OPTIONS` of `path` under the root: what [`resource`] would serve must
+/// exist (404 otherwise) and stay beneath the root (403).
+pub(crate) fn options(shared: &Shared, path: &UrlPath) -> Result<Reply, HttpError> {
+    path.resolve(&shared.root)?;
+    Ok(Reply::options(ALLOW_RESOURCE))
 }
 
 /// A GET or HEAD of `path` under the root.
@@ -221,7 +249,22 @@ fn open_nonblocking(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// `Retry-After` when out of descriptors: a second is long enough for
+/// responses in flight to finish and give theirs back.
+const RETRY_AFTER_SECS: u32 = 1;
+
+/// Maps an I/O failure serving a request to its error response.
 fn internal(e: &io::Error) -> HttpError {
+    // Out of descriptors (this process's EMFILE or the system's ENFILE)
+    // passes as connections close: 503 and retry, not 500 (issue 11).
+    #[cfg(unix)]
+    if let Some(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE) =
+        rustix::io::Errno::from_io_error(e)
+    {
+        return HttpError::Unavailable {
+            retry_after: RETRY_AFTER_SECS,
+        };
+    }
     match e.kind() {
         io::ErrorKind::NotFound => HttpError::NotFound,
         io::ErrorKind::PermissionDenied => HttpError::Forbidden,
@@ -297,6 +340,9 @@ fn open_file(
         }
         h
     };
+    if validators.precondition_failed(req, &etag) {
+        return Err(HttpError::PreconditionFailed);
+    }
     if validators.not_modified(req, &etag) {
         return Ok(Reply {
             head: head_for(Status::NOT_MODIFIED),
@@ -383,6 +429,26 @@ mod tests {
         for (h, want) in table {
             assert_eq!(accepts_gzip(&req(h)), *want, "{h:?}");
         }
+    }
+
+    #[test]
+    fn out_of_descriptors_is_503_with_retry_after() {
+        // EMFILE (this process) and ENFILE (the system) pass; other I/O
+        // failures stay 500.
+        for errno in [rustix::io::Errno::MFILE, rustix::io::Errno::NFILE] {
+            let e = internal(&io::Error::from_raw_os_error(errno.raw_os_error()));
+            assert_eq!(e, HttpError::Unavailable { retry_after: 1 }, "{errno}");
+            let r = Reply::error(&e);
+            assert_eq!(r.status(), Status::SERVICE_UNAVAILABLE);
+            let head = r.head.finish();
+            assert!(head.windows(16).any(|w| w == b"Retry-After: 1\r\n"));
+        }
+        let e = internal(&io::Error::from_raw_os_error(
+            rustix::io::Errno::IO.raw_os_error(),
+        ));
+        assert_eq!(e.status(), Status::INTERNAL_SERVER_ERROR);
+        let e = internal(&io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(e, HttpError::NotFound);
     }
 
     #[test]

@@ -31,6 +31,8 @@ impl Status {
     pub const METHOD_NOT_ALLOWED: Status = Status(405);
     /// 408 Request Timeout.
     pub const REQUEST_TIMEOUT: Status = Status(408);
+    /// 412 Precondition Failed: `If-Match` or `If-Unmodified-Since`.
+    pub const PRECONDITION_FAILED: Status = Status(412);
     /// 413 Content Too Large.
     pub const CONTENT_TOO_LARGE: Status = Status(413);
     /// 414 URI Too Long.
@@ -43,6 +45,8 @@ impl Status {
     pub const INTERNAL_SERVER_ERROR: Status = Status(500);
     /// 501 Not Implemented.
     pub const NOT_IMPLEMENTED: Status = Status(501);
+    /// 503 Service Unavailable (sent with `Retry-After`).
+    pub const SERVICE_UNAVAILABLE: Status = Status(503);
     /// 505 HTTP Version Not Supported.
     pub const VERSION_NOT_SUPPORTED: Status = Status(505);
 
@@ -70,12 +74,14 @@ impl Status {
             404 => "Not Found",
             405 => "Method Not Allowed",
             408 => "Request Timeout",
+            412 => "Precondition Failed",
             413 => "Content Too Large",
             414 => "URI Too Long",
             416 => "Range Not Satisfiable",
             431 => "Request Header Fields Too Large",
             500 => "Internal Server Error",
             501 => "Not Implemented",
+            503 => "Service Unavailable",
             505 => "HTTP Version Not Supported",
             _ => "",
         }
