@@ -10,7 +10,9 @@
 //!
 //! On malformed input: exit status 1 and one line on standard error naming
 //! the stage and the error (with the byte offset where there is one); what
-//! was written before the error stays written. `--stats` prints each stage's
+//! was written before the error stays written. Bytes after the end of an
+//! encoded stream (`dechunk`, `undotstuff`, `gunzip`, `unzlib`, `inflate`)
+//! are malformed input too, never dropped silently. `--stats` prints each stage's
 //! counters to standard error.
 //!
 //! ```sh

@@ -35,7 +35,9 @@ pub enum Stage {
     Glob(usize),
     /// `chunked`: HTTP/1.1 chunked transfer coding.
     Chunked,
-    /// `dechunk`: decode chunked transfer coding (strict).
+    /// `dechunk`: decode chunked transfer coding (strict). The input must
+    /// end at the final CRLF: bytes after it are an error naming their
+    /// offset, as for every decoding stage.
     Dechunk,
     /// `gzip[:LEVEL]`: gzip (RFC 1952), default level 6.
     #[cfg(feature = "gzip")]
@@ -59,7 +61,8 @@ pub enum Stage {
     Inflate,
     /// `dotstuff`: SMTP dot-stuffing, terminated with `CRLF.CRLF`.
     DotStuff,
-    /// `undotstuff`: undo dot-stuffing, stopping at `CRLF.CRLF`.
+    /// `undotstuff`: undo dot-stuffing up to `CRLF.CRLF`, where the input
+    /// must end (bytes after it are an error naming their offset).
     UndotStuff,
 }
 

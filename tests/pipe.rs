@@ -132,3 +132,49 @@ fn stats_show_each_stage() {
     assert_eq!(fields(chunk)[2..4], ["10", "100"], "{chunk}");
     assert_eq!(fields(glob)[2..4], ["4", "100"], "{glob}");
 }
+
+/// Runs `pipe STAGE` on `input` and checks it failed with exit status 1 and
+/// one line on standard error naming the stage and `at` (issue 11).
+#[track_caller]
+fn assert_trailing_data_refused(stage: &str, input: &[u8], at: &str) -> Vec<u8> {
+    let out = pipe(&[stage], input);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stage}: {err}");
+    assert_eq!(err.lines().count(), 1, "{stage}: {err}");
+    assert!(err.contains(&format!("stage `{stage}`")), "{stage}: {err}");
+    assert!(err.contains("trailing data"), "{stage}: {err}");
+    assert!(err.contains(at), "{stage} names the offset ({at}): {err}");
+    out.stdout
+}
+
+#[test]
+fn dechunk_refuses_trailing_data() {
+    let out = assert_trailing_data_refused("dechunk", b"0\r\n\r\nEXTRA", "byte 5");
+    assert!(out.is_empty());
+    let out = assert_trailing_data_refused("dechunk", b"2\r\nhi\r\n0\r\n\r\n\r\n", "byte 12");
+    assert_eq!(out, b"hi");
+}
+
+#[test]
+fn undotstuff_refuses_trailing_data() {
+    let out = assert_trailing_data_refused("undotstuff", b"a\r\n.\r\nEXTRA", "byte 6");
+    assert_eq!(out, b"a\r\n");
+}
+
+#[test]
+fn gzip_decoders_refuse_trailing_data() {
+    if !cfg!(feature = "gzip") {
+        return;
+    }
+    for (encode, decode) in [
+        ("gzip", "gunzip"),
+        ("zlib", "unzlib"),
+        ("deflate", "inflate"),
+    ] {
+        let mut wire = pipe(&[encode], b"hello").stdout;
+        let at = format!("offset {}", wire.len());
+        wire.extend_from_slice(b"EXTRA");
+        let out = assert_trailing_data_refused(decode, &wire, &at);
+        assert_eq!(out, b"hello", "{decode}");
+    }
+}
