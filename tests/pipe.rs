@@ -178,3 +178,36 @@ fn gzip_decoders_refuse_trailing_data() {
         assert_eq!(out, b"hello", "{decode}");
     }
 }
+
+#[test]
+fn sizes_beyond_their_maximum_are_usage_errors_not_aborts() {
+    // Issue 11: `pipe glob:64G` died of SIGABRT on a failed allocation.
+    let mut cases = vec![
+        ("glob:64G", "glob:64G: size too large (max 64M)"),
+        ("chunk:1T", "chunk:1T: size too large (max 64M)"),
+        ("chunk:64G", "chunk:64G: size too large (max 64M)"),
+        ("glob:67108865", "glob:67108865: size too large (max 64M)"),
+        (
+            "glob:99999999999999999999",
+            "glob:99999999999999999999: size too large (max 64M)",
+        ),
+    ];
+    if cfg!(feature = "gzip") {
+        cases.push(("gzip:10", "gzip:10: level must be a number from 0 to 9"));
+    }
+    for (stage, message) in cases {
+        let out = pipe(&[stage], &[b'x'; 1000]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stage}: {err}");
+        assert!(out.stdout.is_empty(), "{stage}");
+        assert!(
+            err.starts_with(&format!("pipe: {message}\n")),
+            "{stage}: {err}"
+        );
+        assert!(err.contains("usage:"), "{stage}: {err}");
+    }
+    // The maximum itself is accepted.
+    let out = pipe(&["glob:64M", "chunk:64M"], &[b'x'; 1000]);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, [b'x'; 1000]);
+}
