@@ -6,11 +6,15 @@
 //! output, and exits when the input ends. Stages: `chunk:N` (hand the input on
 //! in N-byte pieces), `glob:N`, `chunked`, `dechunk`, `gzip[:LEVEL]`,
 //! `gunzip`, `zlib[:LEVEL]`, `unzlib`, `deflate[:LEVEL]`, `inflate`,
-//! `dotstuff`, `undotstuff`. Sizes take `K`, `M`, `G` suffixes.
+//! `dotstuff`, `undotstuff`. Sizes take `K`, `M`, `G`, `T` suffixes;
+//! `chunk` and `glob` take at most 64M, levels run from 0 to 9. A bad stage
+//! or argument is a usage error: exit status 2.
 //!
 //! On malformed input: exit status 1 and one line on standard error naming
 //! the stage and the error (with the byte offset where there is one); what
-//! was written before the error stays written. `--stats` prints each stage's
+//! was written before the error stays written. Bytes after the end of an
+//! encoded stream (`dechunk`, `undotstuff`, `gunzip`, `unzlib`, `inflate`)
+//! are malformed input too, never dropped silently. `--stats` prints each stage's
 //! counters to standard error.
 //!
 //! ```sh
@@ -26,7 +30,8 @@ use producers::{Counters, ProducerExt};
 
 const USAGE: &str = "usage: pipe [--stats] STAGE...
 stages: chunk:N glob:N chunked dechunk gzip[:LEVEL] gunzip zlib[:LEVEL] unzlib
-        deflate[:LEVEL] inflate dotstuff undotstuff";
+        deflate[:LEVEL] inflate dotstuff undotstuff
+sizes take K, M, G, T suffixes (at most 64M); levels are 0 to 9";
 
 fn main() -> ExitCode {
     let mut stats = false;

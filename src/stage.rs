@@ -25,17 +25,36 @@ use crate::produce::{Counters, More, Producer, ProducerExt};
 /// A boxed producer, as stages take and give them.
 pub type BoxProducer = Box<dyn Producer + Send>;
 
+/// The largest `chunk:N`: 64 MiB. Pieces are slices of the input and cost
+/// nothing, but no source hands out more at once, so a larger size can
+/// only be a typo; it is a [`StageParseError::TooLarge`] (issue 11).
+pub const MAX_CHUNK: usize = 64 << 20;
+
+/// The largest `glob:N`: 64 MiB, the most a glob stage's buffer may hold
+/// (a [`Glob`](crate::Glob) reserves at most 1 MiB up front and grows as
+/// bytes arrive). A larger size is a [`StageParseError::TooLarge`].
+pub const MAX_GLOB: usize = 64 << 20;
+
+/// The highest compression level of `gzip:L`, `zlib:L` and `deflate:L`
+/// (levels run from 0, stored, to 9); a higher one is a
+/// [`StageParseError::BadLevel`].
+pub const MAX_LEVEL: u32 = 9;
+
 /// One pipeline stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Stage {
-    /// `chunk:N`: re-cut the input into pieces of at most N bytes.
+    /// `chunk:N`: re-cut the input into pieces of at most N bytes (1 to
+    /// [`MAX_CHUNK`] when parsed).
     Chunk(usize),
-    /// `glob:N`: coalesce into buffers of N bytes (`glob:0` passes through).
+    /// `glob:N`: coalesce into buffers of N bytes (`glob:0` passes through;
+    /// at most [`MAX_GLOB`] when parsed).
     Glob(usize),
     /// `chunked`: HTTP/1.1 chunked transfer coding.
     Chunked,
-    /// `dechunk`: decode chunked transfer coding (strict).
+    /// `dechunk`: decode chunked transfer coding (strict). The input must
+    /// end at the final CRLF: bytes after it are an error naming their
+    /// offset, as for every decoding stage.
     Dechunk,
     /// `gzip[:LEVEL]`: gzip (RFC 1952), default level 6.
     #[cfg(feature = "gzip")]
@@ -59,7 +78,8 @@ pub enum Stage {
     Inflate,
     /// `dotstuff`: SMTP dot-stuffing, terminated with `CRLF.CRLF`.
     DotStuff,
-    /// `undotstuff`: undo dot-stuffing, stopping at `CRLF.CRLF`.
+    /// `undotstuff`: undo dot-stuffing up to `CRLF.CRLF`, where the input
+    /// must end (bytes after it are an error naming their offset).
     UndotStuff,
 }
 
@@ -78,6 +98,23 @@ pub enum StageParseError {
         /// The argument as given.
         argument: String,
     },
+    /// The size is larger than the stage's maximum ([`MAX_CHUNK`],
+    /// [`MAX_GLOB`]), or than any size can be.
+    TooLarge {
+        /// The stage.
+        stage: String,
+        /// The argument as given.
+        argument: String,
+        /// The largest size the stage takes, in bytes.
+        max: u64,
+    },
+    /// The compression level is not a number from 0 to [`MAX_LEVEL`].
+    BadLevel {
+        /// The stage.
+        stage: String,
+        /// The argument as given.
+        argument: String,
+    },
 }
 
 impl fmt::Display for StageParseError {
@@ -89,6 +126,20 @@ impl fmt::Display for StageParseError {
             }
             StageParseError::BadArgument { stage, argument } => {
                 write!(f, "bad argument `{argument}` for stage `{stage}`")
+            }
+            StageParseError::TooLarge {
+                stage,
+                argument,
+                max,
+            } => {
+                let max = format_size(*max);
+                write!(f, "{stage}:{argument}: size too large (max {max})")
+            }
+            StageParseError::BadLevel { stage, argument } => {
+                write!(
+                    f,
+                    "{stage}:{argument}: level must be a number from 0 to {MAX_LEVEL}"
+                )
             }
         }
     }
@@ -102,24 +153,53 @@ impl From<StageParseError> for io::Error {
     }
 }
 
-/// Parses a size: a number with an optional `K`, `M` or `G` suffix (powers of
-/// 1024; `KiB`, `MiB`, `GiB` and lowercase are accepted too).
+/// Parses a size: a number with an optional `K`, `M`, `G` or `T` suffix
+/// (powers of 1024; `KiB`, `MiB`, `GiB`, `TiB` and lowercase are accepted
+/// too). `None` if it is not a size or does not fit in a `u64`.
 pub fn parse_size(s: &str) -> Option<u64> {
-    let t = s.trim();
-    let lower = t.to_ascii_lowercase();
+    size_value(s).ok()
+}
+
+/// Why a string is not a size.
+enum BadSize {
+    /// Not a number with a known suffix.
+    Invalid,
+    /// A size, but more than a `u64` holds.
+    Overflow,
+}
+
+fn size_value(s: &str) -> Result<u64, BadSize> {
+    let lower = s.trim().to_ascii_lowercase();
     let (digits, shift) = [
         ("kib", 10),
         ("mib", 20),
         ("gib", 30),
+        ("tib", 40),
         ("k", 10),
         ("m", 20),
         ("g", 30),
+        ("t", 40),
     ]
     .iter()
-    .find_map(|(suf, sh)| lower.strip_suffix(suf).map(|d| (d.to_string(), *sh)))
-    .unwrap_or((lower.clone(), 0));
-    let n: u64 = digits.parse().ok()?;
-    n.checked_mul(1u64 << shift)
+    .find_map(|(suf, sh)| lower.strip_suffix(suf).map(|d| (d, *sh)))
+    .unwrap_or((&lower, 0));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(BadSize::Invalid);
+    }
+    // All digits, so a parse error is an overflow.
+    let n: u64 = digits.parse().map_err(|_| BadSize::Overflow)?;
+    n.checked_mul(1u64 << shift).ok_or(BadSize::Overflow)
+}
+
+/// Formats a size with the largest suffix that divides it exactly
+/// (`64M`, `4K`, `1000`), as [`parse_size`] reads it back.
+pub fn format_size(n: u64) -> String {
+    for (suffix, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] {
+        if n > 0 && n % (1u64 << shift) == 0 {
+            return format!("{}{suffix}", n >> shift);
+        }
+    }
+    n.to_string()
 }
 
 impl FromStr for Stage {
@@ -134,25 +214,43 @@ impl FromStr for Stage {
             stage: name.to_string(),
             argument: arg.unwrap_or("").to_string(),
         };
-        let size = |min: u64| -> Result<usize, StageParseError> {
+        // Every size has a maximum, checked here, so no stage string can
+        // ask for an allocation that aborts the process (issue 11).
+        let size = |min: u64, max: usize| -> Result<usize, StageParseError> {
             let a = arg.ok_or_else(|| StageParseError::MissingArgument(name.to_string()))?;
-            let n = parse_size(a).ok_or_else(bad)?;
+            let too_large = || StageParseError::TooLarge {
+                stage: name.to_string(),
+                argument: a.to_string(),
+                max: max as u64,
+            };
+            let n = size_value(a).map_err(|e| match e {
+                BadSize::Invalid => bad(),
+                BadSize::Overflow => too_large(),
+            })?;
             if n < min {
                 return Err(bad());
             }
-            usize::try_from(n).map_err(|_| bad())
+            if n > max as u64 {
+                return Err(too_large());
+            }
+            Ok(n as usize)
         };
         #[cfg(feature = "gzip")]
         let level = || -> Result<u32, StageParseError> {
             match arg {
                 None => Ok(6),
-                Some(a) => a.parse().ok().filter(|l| *l <= 9).ok_or_else(bad),
+                Some(a) => a.parse().ok().filter(|l| *l <= MAX_LEVEL).ok_or_else(|| {
+                    StageParseError::BadLevel {
+                        stage: name.to_string(),
+                        argument: a.to_string(),
+                    }
+                }),
             }
         };
         let no_arg = |stage: Stage| if arg.is_some() { Err(bad()) } else { Ok(stage) };
         match name {
-            "chunk" => Ok(Stage::Chunk(size(1)?)),
-            "glob" => Ok(Stage::Glob(size(0)?)),
+            "chunk" => Ok(Stage::Chunk(size(1, MAX_CHUNK)?)),
+            "glob" => Ok(Stage::Glob(size(0, MAX_GLOB)?)),
             "chunked" => no_arg(Stage::Chunked),
             "dechunk" => no_arg(Stage::Dechunk),
             #[cfg(feature = "gzip")]
@@ -422,8 +520,51 @@ mod tests {
         #[cfg(feature = "gzip")]
         assert!(matches!(
             "gzip:10".parse::<Stage>(),
+            Err(StageParseError::BadLevel { .. })
+        ));
+    }
+
+    #[test]
+    fn every_size_has_a_maximum() {
+        // Issue 11: `glob:64G` aborted the process on a failed allocation.
+        let too_large = |s: &str| match s.parse::<Stage>() {
+            Err(e @ StageParseError::TooLarge { .. }) => e.to_string(),
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(too_large("glob:64G"), "glob:64G: size too large (max 64M)");
+        assert_eq!(too_large("chunk:1T"), "chunk:1T: size too large (max 64M)");
+        assert_eq!(
+            too_large("glob:99999999999999999999"),
+            "glob:99999999999999999999: size too large (max 64M)"
+        );
+        too_large("chunk:16777216T");
+        too_large("glob:67108865");
+        assert_eq!("glob:64M".parse::<Stage>().unwrap(), Stage::Glob(MAX_GLOB));
+        assert_eq!(
+            "chunk:64MiB".parse::<Stage>().unwrap(),
+            Stage::Chunk(MAX_CHUNK)
+        );
+        #[cfg(feature = "gzip")]
+        assert_eq!(
+            "gzip:99999999999".parse::<Stage>().unwrap_err().to_string(),
+            "gzip:99999999999: level must be a number from 0 to 9"
+        );
+        assert!(matches!(
+            "glob:1X".parse::<Stage>(),
             Err(StageParseError::BadArgument { .. })
         ));
+        assert!(matches!(
+            "glob:K".parse::<Stage>(),
+            Err(StageParseError::BadArgument { .. })
+        ));
+        assert_eq!(parse_size("2T"), Some(2 << 40));
+        assert_eq!(parse_size("-1"), None);
+        for n in [0, 1, 1000, 4096, 64 << 20, 3 << 30, 5 << 40] {
+            assert_eq!(parse_size(&format_size(n)), Some(n));
+        }
+        assert_eq!(format_size(64 << 20), "64M");
+        assert_eq!(format_size(1536), "1536");
+        assert_eq!(format_size(3072), "3K");
     }
 
     #[test]

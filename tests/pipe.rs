@@ -132,3 +132,82 @@ fn stats_show_each_stage() {
     assert_eq!(fields(chunk)[2..4], ["10", "100"], "{chunk}");
     assert_eq!(fields(glob)[2..4], ["4", "100"], "{glob}");
 }
+
+/// Runs `pipe STAGE` on `input` and checks it failed with exit status 1 and
+/// one line on standard error naming the stage and `at` (issue 11).
+#[track_caller]
+fn assert_trailing_data_refused(stage: &str, input: &[u8], at: &str) -> Vec<u8> {
+    let out = pipe(&[stage], input);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stage}: {err}");
+    assert_eq!(err.lines().count(), 1, "{stage}: {err}");
+    assert!(err.contains(&format!("stage `{stage}`")), "{stage}: {err}");
+    assert!(err.contains("trailing data"), "{stage}: {err}");
+    assert!(err.contains(at), "{stage} names the offset ({at}): {err}");
+    out.stdout
+}
+
+#[test]
+fn dechunk_refuses_trailing_data() {
+    let out = assert_trailing_data_refused("dechunk", b"0\r\n\r\nEXTRA", "byte 5");
+    assert!(out.is_empty());
+    let out = assert_trailing_data_refused("dechunk", b"2\r\nhi\r\n0\r\n\r\n\r\n", "byte 12");
+    assert_eq!(out, b"hi");
+}
+
+#[test]
+fn undotstuff_refuses_trailing_data() {
+    let out = assert_trailing_data_refused("undotstuff", b"a\r\n.\r\nEXTRA", "byte 6");
+    assert_eq!(out, b"a\r\n");
+}
+
+#[test]
+fn gzip_decoders_refuse_trailing_data() {
+    if !cfg!(feature = "gzip") {
+        return;
+    }
+    for (encode, decode) in [
+        ("gzip", "gunzip"),
+        ("zlib", "unzlib"),
+        ("deflate", "inflate"),
+    ] {
+        let mut wire = pipe(&[encode], b"hello").stdout;
+        let at = format!("offset {}", wire.len());
+        wire.extend_from_slice(b"EXTRA");
+        let out = assert_trailing_data_refused(decode, &wire, &at);
+        assert_eq!(out, b"hello", "{decode}");
+    }
+}
+
+#[test]
+fn sizes_beyond_their_maximum_are_usage_errors_not_aborts() {
+    // Issue 11: `pipe glob:64G` died of SIGABRT on a failed allocation.
+    let mut cases = vec![
+        ("glob:64G", "glob:64G: size too large (max 64M)"),
+        ("chunk:1T", "chunk:1T: size too large (max 64M)"),
+        ("chunk:64G", "chunk:64G: size too large (max 64M)"),
+        ("glob:67108865", "glob:67108865: size too large (max 64M)"),
+        (
+            "glob:99999999999999999999",
+            "glob:99999999999999999999: size too large (max 64M)",
+        ),
+    ];
+    if cfg!(feature = "gzip") {
+        cases.push(("gzip:10", "gzip:10: level must be a number from 0 to 9"));
+    }
+    for (stage, message) in cases {
+        let out = pipe(&[stage], &[b'x'; 1000]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stage}: {err}");
+        assert!(out.stdout.is_empty(), "{stage}");
+        assert!(
+            err.starts_with(&format!("pipe: {message}\n")),
+            "{stage}: {err}"
+        );
+        assert!(err.contains("usage:"), "{stage}: {err}");
+    }
+    // The maximum itself is accepted.
+    let out = pipe(&["glob:64M", "chunk:64M"], &[b'x'; 1000]);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, [b'x'; 1000]);
+}

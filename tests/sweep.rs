@@ -180,6 +180,32 @@ fn over_a_socket_every_byte_comes_out() {
 }
 
 #[test]
+fn sizes_beyond_their_maximum_are_usage_errors_not_aborts() {
+    // Issue 11: no size argument may abort the process.
+    for (args, message) in [
+        (
+            &["--glob", "64G"][..],
+            "--glob 64G: size too large (max 64M)",
+        ),
+        (
+            &["--chunk", "4K,1T"],
+            "--chunk 1T: size too large (max 64M)",
+        ),
+        (&["--size", "64G"], "--size 64G: size too large (max 1G)"),
+        (
+            &["--stages", "glob:64G"],
+            "glob:64G: size too large (max 64M)",
+        ),
+        (&["--repeat", "99999999999"], "bad repeat count"),
+    ] {
+        let out = Command::new(example("sweep")).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("sweep: ") && err.contains(message), "{err}");
+    }
+}
+
+#[test]
 fn bad_arguments_are_refused_with_usage() {
     for args in [
         &["--chunk", "0"][..],

@@ -35,7 +35,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use producers::stage::{Stage, parse_size, parse_stages};
+use producers::stage::{MAX_CHUNK, MAX_GLOB, Stage, format_size, parse_size, parse_stages};
 
 use measure::{Input, Point, Run, Sink};
 
@@ -43,14 +43,22 @@ const USAGE: &str = "usage: sweep [--stages \"STAGE...\"] [--chunk SIZES] [--glo
              [--size SIZE | --input FILE] [--socket] [--repeat N]
              [--svg FILE] [--csv FILE]
   --stages   the pipeline after the source, as `pipe` takes it (default: none)
-  --chunk    source chunk sizes, comma-separated (default: 64,512,4K,64K,1M)
-  --glob     glob sizes after the stages, 0 for none (default: 0,4K,64K)
-  --size     generated input size (default: 64M); --input reads FILE instead
+  --chunk    source chunk sizes, comma-separated (default: 64,512,4K,64K,1M;
+             at most 64M)
+  --glob     glob sizes after the stages, 0 for none (default: 0,4K,64K;
+             at most 64M)
+  --size     generated input size (default: 64M, at most 1G: it is held in
+             memory); --input reads FILE instead
   --socket   send through a reactor channel to a loopback reader, not in memory
-  --repeat   runs per point; the median is reported (default: 5)
+  --repeat   runs per point; the median is reported (default: 5, at most 1000)
   --svg      write the chart (throughput against chunk size) to FILE
   --csv      write one row per point to FILE
-sizes take K, M, G suffixes (powers of 1024)";
+sizes take K, M, G, T suffixes (powers of 1024)";
+
+/// The largest generated input (`--size`): it is held in memory.
+const MAX_INPUT: usize = 1 << 30;
+/// The most runs per point (`--repeat`); their timings are kept.
+const MAX_REPEAT: usize = 1000;
 
 /// A spread (max − min over the median) above this makes a point untrusted.
 const TRUSTED_SPREAD: f64 = 0.20;
@@ -68,23 +76,32 @@ struct Args {
     csv: Option<PathBuf>,
 }
 
-fn sizes(s: &str, min: u64) -> Result<Vec<usize>, String> {
+/// Parses comma-separated sizes from `min` to `max` bytes. Every size has a
+/// maximum so that no argument can abort the process on a failed allocation
+/// (issue 11).
+fn sizes(flag: &str, s: &str, min: u64, max: usize) -> Result<Vec<usize>, String> {
     s.split(',')
-        .map(|v| {
-            parse_size(v)
-                .filter(|n| *n >= min)
-                .and_then(|n| usize::try_from(n).ok())
-                .ok_or_else(|| format!("bad size `{v}`"))
+        .map(|v| match parse_size(v) {
+            Some(n) if n > max as u64 => Err(too_large(flag, v, max)),
+            Some(n) if n >= min => Ok(n as usize),
+            _ => Err(format!("{flag} {v}: bad size")),
         })
         .collect()
+}
+
+fn too_large(flag: &str, v: &str, max: usize) -> String {
+    format!(
+        "{flag} {v}: size too large (max {})",
+        format_size(max as u64)
+    )
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
     let mut a = Args {
         stages: Vec::new(),
         spec: String::new(),
-        chunks: sizes("64,512,4K,64K,1M", 1)?,
-        globs: sizes("0,4K,64K", 0)?,
+        chunks: sizes("--chunk", "64,512,4K,64K,1M", 1, MAX_CHUNK)?,
+        globs: sizes("--glob", "0,4K,64K", 0, MAX_GLOB)?,
         size: 64 << 20,
         input: None,
         socket: false,
@@ -101,11 +118,11 @@ fn parse_args() -> Result<Option<Args>, String> {
                 a.spec = value()?;
                 a.stages = parse_stages(&a.spec).map_err(|e| e.to_string())?;
             }
-            "--chunk" => a.chunks = sizes(&value()?, 1)?,
-            "--glob" => a.globs = sizes(&value()?, 0)?,
+            "--chunk" => a.chunks = sizes(&flag, &value()?, 1, MAX_CHUNK)?,
+            "--glob" => a.globs = sizes(&flag, &value()?, 0, MAX_GLOB)?,
             "--size" => {
                 let v = value()?;
-                a.size = sizes(&v, 1)?[0];
+                a.size = sizes(&flag, &v, 1, MAX_INPUT)?[0];
             }
             "--input" => a.input = Some(value()?.into()),
             "--socket" => a.socket = true,
@@ -114,8 +131,8 @@ fn parse_args() -> Result<Option<Args>, String> {
                 a.repeat = v
                     .parse()
                     .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("bad repeat count `{v}`"))?;
+                    .filter(|n| (1..=MAX_REPEAT).contains(n))
+                    .ok_or_else(|| format!("bad repeat count `{v}` (1 to {MAX_REPEAT})"))?;
             }
             "--svg" => a.svg = Some(value()?.into()),
             "--csv" => a.csv = Some(value()?.into()),

@@ -240,6 +240,23 @@ pub enum DotError {
         /// How many input bytes had been read.
         offset: u64,
     },
+    /// Bytes follow the end-of-data line in a stream that must end there:
+    /// the [`DotUnstuff`] producer's input, unless told to
+    /// [`stop_at_end`](DotUnstuff::stop_at_end). The sans-I/O
+    /// [`DotUnstuffer`] never reports it: it leaves them in the buffer.
+    TrailingData {
+        /// Where the first such byte is (the stuffed message's length).
+        offset: u64,
+    },
+}
+
+impl DotError {
+    /// The byte offset of the error in the stuffed input.
+    pub fn offset(&self) -> u64 {
+        match *self {
+            DotError::UnexpectedEnd { offset } | DotError::TrailingData { offset } => offset,
+        }
+    }
 }
 
 impl fmt::Display for DotError {
@@ -248,6 +265,10 @@ impl fmt::Display for DotError {
             DotError::UnexpectedEnd { offset } => write!(
                 f,
                 "dot-stuffed input ended at byte {offset} before the end-of-data line (CRLF.CRLF)"
+            ),
+            DotError::TrailingData { offset } => write!(
+                f,
+                "trailing data at byte {offset} after the end-of-data line (CRLF.CRLF)"
             ),
         }
     }
@@ -504,9 +525,16 @@ impl DotUnstuffer {
 /// of the input chunks; file regions are read in pieces of
 /// [`READ_PIECE`] bytes.
 ///
-/// - It ends right after the end-of-data line and asks the inner producer
-///   for nothing more; [`into_parts`](DotUnstuff::into_parts) gives back the
-///   input that followed it and the inner producer.
+/// - The input must end at the end-of-data line (issue 11: nothing may be
+///   lost silently). After it the inner producer is read to its end; a
+///   byte after the end-of-data line is [`DotError::TrailingData`] with that
+///   byte's offset (an [`io::Error`] of kind `InvalidData`), whether it came
+///   in the chunk that held the end or later.
+/// - With [`stop_at_end(true)`](DotUnstuff::stop_at_end), for a message
+///   followed by something else (SMTP pipelining): it ends right after the
+///   end-of-data line and asks the inner producer for nothing more;
+///   [`into_parts`](DotUnstuff::into_parts) gives back the input that
+///   followed it and the inner producer.
 /// - If the inner producer ends first, it fails with
 ///   [`DotError::UnexpectedEnd`] (as an [`io::Error`] of kind
 ///   `InvalidData`).
@@ -516,6 +544,9 @@ pub struct DotUnstuff<P> {
     inner: P,
     decoder: DotUnstuffer,
     state: Input,
+    /// Whether the output ends at the end-of-data line without checking
+    /// that the input ends there too.
+    stop_at_end: bool,
     counters: Counters,
 }
 
@@ -526,8 +557,12 @@ enum Input {
     Reading,
     /// Decoding `input`; `rest` is the unread remainder of a file region.
     Decoding { input: Bytes, rest: Option<Chunk> },
-    /// The end-of-data line was consumed; `input` and `rest` followed it.
+    /// The end-of-data line was consumed; `input` and `rest` followed it
+    /// (with `stop_at_end`), or the input was checked to end there.
     Ended { input: Bytes, rest: Option<Chunk> },
+    /// The end-of-data line was consumed with nothing after it so far: the
+    /// inner producer must end before anything else comes from it.
+    AfterEnd,
     /// Failed (the error was reported).
     Failed,
 }
@@ -538,8 +573,30 @@ impl<P: Producer> DotUnstuff<P> {
             inner,
             decoder: DotUnstuffer::new(),
             state: Input::Reading,
+            stop_at_end: false,
             counters: Counters::default(),
         }
+    }
+
+    /// With `true`, the output ends at the end-of-data line and the inner
+    /// producer is not asked for more: what follows is left for the caller
+    /// ([`into_parts`](DotUnstuff::into_parts)). With `false` (the default),
+    /// the inner producer is read to its end and anything after the
+    /// end-of-data line is [`DotError::TrailingData`].
+    ///
+    /// ```
+    /// use producers::{ProducerExt, from_bytes};
+    ///
+    /// let err = from_bytes("a\r\n.\r\nQUIT").dot_unstuffed().collect_bytes().unwrap_err();
+    /// assert_eq!(err.to_string(), "trailing data at byte 6 after the end-of-data line (CRLF.CRLF)");
+    ///
+    /// let mut p = from_bytes("a\r\n.\r\nQUIT").dot_unstuffed().stop_at_end(true);
+    /// assert_eq!(&p.collect_bytes()?[..], b"a\r\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stop_at_end(mut self, yes: bool) -> Self {
+        self.stop_at_end = yes;
+        self
     }
 
     /// The decoder, for how much input it consumed.
@@ -572,7 +629,7 @@ impl<P: Producer> DotUnstuff<P> {
             Input::Decoding { input, rest } | Input::Ended { input, rest } => {
                 Chunk::from_bytes(input).into_iter().chain(rest).collect()
             }
-            Input::Reading | Input::Failed => Vec::new(),
+            Input::Reading | Input::AfterEnd | Input::Failed => Vec::new(),
         };
         (left, self.inner)
     }
@@ -585,15 +642,39 @@ impl<P: Producer> DotUnstuff<P> {
                     self.state = ended;
                     return Poll::Ready(None);
                 }
+                Input::AfterEnd => {
+                    // Chunks are never empty, so any chunk is trailing data.
+                    return match self.inner.poll_more(cx) {
+                        Poll::Ready(None) => {
+                            self.state = Input::Ended {
+                                input: Bytes::new(),
+                                rest: None,
+                            };
+                            Poll::Ready(None)
+                        }
+                        Poll::Ready(Some(Ok(_))) => self.fail_trailing(),
+                        Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+                        Poll::Pending => {
+                            self.state = Input::AfterEnd;
+                            Poll::Pending
+                        }
+                    };
+                }
                 Input::Decoding { mut input, rest } => {
                     match self.decoder.decode_bytes(&mut input) {
                         Ok(Unstuffed::Data(b)) => {
                             self.state = Input::Decoding { input, rest };
                             return Poll::Ready(Some(Ok(Chunk::Bytes(b))));
                         }
-                        Ok(Unstuffed::End) => {
+                        Ok(Unstuffed::End) if self.stop_at_end => {
                             self.state = Input::Ended { input, rest };
                             return Poll::Ready(None);
+                        }
+                        Ok(Unstuffed::End) => {
+                            if !input.is_empty() || rest.is_some() {
+                                return self.fail_trailing();
+                            }
+                            self.state = Input::AfterEnd;
                         }
                         Ok(Unstuffed::NeedMore) => {
                             self.state = match rest {
@@ -634,6 +715,15 @@ impl<P: Producer> DotUnstuff<P> {
     }
 }
 
+impl<P: Producer> DotUnstuff<P> {
+    /// Reports bytes after the end-of-data line (the state is already
+    /// `Failed`).
+    fn fail_trailing(&mut self) -> More {
+        let offset = self.decoder.consumed();
+        Poll::Ready(Some(Err(DotError::TrailingData { offset }.into())))
+    }
+}
+
 impl<P: Producer> Producer for DotUnstuff<P> {
     fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
         let more = self.poll_inner(cx);
@@ -644,7 +734,7 @@ impl<P: Producer> Producer for DotUnstuff<P> {
     /// the end-of-data line is.
     fn exact_len(&self) -> Option<u64> {
         match self.state {
-            Input::Ended { .. } | Input::Failed => Some(0),
+            Input::Ended { .. } | Input::AfterEnd | Input::Failed => Some(0),
             _ => None,
         }
     }
@@ -1006,7 +1096,7 @@ mod tests {
         );
         // What follows the end-of-data line is left for the caller.
         let s = Script::new([Step::chunk("a\r\n.\r\nNE"), Step::chunk("XT")]);
-        let mut p = s.dot_unstuffed();
+        let mut p = s.dot_unstuffed().stop_at_end(true);
         assert_eq!(
             p.more().unwrap().unwrap().into_bytes().unwrap(),
             &b"a\r\n"[..]
@@ -1026,6 +1116,98 @@ mod tests {
         assert_eq!(p.more().unwrap().unwrap().len(), 2);
         assert_eq!(p.more().unwrap_err().kind(), io::ErrorKind::TimedOut);
         assert!(p.more().unwrap().is_none());
+    }
+
+    /// Un-stuffs `wire` cut at `cuts` (with a pending after each piece)
+    /// through the producer: the data handed out and how it ended.
+    fn unstuff_producer(wire: &[u8], cuts: &[usize]) -> (Vec<u8>, io::Result<()>) {
+        let mut p = chunked(wire, cuts).dot_unstuffed();
+        let mut out = Vec::new();
+        loop {
+            match p.more() {
+                Ok(Some(c)) => out.extend_from_slice(&c.into_bytes().unwrap()),
+                Ok(None) => break (out, Ok(())),
+                Err(e) => {
+                    assert!(p.more().unwrap().is_none(), "errors are final");
+                    break (out, Err(e));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_data_is_an_error_naming_its_offset() {
+        // Issue 11: bytes after the end-of-data line were dropped silently.
+        let wire = b"..a\r\nb\r\n.\r\nEXTRA";
+        let end = (wire.len() - 5) as u64;
+        for a in 0..=wire.len() {
+            for b in a..=wire.len() {
+                let (out, res) = unstuff_producer(wire, &[a, b]);
+                assert_eq!(out, b".a\r\nb\r\n", "cuts at {a}, {b}");
+                let e = res.expect_err("trailing data must fail");
+                assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+                assert_eq!(
+                    e.get_ref().unwrap().downcast_ref::<DotError>(),
+                    Some(&DotError::TrailingData { offset: end }),
+                    "cuts at {a}, {b}"
+                );
+            }
+        }
+        // Without trailing data, every split ends cleanly.
+        let wire = b"..a\r\nb\r\n.\r\n";
+        for a in 0..=wire.len() {
+            for b in a..=wire.len() {
+                let (out, res) = unstuff_producer(wire, &[a, b]);
+                assert_eq!(out, b".a\r\nb\r\n");
+                res.unwrap();
+            }
+        }
+        let e = DotError::TrailingData { offset: 6 };
+        assert_eq!(e.offset(), 6);
+        assert_eq!(
+            e.to_string(),
+            "trailing data at byte 6 after the end-of-data line (CRLF.CRLF)"
+        );
+    }
+
+    #[test]
+    fn trailing_data_in_a_later_chunk_or_region_is_an_error() {
+        // The end, a pending source, then one more byte.
+        let s = Script::new([Step::chunk("a\r\n.\r\n"), Step::Pending, Step::chunk("Z")]);
+        let mut p = s.dot_unstuffed();
+        let (mut cx, wakes) = testing::counting_context();
+        assert!(matches!(p.poll_more(&mut cx), Poll::Ready(Some(Ok(_)))));
+        assert!(
+            p.poll_more(&mut cx).is_pending(),
+            "waits for the source's end"
+        );
+        assert_eq!(wakes.count(), 1);
+        match p.poll_more(&mut cx) {
+            Poll::Ready(Some(Err(e))) => assert_eq!(
+                e.get_ref().unwrap().downcast_ref::<DotError>(),
+                Some(&DotError::TrailingData { offset: 6 })
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(p.poll_more(&mut cx), Poll::Ready(None)));
+        // A source error after the end passes through.
+        let s = Script::new([Step::chunk(".\r\n"), Step::error(io::ErrorKind::TimedOut)]);
+        let e = s.dot_unstuffed().collect_bytes().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        // A file region with more after the end than one read piece.
+        let mut wire = b"x\r\n.\r\n".to_vec();
+        wire.extend_from_slice(&vec![b'!'; READ_PIECE + 10]);
+        let f = testing::file_with(&wire);
+        let e = FileProducer::from_file(f)
+            .unwrap()
+            .regions()
+            .dot_unstuffed()
+            .collect_bytes()
+            .unwrap_err();
+        assert_eq!(
+            e.get_ref().unwrap().downcast_ref::<DotError>(),
+            Some(&DotError::TrailingData { offset: 6 })
+        );
     }
 
     fn chunked(data: &[u8], cuts: &[usize]) -> Script {

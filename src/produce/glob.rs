@@ -23,6 +23,11 @@ use crate::chunk::Chunk;
 /// - At the end, or before an error, the gathered bytes are handed out
 ///   first; the error follows on the next call.
 ///
+/// - The buffer reserves at most [`MAX_RESERVE`](Glob::MAX_RESERVE) bytes up front and grows
+///   as bytes arrive, and a small file region is read in pieces of at most
+///   that many bytes: memory follows the data, not the `target`, so any
+///   `target` is safe, even one no allocation could hold (issue 11).
+///
 /// A `target` of 0 passes everything through. Made by
 /// [`ProducerExt::glob`](super::ProducerExt::glob).
 #[derive(Debug)]
@@ -50,6 +55,13 @@ enum Held {
     Pending,
     /// The inner producer ended (or its error was reported).
     Ended,
+}
+
+impl<P> Glob<P> {
+    /// The most the buffer reserves before bytes arrive (1 MiB); a larger
+    /// target is reached by growing. Also the largest piece of a small file
+    /// region read at once.
+    pub const MAX_RESERVE: usize = 1 << 20;
 }
 
 impl<P: Producer> Glob<P> {
@@ -133,10 +145,10 @@ impl<P: Producer> Glob<P> {
                 Poll::Ready(Some(Ok(Chunk::Bytes(b))))
                     if b.len() < self.target - self.buf.len() =>
                 {
-                    // Reserve the whole target once, when the first small
-                    // chunk arrives: chunks that pass through need none.
+                    // Reserve once, when the first small chunk arrives:
+                    // chunks that pass through need none.
                     if self.buf.capacity() == 0 {
-                        self.buf.reserve(self.target);
+                        self.reserve();
                     }
                     self.buf.extend_from_slice(&b);
                 }
@@ -173,29 +185,45 @@ impl<P: Producer> Glob<P> {
                 None => Some(chunk),
             };
         }
-        // Small (so under `target`, which bounds a region read too).
-        let mut bytes = match chunk.into_bytes() {
-            Ok(b) => b,
-            Err(e) => {
-                self.held = Held::Error(e);
-                return None;
-            }
-        };
-        if self.buf.capacity() == 0 {
-            self.buf.reserve(self.target);
-        }
+        // Small (so under `target`). A region is read a piece of at most
+        // MAX_RESERVE bytes at a time, so a huge target cannot make one huge
+        // read; the rest of it comes back through `held`.
         let room = self.target - self.buf.len();
+        let (mut bytes, rest) = match chunk {
+            Chunk::Bytes(b) => (b, None),
+            region @ Chunk::File(_) => match region.split_bytes(room.min(Self::MAX_RESERVE)) {
+                Ok(split) => split,
+                Err(e) => {
+                    self.held = Held::Error(e);
+                    return None;
+                }
+            },
+        };
+        if let Some(rest) = rest {
+            self.held = Held::Chunk(rest);
+        }
+        if self.buf.capacity() == 0 {
+            self.reserve();
+        }
         if bytes.len() < room {
             self.buf.extend_from_slice(&bytes);
             return None;
         }
-        // Fill the buffer exactly and hand it out; keep the rest.
+        // Fill the buffer exactly and hand it out; keep the rest (memory
+        // only: a region's piece is at most `room`, so nothing is left of
+        // it here and `held` is free).
         self.buf.extend_from_slice(&bytes[..room]);
         let rest = bytes.split_off(room);
         if let Some(c) = Chunk::from_bytes(rest) {
             self.held = Held::Chunk(c);
         }
         self.flush()
+    }
+
+    /// Reserves room for the target, or for [`MAX_RESERVE`](Glob::MAX_RESERVE) bytes of it:
+    /// a larger buffer grows as bytes arrive.
+    fn reserve(&mut self) {
+        self.buf.reserve(self.target.min(Self::MAX_RESERVE));
     }
 }
 
@@ -284,6 +312,39 @@ mod tests {
             .pieces(10);
         let sizes = testing::chunk_sizes(from_bytes("x").then(small).glob(100));
         assert_eq!(sizes, [100, 100, 100, 1]);
+    }
+
+    #[test]
+    fn a_huge_target_allocates_only_what_arrives() {
+        // Issue 11: `glob:64G` reserved 64 GiB up front and aborted.
+        for target in [1 << 36, usize::MAX] {
+            let mut p = from_bytes("ab").then(from_bytes("cd")).glob(target);
+            assert_eq!(
+                &p.more().unwrap().unwrap().into_bytes().unwrap()[..],
+                b"abcd"
+            );
+            assert!(p.more().unwrap().is_none());
+            assert!(p.buf.capacity() <= Glob::<()>::MAX_RESERVE);
+            testing::check(
+                || {
+                    BytesProducer::with_piece_size(vec![7u8; 5000], 3)
+                        .unwrap()
+                        .glob(target)
+                },
+                &[7u8; 5000],
+            );
+        }
+        // A region under the target is read in pieces of MAX_RESERVE.
+        let data: Vec<u8> = (0..(5 << 20) / 2).map(|i| (i % 253) as u8).collect();
+        let f = testing::file_with(&data);
+        let region = crate::FileProducer::from_file(f).unwrap().regions();
+        let out = from_bytes("x")
+            .then(region)
+            .glob(1 << 40)
+            .collect_bytes()
+            .unwrap();
+        assert_eq!(out[0], b'x');
+        assert!(out[1..] == data[..]);
     }
 
     #[test]

@@ -25,10 +25,18 @@ const READ_PIECE: usize = 64 * 1024;
 ///   [`io::Error::get_ref`]); input that ends before the final CRLF is an
 ///   [`io::ErrorKind::UnexpectedEof`] error. Errors from the inner producer
 ///   pass through. Any error is final.
-/// - The output ends at the final CRLF; the inner producer is not asked for
-///   more. Bytes already read past the end are kept in
-///   [`remainder`](Dechunked::remainder); trailers and extensions are in
-///   [`decoder`](Dechunked::decoder).
+/// - The input must end at the final CRLF (issue 11: nothing may be lost
+///   silently). After the final CRLF the inner producer is read to its end;
+///   a byte after the final CRLF is an `InvalidData` error carrying
+///   [`ChunkedError::TrailingData`] with that byte's offset, whether it came
+///   in the chunk that held the end or later. The output ends only when the
+///   inner producer does.
+/// - With [`stop_at_end(true)`](Dechunked::stop_at_end), for a message
+///   followed by something else (the next pipelined message): the output
+///   ends at the final CRLF and the inner producer is not asked for more.
+///   Bytes already read past the end are kept in
+///   [`remainder`](Dechunked::remainder).
+/// - Trailers and extensions are in [`decoder`](Dechunked::decoder).
 ///
 /// Made by [`ProducerExt::dechunked`](crate::ProducerExt::dechunked) (strict,
 /// default limits) or [`Dechunked::new`] with a configured decoder:
@@ -47,6 +55,9 @@ pub struct Dechunked<P> {
     /// Input not yet decoded.
     buf: BytesMut,
     state: State,
+    /// Whether the output ends at the final CRLF without checking that the
+    /// input ends there too.
+    stop_at_end: bool,
     counters: Counters,
 }
 
@@ -58,7 +69,11 @@ enum State {
     /// The unread rest of a file region from the inner producer, to be
     /// read once the buffer has been decoded.
     Region(Chunk),
-    /// The end was decoded, or an error reported: nothing more, ever.
+    /// The end was decoded with nothing buffered after it: the inner
+    /// producer must end before anything else comes from it.
+    AfterEnd,
+    /// The end was decoded (and checked), or an error reported: nothing
+    /// more, ever.
     Finished,
 }
 
@@ -70,8 +85,31 @@ impl<P: Producer> Dechunked<P> {
             decoder,
             buf: BytesMut::new(),
             state: State::Reading,
+            stop_at_end: false,
             counters: Counters::default(),
         }
+    }
+
+    /// With `true`, the output ends at the final CRLF and the inner producer
+    /// is not asked for more: what follows the message is left for the
+    /// caller ([`remainder`](Dechunked::remainder), then the inner producer).
+    /// With `false` (the default), the inner producer is read to its end and
+    /// anything after the final CRLF is [`ChunkedError::TrailingData`].
+    ///
+    /// ```
+    /// use producers::{Producer, ProducerExt, from_bytes};
+    ///
+    /// let err = from_bytes("0\r\n\r\nNEXT").dechunked().collect_bytes().unwrap_err();
+    /// assert_eq!(err.to_string(), "trailing data at byte 5 after the end of the chunked message");
+    ///
+    /// let mut p = from_bytes("0\r\n\r\nNEXT").dechunked().stop_at_end(true);
+    /// assert!(p.more()?.is_none());
+    /// assert_eq!(p.remainder(), b"NEXT");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stop_at_end(mut self, yes: bool) -> Self {
+        self.stop_at_end = yes;
+        self
     }
 
     /// The decoder: its [`trailers`](ChunkedDecoder::trailers) after the
@@ -82,8 +120,10 @@ impl<P: Producer> Dechunked<P> {
     }
 
     /// Bytes read from the inner producer past the final CRLF (the start of
-    /// whatever follows the message). An unread part of a file region is
-    /// not included.
+    /// whatever follows the message), with
+    /// [`stop_at_end(true)`](Dechunked::stop_at_end); without it they are an
+    /// error, and this is empty. An unread part of a file region is not
+    /// included.
     pub fn remainder(&self) -> &[u8] {
         if self.decoder.is_done() {
             &self.buf
@@ -127,6 +167,7 @@ impl<P: Producer> Dechunked<P> {
         let chunk = match std::mem::replace(&mut self.state, State::Reading) {
             State::Region(c) => c,
             State::Finished => return Poll::Ready(None),
+            State::AfterEnd => unreachable!("no reads after the end"),
             State::Reading => match self.inner.poll_more(cx) {
                 Poll::Ready(Some(Ok(c))) => c,
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
@@ -150,15 +191,27 @@ impl<P: Producer> Dechunked<P> {
     }
 
     fn poll_inner(&mut self, cx: &mut Context<'_>) -> More {
-        if matches!(self.state, State::Finished) {
-            return Poll::Ready(None);
+        match self.state {
+            State::Finished => return Poll::Ready(None),
+            State::AfterEnd => return self.poll_after_end(cx),
+            State::Reading | State::Region(_) => {}
         }
         loop {
             match self.decoder.decode(&mut self.buf) {
                 Ok(Decoded::Data(data)) => return Poll::Ready(Some(Ok(Chunk::Bytes(data)))),
-                Ok(Decoded::End) => {
+                Ok(Decoded::End) if self.stop_at_end => {
                     self.state = State::Finished;
                     return Poll::Ready(None);
+                }
+                Ok(Decoded::End) => {
+                    // Bytes already read past the end, in the buffer or in
+                    // the unread rest of a region (never empty), are
+                    // trailing data.
+                    if !self.buf.is_empty() || matches!(self.state, State::Region(_)) {
+                        return self.fail_trailing();
+                    }
+                    self.state = State::AfterEnd;
+                    return self.poll_after_end(cx);
                 }
                 Err(e) => return self.fail(e.into()),
                 Ok(Decoded::NeedMore) => {
@@ -182,6 +235,25 @@ impl<P: Producer> Dechunked<P> {
         }
     }
 
+    /// After the final CRLF: the inner producer must end now. Chunks are
+    /// never empty, so any chunk is trailing data.
+    fn poll_after_end(&mut self, cx: &mut Context<'_>) -> More {
+        match self.inner.poll_more(cx) {
+            Poll::Ready(None) => {
+                self.state = State::Finished;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Ok(_))) => self.fail_trailing(),
+            Poll::Ready(Some(Err(e))) => self.fail(e),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn fail_trailing(&mut self) -> More {
+        let offset = self.decoder.offset();
+        self.fail(ChunkedError::TrailingData { offset }.into())
+    }
+
     /// Reports `e`; every later call returns the end.
     fn fail(&mut self, e: io::Error) -> More {
         self.state = State::Finished;
@@ -198,7 +270,7 @@ impl<P: Producer> Producer for Dechunked<P> {
 
     fn exact_len(&self) -> Option<u64> {
         // The payload length is only known once the end has been decoded.
-        matches!(self.state, State::Finished).then_some(0)
+        matches!(self.state, State::AfterEnd | State::Finished).then_some(0)
     }
 
     fn counters(&self) -> Option<Counters> {
@@ -244,7 +316,8 @@ mod tests {
         let input = "3;e=1\r\nabc\r\n0\r\nT: v\r\n\r\nNEXT";
         let mut p = BytesProducer::with_piece_size(input, 4)
             .unwrap()
-            .dechunked();
+            .dechunked()
+            .stop_at_end(true);
         assert_eq!(p.more().unwrap().unwrap().into_bytes().unwrap(), &b"a"[..]);
         assert_eq!(p.decoder().chunk_extensions()[0].name, "e");
         assert_eq!(p.more().unwrap().unwrap().into_bytes().unwrap(), &b"bc"[..]);
@@ -308,6 +381,141 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(p.poll_more(&mut cx), Poll::Ready(None)));
+    }
+
+    /// Decodes `input` cut at `cuts` (ascending offsets), strictly: the
+    /// payload handed out and how it ended.
+    fn dechunk_split(input: &[u8], cuts: &[usize]) -> (Vec<u8>, Result<(), io::Error>) {
+        let mut steps = Vec::new();
+        let mut last = 0;
+        for &c in cuts.iter().chain([&input.len()]) {
+            if c > last {
+                steps.push(Step::chunk(input[last..c].to_vec()));
+                last = c;
+            }
+        }
+        let mut p = Script::new(steps).dechunked();
+        let mut out = Vec::new();
+        loop {
+            match p.more() {
+                Ok(Some(c)) => out.extend_from_slice(&c.into_bytes().unwrap()),
+                Ok(None) => break (out, Ok(())),
+                Err(e) => {
+                    assert!(p.more().unwrap().is_none(), "errors are final");
+                    break (out, Err(e));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_data_is_an_error_naming_its_offset() {
+        // Issue 11: bytes after the final CRLF were dropped silently.
+        let input = b"3\r\nabc\r\n0\r\n\r\nEXTRA";
+        let end = input.len() - 5;
+        for cut in 0..=input.len() {
+            let (out, res) = dechunk_split(input, &[cut]);
+            assert_eq!(out, b"abc", "cut at {cut}");
+            let e = res.expect_err("trailing data must fail");
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "cut at {cut}");
+            assert_eq!(
+                io_chunked_error(&e),
+                &ChunkedError::TrailingData { offset: end as u64 },
+                "cut at {cut}"
+            );
+        }
+        // Every pair of cuts, with one trailing byte.
+        let input = b"1\r\nx\r\n0\r\n\r\n!";
+        for a in 0..=input.len() {
+            for b in a..=input.len() {
+                let (out, res) = dechunk_split(input, &[a, b]);
+                assert_eq!(out, b"x");
+                let e = res.expect_err("trailing data must fail");
+                assert_eq!(
+                    io_chunked_error(&e),
+                    &ChunkedError::TrailingData {
+                        offset: input.len() as u64 - 1
+                    },
+                    "cuts at {a}, {b}"
+                );
+            }
+        }
+        // Without trailing data, every split ends cleanly.
+        let input = b"3\r\nabc\r\n0\r\nT: v\r\n\r\n";
+        for cut in 0..=input.len() {
+            let (out, res) = dechunk_split(input, &[cut]);
+            assert_eq!(out, b"abc");
+            res.unwrap();
+        }
+    }
+
+    #[test]
+    fn trailing_data_in_a_later_chunk_or_region_is_an_error() {
+        // The end arrives, the source is pending, then more bytes come.
+        let script = Script::new([
+            Step::chunk("2\r\nab\r\n0\r\n\r\n"),
+            Step::Pending,
+            Step::chunk("Z"),
+            Step::chunk("never read"),
+        ]);
+        let mut p = script.dechunked();
+        let (mut cx, wakes) = testing::counting_context();
+        assert!(matches!(p.poll_more(&mut cx), Poll::Ready(Some(Ok(_)))));
+        assert!(
+            p.poll_more(&mut cx).is_pending(),
+            "waits for the source's end"
+        );
+        assert_eq!(wakes.count(), 1);
+        match p.poll_more(&mut cx) {
+            Poll::Ready(Some(Err(e))) => {
+                assert_eq!(
+                    io_chunked_error(&e),
+                    &ChunkedError::TrailingData { offset: 12 }
+                );
+                assert_eq!(
+                    e.to_string(),
+                    "trailing data at byte 12 after the end of the chunked message"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(p.poll_more(&mut cx), Poll::Ready(None)));
+        // A source error after the end passes through.
+        let script = Script::new([
+            Step::chunk("0\r\n\r\n"),
+            Step::error(io::ErrorKind::ConnectionReset),
+        ]);
+        let e = script.dechunked().collect_bytes().unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+        // A file region holding the end and more: the rest of the region.
+        let mut encoded = from_bytes(vec![b'q'; 70_000])
+            .chunked()
+            .collect_bytes()
+            .unwrap()
+            .to_vec();
+        let end = encoded.len() as u64;
+        encoded.extend_from_slice(&[b'!'; 100_000]);
+        let f = testing::file_with(&encoded);
+        let e = FileProducer::from_file(f)
+            .unwrap()
+            .regions()
+            .dechunked()
+            .collect_bytes()
+            .unwrap_err();
+        assert_eq!(
+            io_chunked_error(&e),
+            &ChunkedError::TrailingData { offset: end }
+        );
+    }
+
+    #[test]
+    fn stop_at_end_leaves_what_follows_for_the_caller() {
+        let script = Script::new([Step::chunk("0\r\n\r\n"), Step::chunk("NEXT")]);
+        let mut p = script.dechunked().stop_at_end(true);
+        assert!(p.more().unwrap().is_none());
+        assert!(p.more().unwrap().is_none());
+        assert_eq!(p.remainder(), b"");
+        assert_eq!(&p.into_inner().collect_bytes().unwrap()[..], b"NEXT");
     }
 
     #[test]

@@ -454,6 +454,14 @@ pub enum ChunkedError {
         /// The cap.
         limit: usize,
     },
+    /// Bytes follow the final CRLF in a stream that must end there: the
+    /// [`Dechunked`] producer's input, unless told to
+    /// [`stop_at_end`](Dechunked::stop_at_end). The sans-I/O
+    /// [`ChunkedDecoder`] never reports it: it hands what follows back.
+    TrailingData {
+        /// Where the first such byte is (the message's length).
+        offset: u64,
+    },
     /// An encoder was given an invalid extension or trailer.
     InvalidField {
         /// Which part.
@@ -488,7 +496,8 @@ impl ChunkedError {
             | SizeLineTooLong { offset, .. }
             | ExtensionsTooLong { offset, .. }
             | TrailersTooLong { offset, .. }
-            | TooManyTrailers { offset, .. } => Some(offset),
+            | TooManyTrailers { offset, .. }
+            | TrailingData { offset } => Some(offset),
             InvalidField { .. } => None,
         }
     }
@@ -582,6 +591,12 @@ impl fmt::Display for ChunkedError {
             }
             TooManyTrailers { offset, limit } => {
                 write!(f, "more than {limit} trailer fields at byte {offset}")
+            }
+            TrailingData { offset } => {
+                write!(
+                    f,
+                    "trailing data at byte {offset} after the end of the chunked message"
+                )
             }
             InvalidField { part, index } => write!(f, "invalid {part} at index {index}"),
         }
@@ -701,6 +716,12 @@ mod tests {
         assert_eq!(inner, &ChunkedError::BareLf { offset: 3 });
         let e: io::Error = ChunkedError::UnexpectedEnd { offset: 9 }.into();
         assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        let e: io::Error = ChunkedError::TrailingData { offset: 5 }.into();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(
+            e.to_string(),
+            "trailing data at byte 5 after the end of the chunked message"
+        );
     }
 
     #[test]
