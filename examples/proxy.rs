@@ -17,6 +17,13 @@
 // low one. A fast upstream and a client that never reads cost the proxy
 // about one high watermark plus one read, not the whole stream.
 //
+// Ends are passed on as they came: a side that closes cleanly has the other
+// side closed when done (every byte still queued for it goes out, then a
+// FIN); a side that is reset or fails in any other way has the other side
+// aborted (`Outbox::abort`: a reset, queued output dropped), so that a
+// client never takes a stream cut off upstream for a complete one (issue
+// 11).
+//
 // `tests/reactor_proxy.rs` includes this file as a module and drives
 // `serve` in-process.
 
@@ -123,8 +130,19 @@ impl Handler for Upstream {
         if self.log && !reason.is_clean() {
             eprintln!("#{} upstream: {reason}", self.conn);
         }
-        // What the upstream sent still reaches the client.
-        let _ = self.client.close_when_done();
+        // The client may already be gone (NotConnected): nothing to pass on.
+        let _ = pass_on(reason, &self.client);
+    }
+}
+
+/// Passes one side's close on to the other side: a clean end (everything
+/// sent, then FIN) closes it when done, so what was sent still reaches it;
+/// anything else — a reset, an error, a timeout, a failed connect, an abort
+/// — resets it, so its peer sees a failure and not an end.
+fn pass_on(reason: &CloseReason, other: &Outbox) -> io::Result<()> {
+    match reason {
+        CloseReason::Done => other.close_when_done(),
+        _ => other.abort(),
     }
 }
 
@@ -169,7 +187,7 @@ impl Handler for Client {
             eprintln!("#{} closed: {reason}", self.conn);
         }
         if let Some(up) = &self.up {
-            let _ = up.close_when_done();
+            let _ = pass_on(reason, up);
         }
     }
 }

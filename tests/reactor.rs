@@ -343,6 +343,92 @@ fn peer_half_close_still_gets_the_queued_output() {
     server.stop(Duration::from_secs(1));
 }
 
+/// Reads until the end or an error: the bytes read, and `Ok` for a clean
+/// end or the error.
+fn read_until_end(s: &mut TcpStream) -> (usize, io::Result<()>) {
+    let mut buf = vec![0; 64 << 10];
+    let mut n = 0;
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return (n, Ok(())),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (n, Err(e)),
+        }
+    }
+}
+
+#[test]
+fn abort_resets_the_connection_and_drops_queued_output() {
+    const QUEUED: usize = 4 << 20;
+    /// Queues far more than the socket takes, then aborts when the peer
+    /// half-closes.
+    struct AbortAtEnd;
+    impl Handler for AbortAtEnd {
+        fn on_open(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
+            socket2::SockRef::from(ctx.stream()).set_send_buffer_size(4096)?;
+            ctx.push(pattern(QUEUED));
+            Ok(())
+        }
+        fn on_peer_closed(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
+            ctx.abort();
+            Ok(())
+        }
+    }
+    let server = serve(Config::default(), |_| Some(AbortAtEnd));
+    let mut c = client(server.addr);
+    c.shutdown(Shutdown::Write).unwrap();
+    let closes = server.wait_closes(1);
+    assert_eq!(closes[0].1, "aborted by the handler");
+    // Whatever reached the peer before the reset, the end is a reset, not
+    // the clean end a close now gives.
+    let (n, end) = read_until_end(&mut c);
+    let e = end.expect_err("a clean end after an abort");
+    assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}");
+    assert!(
+        n < QUEUED,
+        "all {n} queued bytes went out: nothing was dropped"
+    );
+    let stats = server.stop(Duration::from_secs(1));
+    // An abort is the handler's choice, not a fault.
+    assert_eq!(stats.failed, 0, "{stats:?}");
+}
+
+#[test]
+fn an_outbox_aborts_its_channel_from_another_thread() {
+    let mut r = Reactor::new().unwrap();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut peer = client(l.local_addr().unwrap());
+    let (s, _) = l.accept().unwrap();
+    let id = r.adopt(s, Echo).unwrap();
+    let out = r.outbox(id).unwrap();
+    let closes = Arc::new(Mutex::new(Vec::new()));
+    let c2 = closes.clone();
+    r.on_close(move |_, why| c2.lock().unwrap().push(why.to_string()));
+    let (echoed_tx, echoed_rx) = mpsc::channel();
+    let peer = thread::spawn(move || {
+        assert_eq!(echo_line(&mut peer, "hi"), "hi\n");
+        echoed_tx.send(()).unwrap();
+        read_until_end(&mut peer)
+    });
+    let start = Instant::now();
+    while echoed_rx.try_recv().is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no echo");
+        r.turn(Some(Duration::from_millis(10))).unwrap();
+    }
+    let o2 = out.clone();
+    thread::spawn(move || o2.abort()).join().unwrap().unwrap();
+    let start = Instant::now();
+    r.run_until(|r| r.channels() == 0 || start.elapsed() > Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(*closes.lock().unwrap(), ["aborted by the handler"]);
+    let (n, end) = peer.join().unwrap();
+    assert_eq!(n, 0);
+    let e = end.expect_err("a clean end after an abort");
+    assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}");
+    assert_eq!(out.abort().unwrap_err().kind(), io::ErrorKind::NotConnected);
+}
+
 #[test]
 fn handler_errors_and_panics_close_only_their_channel() {
     let server = serve(Config::default(), |_| Some(Echo));

@@ -23,11 +23,19 @@ const LOW: usize = 16 << 10;
 
 /// The proxy example's `serve` on a reactor thread with small watermarks.
 fn start_proxy(upstream: SocketAddr) -> (SocketAddr, Handle, thread::JoinHandle<Stats>) {
+    let mut config = Config::default();
+    config.high_watermark = HIGH;
+    config.low_watermark = LOW;
+    start_proxy_with(upstream, config)
+}
+
+/// The proxy example's `serve` on a reactor thread with `config`.
+fn start_proxy_with(
+    upstream: SocketAddr,
+    config: Config,
+) -> (SocketAddr, Handle, thread::JoinHandle<Stats>) {
     let (tx, rx) = mpsc::channel();
     let t = thread::spawn(move || {
-        let mut config = Config::default();
-        config.high_watermark = HIGH;
-        config.low_watermark = LOW;
         let mut r = Reactor::with_config(config).unwrap();
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         tx.send((l.local_addr().unwrap(), r.handle())).unwrap();
@@ -269,4 +277,131 @@ fn a_channel_paused_on_request_reads_nothing_until_resumed() {
     }
     assert_eq!(&t.join().unwrap(), b"hello\nagain\n");
     assert_eq!(r.stats().bytes_read, 12);
+}
+
+/// Closes `s` with a reset (SO_LINGER 0) instead of a FIN.
+fn reset(s: std::net::TcpStream) {
+    socket2::SockRef::from(&s)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(s);
+}
+
+/// Waits until the proxy has closed `n` channels.
+#[track_caller]
+fn wait_closed(h: &Handle, n: u64) -> Stats {
+    let start = Instant::now();
+    loop {
+        let s = stats(h);
+        if s.closed >= n {
+            return s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{s:?}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn an_upstream_reset_reaches_the_client_as_a_reset_not_an_end() {
+    // Issue 11: a client must be able to tell a stream cut off upstream
+    // from a complete one.
+    let up = TcpListener::bind("127.0.0.1:0").unwrap();
+    let up_addr = up.local_addr().unwrap();
+    let (got_tx, got_rx) = mpsc::channel::<()>();
+    let upstream = thread::spawn(move || {
+        let (mut s, _) = up.accept().unwrap();
+        s.write_all(b"partial").unwrap();
+        // Reset only once the client has the bytes, so what it reads next
+        // is the reset and nothing else.
+        got_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        reset(s);
+    });
+    let (addr, h, proxy) = start_proxy(up_addr);
+    let mut c = client(addr);
+    let mut got = [0; 7];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"partial");
+    got_tx.send(()).unwrap();
+    upstream.join().unwrap();
+    let mut more = [0; 16];
+    match c.read(&mut more) {
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
+        Ok(n) => panic!("the client saw a clean end ({n} bytes) after an upstream reset"),
+    }
+    h.shutdown(Duration::from_secs(1));
+    let end = proxy.join().unwrap();
+    // The upstream's reset failed its channel; the client's was aborted.
+    assert_eq!(end.failed, 1, "{end:?}");
+}
+
+#[test]
+fn a_client_reset_reaches_the_upstream_as_a_reset_not_an_end() {
+    let up = TcpListener::bind("127.0.0.1:0").unwrap();
+    let up_addr = up.local_addr().unwrap();
+    let (got_tx, got_rx) = mpsc::channel::<()>();
+    let upstream = thread::spawn(move || {
+        let (mut s, _) = up.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut got = [0; 5];
+        s.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hello");
+        got_tx.send(()).unwrap();
+        let mut more = [0; 16];
+        s.read(&mut more)
+    });
+    let (addr, h, proxy) = start_proxy(up_addr);
+    let mut c = client(addr);
+    c.write_all(b"hello").unwrap();
+    got_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    reset(c);
+    match upstream.join().unwrap() {
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
+        Ok(n) => panic!("the upstream saw a clean end ({n} bytes) after a client reset"),
+    }
+    h.shutdown(Duration::from_secs(1));
+    proxy.join().unwrap();
+}
+
+#[test]
+fn an_upstream_clean_close_delivers_every_queued_byte_then_a_clean_end() {
+    let total = 192 << 10;
+    let data = Arc::new(pattern(total));
+    let up = TcpListener::bind("127.0.0.1:0").unwrap();
+    let up_addr = up.local_addr().unwrap();
+    let upstream = {
+        let data = data.clone();
+        thread::spawn(move || {
+            let (mut s, _) = up.accept().unwrap();
+            s.write_all(&data).unwrap();
+            // A clean close: FIN after the last byte.
+        })
+    };
+    // Default watermarks: the proxy takes the whole response and the
+    // upstream's end while the client is not reading.
+    let (addr, h, proxy) = start_proxy_with(up_addr, Config::default());
+    // A small receive buffer, set before connecting so the window is
+    // small: most of the response has to wait in the proxy's queue.
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    sock.connect(&addr.into()).unwrap();
+    let mut c: std::net::TcpStream = sock.into();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    upstream.join().unwrap();
+    // The upstream channel closed (cleanly) with the client's output still
+    // queued behind a client that has read nothing.
+    let at_close = wait_closed(&h, 1);
+    assert_eq!(at_close.failed, 0, "{at_close:?}");
+    assert!(
+        at_close.max_queued >= total / 2,
+        "too little was queued to show anything: {at_close:?}"
+    );
+    let mut got = Vec::with_capacity(total);
+    c.read_to_end(&mut got)
+        .expect("every byte, then a clean end");
+    assert_eq!(got.len(), total);
+    assert!(got == *data, "bytes differ");
+    let end = wait_closed(&h, 2);
+    assert_eq!(end.failed, 0, "{end:?}");
+    h.shutdown(Duration::from_secs(1));
+    proxy.join().unwrap();
 }

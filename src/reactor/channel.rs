@@ -14,7 +14,7 @@ use bytes::Bytes;
 use super::handle::{ChannelWaker, Shared};
 use super::out_queue::OutQueue;
 use super::outbox::{Cmd, Inbox, Outbox};
-use super::{Handle, Reactor};
+use super::{Handle, Reactor, sys};
 use crate::consume::{Consumer, ConsumerFifo};
 use crate::produce::Producer;
 
@@ -98,7 +98,8 @@ pub enum CloseReason {
     /// Closed when done: everything queued went out (after a close when
     /// done, or after the peer's half-close).
     Done,
-    /// The handler closed it at once ([`ChannelCtx::close_now`]).
+    /// The handler closed it at once ([`ChannelCtx::close_now`]), or
+    /// aborted it with a reset ([`ChannelCtx::abort`]).
     Aborted,
     /// The socket failed: a reset (`ECONNRESET`), a broken pipe (`EPIPE`),
     /// or a hang-up.
@@ -391,6 +392,14 @@ impl Core {
             Cmd::CloseNow => {
                 self.close.get_or_insert(CloseReason::Aborted);
             }
+            Cmd::Abort => {
+                // The socket closes at the end of this turn, whatever
+                // closes it; from now on that close sends a reset. Should
+                // the option fail, it is an ordinary close: nothing better
+                // is left to do.
+                let _ = sys::reset_on_close(&self.sock);
+                self.close.get_or_insert(CloseReason::Aborted);
+            }
             Cmd::HoldReading(h) => self.hold(h),
         }
     }
@@ -610,6 +619,22 @@ impl ChannelCtx<'_> {
     /// output.
     pub fn close_now(&mut self) {
         self.core.apply(Cmd::CloseNow);
+    }
+
+    /// Closes the channel at the end of this callback with a reset (an
+    /// abortive close, RFC 9293 section 3.10.5 "ABORT"): the socket gets
+    /// `SO_LINGER` with a zero timeout, so closing it sends an RST instead
+    /// of a FIN, and the peer's next read fails with `ECONNRESET` instead
+    /// of seeing a clean end.
+    ///
+    /// Everything queued is discarded — output not yet written (bytes,
+    /// file regions, producers) here, and whatever the kernel still holds
+    /// unsent or unread — as is the peer's data in flight. Use it to pass
+    /// a failure on: a proxy whose other side was reset or failed aborts
+    /// this side, so its peer cannot take a cut-off stream for a complete
+    /// one. [`on_close`](Handler::on_close) gets [`CloseReason::Aborted`].
+    pub fn abort(&mut self) {
+        self.core.apply(Cmd::Abort);
     }
 
     /// Shuts down the writing half once everything queued has gone out;

@@ -15,8 +15,8 @@
 //! - Channels (`async_chat`): a non-blocking socket, a
 //!   [`ConsumerFifo`](crate::ConsumerFifo) for input and a producer FIFO
 //!   for output, driven for a [`Handler`] through a [`ChannelCtx`] —
-//!   push bytes, producers, consumers; close when done; close now; shut
-//!   down writing. An [`Outbox`] does the same from consumers, other
+//!   push bytes, producers, consumers; close when done; close now; abort
+//!   (close now with a reset); shut down writing. An [`Outbox`] does the same from consumers, other
 //!   channels and other threads.
 //! - Listeners ([`Reactor::listen`]) accept in batches;
 //!   [`bind_reuseport`] gives one loop per core a shared port. Outgoing
@@ -94,7 +94,10 @@
 //!   read and dropped until the peer's end or [`Config::linger`] (so the
 //!   close does not become a reset under the last bytes), then the socket
 //!   closes. The peer's half-close delivers the end to the consumers and,
-//!   by default, closes when done. Close now drops the queue.
+//!   by default, closes when done. Close now drops the queue. Abort
+//!   ([`ChannelCtx::abort`], [`Outbox::abort`]) drops it too and closes
+//!   with a reset (`SO_LINGER` 0), so the peer reads `ECONNRESET`, not an
+//!   end: the way to pass a failure on.
 //! - **Shutdown.** Listeners close, every handler's
 //!   [`on_shutdown`](Handler::on_shutdown) runs (default: close when done),
 //!   channels still open at the deadline close with

@@ -23,6 +23,8 @@ pub(crate) enum Cmd {
     ShutdownWrite,
     CloseWhenDone,
     CloseNow,
+    /// Close now with a reset (`SO_LINGER` 0).
+    Abort,
     /// Pause (`true`) or resume (`false`) reading.
     HoldReading(bool),
 }
@@ -356,6 +358,18 @@ impl Outbox {
     pub fn close_now(&self) -> io::Result<()> {
         self.send(Cmd::CloseNow)
     }
+
+    /// Closes the channel now with a reset, so that its peer sees a
+    /// failure rather than an end: see [`ChannelCtx::abort`](super::ChannelCtx::abort).
+    /// Queued output (bytes and producers) is discarded, as with
+    /// [`close_now`](Outbox::close_now).
+    ///
+    /// A command like the others: commands pushed before it apply first,
+    /// and if the channel closes meanwhile (say, closed when done) the
+    /// abort has nothing left to do.
+    pub fn abort(&self) -> io::Result<()> {
+        self.send(Cmd::Abort)
+    }
 }
 
 fn not_connected() -> io::Error {
@@ -371,6 +385,7 @@ impl fmt::Debug for Cmd {
             Cmd::ShutdownWrite => f.write_str("ShutdownWrite"),
             Cmd::CloseWhenDone => f.write_str("CloseWhenDone"),
             Cmd::CloseNow => f.write_str("CloseNow"),
+            Cmd::Abort => f.write_str("Abort"),
             Cmd::HoldReading(h) => write!(f, "HoldReading({h})"),
         }
     }

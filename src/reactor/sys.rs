@@ -14,7 +14,8 @@
 //! to look for platform differences: `sendmsg(MSG_NOSIGNAL)` instead of
 //! `writev` (a peer that went away is `EPIPE`, never a `SIGPIPE`), Linux
 //! `sendfile` with a tracked offset and a read-and-write fallback, the
-//! check that makes `sendfile` safe ([`sigpipe_ignored`]), and
+//! check that makes `sendfile` safe ([`sigpipe_ignored`]), the
+//! zero-linger option of an abortive close ([`reset_on_close`]), and
 //! `EMFILE`/`ENFILE` detection for the accept backoff.
 #![allow(unsafe_code)]
 
@@ -22,6 +23,7 @@ use std::fs::File;
 use std::io::{self, IoSlice};
 use std::net::TcpStream;
 use std::os::fd::AsFd;
+use std::time::Duration;
 
 use bytes::BytesMut;
 
@@ -121,6 +123,13 @@ pub(crate) fn configure(sock: &TcpStream, config: &Config) -> io::Result<()> {
     #[cfg(any(target_os = "macos", target_os = "ios", target_os = "netbsd"))]
     socket2::SockRef::from(sock).set_nosigpipe(true)?;
     Ok(())
+}
+
+/// Makes the coming close of `sock` abortive: `SO_LINGER` on with a zero
+/// timeout, so `close` drops unsent data and sends a reset (RST) instead
+/// of a FIN.
+pub(crate) fn reset_on_close(sock: &TcpStream) -> io::Result<()> {
+    socket2::SockRef::from(sock).set_linger(Some(Duration::ZERO))
 }
 
 /// What one file-region write did.
