@@ -767,6 +767,144 @@ fn a_slow_header_client_is_timed_out_while_others_are_served() {
     );
 }
 
+/// Reads from `c` until it closes, a read fails, or `limit` passes;
+/// returns what came and when the reading stopped.
+fn read_until_closed(c: &mut TcpStream, limit: Duration) -> (Vec<u8>, Duration) {
+    let t0 = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    c.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    while t0.elapsed() < limit {
+        match c.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    (got, t0.elapsed())
+}
+
+#[test]
+fn empty_lines_before_a_request_do_not_restart_the_header_timeout() {
+    // RFC 9112 section 2.2 lets a server skip empty lines before a request;
+    // they are the start of a head, not activity: a client sending `\r\n`
+    // forever is timed out like any slow head.
+    let s = start(|c| c.header_timeout(Some(Duration::from_millis(500))));
+    let mut c = connect(s.addr);
+    let writer = {
+        let mut w = c.try_clone().unwrap();
+        std::thread::spawn(move || {
+            for _ in 0..40 {
+                if w.write_all(b"\r\n").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let (got, elapsed) = read_until_closed(&mut c, Duration::from_secs(4));
+    writer.join().unwrap();
+    assert!(
+        got.starts_with(b"HTTP/1.1 408 Request Timeout\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}
+
+#[test]
+fn a_trickled_body_is_timed_out_at_the_minimum_rate_and_a_steady_one_is_not() {
+    use producers::http::MinDataRate;
+    let rate = MinDataRate {
+        bytes_per_second: 200,
+        grace: Duration::from_millis(300),
+    };
+    let s = start(|c| c.min_body_rate(Some(rate)));
+    // One byte every 50 ms (20 bytes/s), far under 200 bytes/s.
+    let mut c = connect(s.addr);
+    c.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        .unwrap();
+    let writer = {
+        let mut w = c.try_clone().unwrap();
+        std::thread::spawn(move || {
+            for _ in 0..1000 {
+                if w.write_all(b"x").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let (got, elapsed) = read_until_closed(&mut c, Duration::from_secs(5));
+    assert!(
+        got.starts_with(b"HTTP/1.1 408 Request Timeout\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    let _ = c.shutdown(std::net::Shutdown::Both);
+    writer.join().unwrap();
+
+    // 100 bytes every 100 ms (1000 bytes/s) over more than the grace
+    // period: answered.
+    let mut c = connect(s.addr);
+    c.write_all(b"POST /echo HTTP/1.0\r\nContent-Length: 800\r\n\r\n")
+        .unwrap();
+    for _ in 0..8 {
+        std::thread::sleep(Duration::from_millis(100));
+        c.write_all(&[b'y'; 100]).unwrap();
+    }
+    let r = read_responses(&mut c, 1, false);
+    assert_eq!((r[0].status(), r[0].body.len()), (200, 800));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_under_the_root_is_refused_without_blocking_the_loop() {
+    use rustix::fs::{CWD, FileType, Mode, mknodat};
+    let s = start(|c| c);
+    for name in ["p", "sub/p"] {
+        mknodat(
+            CWD,
+            &s.root.join(name),
+            FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+    }
+    // Before the fix the open blocked until a writer came, and every
+    // connection of the loop with it.
+    for path in ["/p", "/sub/p", "/p/", "/./sub/../p"] {
+        let mut c = connect(s.addr);
+        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .unwrap();
+        let r = read_responses(&mut c, 1, false);
+        assert!(matches!(r[0].status(), 403 | 404), "{path}: {}", r[0].head);
+        if !path.ends_with('/') {
+            assert_eq!(r[0].status(), 403, "{path}");
+        }
+        // The loop still serves.
+        let resp = exchange(
+            s.addr,
+            b"GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(status_of(&resp), 200);
+    }
+    // A listing of a directory holding a FIFO still works.
+    let resp = exchange(
+        s.addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&resp), 200);
+}
+
 #[test]
 fn a_half_closed_stalled_reader_still_gets_every_pipelined_answer() {
     // 48 pipelined GETs of a 300 KB file (14 MB of answers, far over the
