@@ -23,13 +23,26 @@ pub const DEFAULT_MIN_BODY_RATE: MinDataRate = MinDataRate {
 };
 /// Default idle keep-alive timeout: 60 s without a byte read or written.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default input budget of a connection: 64 KiB of request bytes buffered
+/// (four heads at the largest [`HeadLimits`] allow). Reading pauses at it.
+pub const DEFAULT_INPUT_BUDGET: usize = 64 << 10;
+/// Default output budget of a connection: 64 KiB of response bytes queued
+/// in memory. Reading pauses above it, and response producers (file reads,
+/// the compressor) are not asked for more until the client takes some.
+pub const DEFAULT_OUTPUT_BUDGET: usize = 64 << 10;
 /// Default smallest file sent gzip-compressed (when the client accepts it
 /// and the type is compressible): over 1 KiB.
 pub const DEFAULT_GZIP_THRESHOLD: u64 = 1 << 10;
 /// Default gzip level: 6.
 pub const DEFAULT_GZIP_LEVEL: u32 = 6;
-/// Default size compressed output is globbed into before a write: 64 KiB.
-pub const DEFAULT_GLOB: usize = 64 << 10;
+/// Default gzip window: 14 bits (16 KiB). The compressor's state is then
+/// about 316 KB instead of 380 KB at 15 bits, for well under 1% in size on
+/// text; it is what keeps a connection within 512 KiB (issue 11).
+pub const DEFAULT_GZIP_WINDOW_BITS: u8 = 14;
+/// Default size compressed output is globbed into before a write: 32 KiB,
+/// the compressor's own chunk size, so its chunks pass through uncopied and
+/// only small pieces are gathered.
+pub const DEFAULT_GLOB: usize = 32 << 10;
 /// Default smallest file sent as a file region (`sendfile`): 32 KiB.
 /// Smaller files are read into memory, so a response's head and body (and
 /// pipelined responses) go out in one vectored write.
@@ -80,6 +93,12 @@ pub struct ServerConfig {
     pub max_body: u64,
     /// Most requests in flight per connection ([`DEFAULT_MAX_IN_FLIGHT`]).
     pub max_in_flight: usize,
+    /// Most request bytes buffered per connection ([`DEFAULT_INPUT_BUDGET`]).
+    pub input_budget: usize,
+    /// Most response bytes queued in memory per connection
+    /// ([`DEFAULT_OUTPUT_BUDGET`]): the channel's high watermark, a quarter
+    /// of it the low one.
+    pub output_budget: usize,
     /// Time to complete a request head from its first byte (leading empty
     /// lines included), never restarted by bytes that do not complete it
     /// ([`DEFAULT_HEADER_TIMEOUT`]; `None`: none). 408, then close.
@@ -95,6 +114,8 @@ pub struct ServerConfig {
     pub gzip_threshold: u64,
     /// The gzip level, 0 to 9 ([`DEFAULT_GZIP_LEVEL`]).
     pub gzip_level: u32,
+    /// The gzip window, 9 to 15 bits ([`DEFAULT_GZIP_WINDOW_BITS`]).
+    pub gzip_window_bits: u8,
     /// Compressed output is globbed into buffers of this size
     /// ([`DEFAULT_GLOB`]).
     pub glob: usize,
@@ -117,11 +138,14 @@ impl ServerConfig {
             limits: HeadLimits::default(),
             max_body: DEFAULT_MAX_BODY,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            input_budget: DEFAULT_INPUT_BUDGET,
+            output_budget: DEFAULT_OUTPUT_BUDGET,
             header_timeout: Some(DEFAULT_HEADER_TIMEOUT),
             min_body_rate: Some(DEFAULT_MIN_BODY_RATE),
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             gzip_threshold: DEFAULT_GZIP_THRESHOLD,
             gzip_level: DEFAULT_GZIP_LEVEL,
+            gzip_window_bits: DEFAULT_GZIP_WINDOW_BITS,
             glob: DEFAULT_GLOB,
             sendfile_min: DEFAULT_SENDFILE_MIN,
             max_listing: DEFAULT_MAX_LISTING,
@@ -145,6 +169,19 @@ impl ServerConfig {
     /// Sets the most requests in flight per connection (at least 1).
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Sets the input budget per connection (at least the largest head,
+    /// [`HeadLimits::max_head`], so a whole head always fits).
+    pub fn input_budget(mut self, n: usize) -> Self {
+        self.input_budget = n.max(self.limits.max_head);
+        self
+    }
+
+    /// Sets the output budget per connection (at least 1 KiB).
+    pub fn output_budget(mut self, n: usize) -> Self {
+        self.output_budget = n.max(1 << 10);
         self
     }
 
@@ -175,6 +212,15 @@ impl ServerConfig {
     /// Sets the gzip level (clamped to 9).
     pub fn gzip_level(mut self, level: u32) -> Self {
         self.gzip_level = level.min(9);
+        self
+    }
+
+    /// Sets the gzip window in bits (clamped to 9 to 15).
+    pub fn gzip_window_bits(mut self, bits: u8) -> Self {
+        self.gzip_window_bits = bits.clamp(
+            crate::codec::gzip::MIN_WINDOW_BITS,
+            crate::codec::gzip::MAX_WINDOW_BITS,
+        );
         self
     }
 

@@ -16,8 +16,9 @@ use super::{
     Version, now_http_date,
 };
 use crate::codec::chunked::{ChunkedDecoder, Decoded};
+use crate::codec::gzip::{Compress, Compressor, Format};
 use crate::consume::{ConsumeError, Consumer, Control, Eof, Frame, Framing};
-use crate::produce::{Counters, ListProducer, More, Producer, ProducerExt, from_bytes};
+use crate::produce::{Counters, ListProducer, More, Producer, ProducerExt, deferred, from_bytes};
 use crate::reactor::Outbox;
 
 /// What a connection's consumer, handler and response producers share.
@@ -346,7 +347,16 @@ impl RequestReader {
                 (Some(list.chunked().boxed()), false)
             }
             Body::Gzip(f) => {
-                let gz = f.gzip(config.gzip_level).glob(config.glob);
+                // The compressor (some 300 KB of state) and the glob buffer
+                // are made when the response reaches the front of the
+                // output queue, not when it is queued: a client that
+                // pipelines gzip requests and never reads holds one, not
+                // one per request in flight.
+                let (level, bits, glob) = (config.gzip_level, config.gzip_window_bits, config.glob);
+                let gz = deferred(move || {
+                    let enc = Compressor::with_window_bits(Format::Gzip, level, bits);
+                    Compress::with_compressor(f, enc).glob(glob)
+                });
                 if m.version == Version::Http11 {
                     head.add("Transfer-Encoding", b"chunked");
                     (Some(gz.chunked().boxed()), false)

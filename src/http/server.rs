@@ -123,7 +123,14 @@ impl Handler for Connection {
         // The header timeout and the body's minimum rate are read
         // deadlines the request reader sets: bytes that are not progress
         // (empty lines, a trickle) cannot restart them.
-        ctx.set_idle_timeout(self.shared.config.idle_timeout);
+        let config = &self.shared.config;
+        ctx.set_idle_timeout(config.idle_timeout);
+        // The connection's budget: what it buffers of requests and of
+        // responses. Codec state is made for one response at a time (the
+        // one at the front of the queue), so it is bounded too.
+        ctx.input()
+            .set_budget(config.input_budget.max(config.limits.max_head));
+        ctx.set_watermarks(config.output_budget / 4, config.output_budget);
         let out = ctx.outbox();
         ctx.push_consumer(RequestReader::new(
             self.shared.clone(),

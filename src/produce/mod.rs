@@ -71,6 +71,7 @@ use crate::chunk::Chunk;
 
 mod bytes_producer;
 mod chain;
+mod deferred;
 mod file;
 mod glob;
 mod hooked;
@@ -80,6 +81,7 @@ mod output;
 
 pub use bytes_producer::{BytesProducer, from_bytes};
 pub use chain::{Chain, Then, WhenEmpty};
+pub use deferred::{Deferred, deferred};
 pub use file::FileProducer;
 pub use glob::Glob;
 pub use hooked::Hooked;

@@ -164,6 +164,8 @@ pub struct Reactor {
     /// The deadline of a graceful shutdown in progress.
     shutdown: Option<Instant>,
     listeners: usize,
+    /// When free memory was last handed back, and `stats.closed` then.
+    trimmed: (Instant, u64),
 }
 
 impl fmt::Debug for Reactor {
@@ -218,6 +220,7 @@ impl Reactor {
             sendfile,
             shutdown: None,
             listeners: 0,
+            trimmed: (Instant::now(), 0),
         })
     }
 
@@ -487,6 +490,14 @@ impl Reactor {
         }
     }
 
+    /// When free memory is to be handed back: channels closed since the
+    /// last time, and the interval passed.
+    fn trim_at(&self) -> Option<Instant> {
+        let every = self.config.trim_interval?;
+        let (last, closed) = self.trimmed;
+        (self.stats.closed != closed).then(|| last + every)
+    }
+
     /// Whether a graceful shutdown has completed.
     fn shut_down(&self) -> bool {
         self.shutdown.is_some() && self.stats.channels == 0
@@ -505,7 +516,10 @@ impl Reactor {
         self.stats.iterations += 1;
         let now = Instant::now();
         let mut wait = timeout;
-        for at in [self.timers.next_at(), self.shutdown].into_iter().flatten() {
+        for at in [self.timers.next_at(), self.shutdown, self.trim_at()]
+            .into_iter()
+            .flatten()
+        {
             let d = at.saturating_duration_since(now);
             wait = Some(wait.map_or(d, |w| w.min(d)));
         }
@@ -557,6 +571,11 @@ impl Reactor {
             self.begin_shutdown(deadline);
         }
         self.run_timers();
+        if self.trim_at().is_some_and(|at| self.now >= at) {
+            self.trimmed = (self.now, self.stats.closed);
+            self.stats.trims += 1;
+            sys::release_free_memory();
+        }
         if let Some(deadline) = self.shutdown
             && Instant::now() >= deadline
         {
@@ -1004,7 +1023,10 @@ impl Reactor {
         let max = core.limits.max_write;
         let mut writes = 0;
         loop {
-            if let Err(e) = core.out.fill(&mut cx, max as u64) {
+            // Producers are pulled only while the queue holds less memory
+            // than the high watermark: a peer that does not read holds at
+            // most that (plus one chunk) of its producers' output.
+            if let Err(e) = core.out.fill(&mut cx, max as u64, core.limits.high) {
                 core.close = Some(CloseReason::Producer(e));
                 return;
             }

@@ -104,11 +104,21 @@ impl OutQueue {
     }
 
     /// Pulls chunks from `later` into `ready` until `ready` holds `target`
-    /// bytes or [`IOV_BATCH`] chunks, the head producer is pending (its
-    /// waker registered through `cx`), or nothing is left. A producer's
-    /// error is returned once; the producer is dropped.
-    pub(crate) fn fill(&mut self, cx: &mut Context<'_>, target: u64) -> io::Result<()> {
-        while self.ready_len < target && self.ready.len() < IOV_BATCH {
+    /// bytes or [`IOV_BATCH`] chunks, the queue holds `mem_cap` bytes of
+    /// memory ([`queued`](Self::queued); at least one chunk is pulled
+    /// into an empty `ready`), the head producer is pending (its waker
+    /// registered through `cx`), or nothing is left. A producer's error is
+    /// returned once; the producer is dropped.
+    pub(crate) fn fill(
+        &mut self,
+        cx: &mut Context<'_>,
+        target: u64,
+        mem_cap: usize,
+    ) -> io::Result<()> {
+        while self.ready_len < target
+            && self.ready.len() < IOV_BATCH
+            && (self.ready.is_empty() || self.queued < mem_cap)
+        {
             let Some(front) = self.later.front_mut() else {
                 return Ok(());
             };
@@ -287,13 +297,13 @@ mod tests {
         ])));
         q.push_bytes(Bytes::from_static(b"three"));
         let (mut cx, _wakes) = counting_context();
-        q.fill(&mut cx, 1 << 20).unwrap();
+        q.fill(&mut cx, 1 << 20, usize::MAX).unwrap();
         assert_eq!(
             q.write(&a, 1 << 20, &mut Vec::new(), true).unwrap(),
             Wrote::All(4)
         );
         assert!(!q.has_ready() && !q.is_empty());
-        q.fill(&mut cx, 1 << 20).unwrap();
+        q.fill(&mut cx, 1 << 20, usize::MAX).unwrap();
         assert_eq!(
             q.write(&a, 1 << 20, &mut Vec::new(), true).unwrap(),
             Wrote::All(9)
@@ -311,7 +321,7 @@ mod tests {
         let (mut cx, _) = counting_context();
         let mut out = Vec::new();
         while !q.is_empty() {
-            q.fill(&mut cx, 4).unwrap();
+            q.fill(&mut cx, 4, usize::MAX).unwrap();
             match q.write(&a, 4, &mut Vec::new(), true).unwrap() {
                 Wrote::All(n) | Wrote::Partial(n) => assert!(n <= 4),
             }
@@ -319,6 +329,22 @@ mod tests {
         out.extend(read_all(&b, 10));
         assert_eq!(out, b"abcdefghij");
         assert_eq!(q.queued(), 0);
+    }
+
+    #[test]
+    fn producers_are_pulled_only_up_to_the_memory_cap() {
+        // Issue 11: a peer that never reads held `max_write` (256 KiB) of
+        // each connection's compressed output; the queue now stops pulling
+        // at the cap, and always pulls at least one chunk.
+        let mut q = OutQueue::default();
+        q.push_producer(Box::new(from_bytes(vec![7u8; 100_000]).pieces(1000)));
+        let (mut cx, _) = counting_context();
+        q.fill(&mut cx, 1 << 20, 10_000).unwrap();
+        assert!(q.queued() >= 10_000 && q.queued() < 10_000 + 1000 + ITEM_COST);
+        let mut q = OutQueue::default();
+        q.push_producer(Box::new(from_bytes(vec![7u8; 5000])));
+        q.fill(&mut cx, 1 << 20, 0).unwrap();
+        assert!(q.has_ready(), "at least one chunk");
     }
 
     #[test]
@@ -360,7 +386,7 @@ mod tests {
             io::ErrorKind::BrokenPipe,
         )])));
         let (mut cx, _) = counting_context();
-        let e = q.fill(&mut cx, 10).unwrap_err();
+        let e = q.fill(&mut cx, 10, usize::MAX).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
         assert!(q.is_empty());
         assert_eq!(q.queued(), 0);

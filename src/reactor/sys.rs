@@ -2,9 +2,11 @@
 //! `poller.rs`), and, with the `polling` fallback there, the only `unsafe`
 //! in the crate.
 //!
-//! One operation here needs `unsafe`: [`read_into`] reads into the spare
+//! Two operations here need `unsafe`: [`read_into`] reads into the spare
 //! capacity of a `BytesMut` without zeroing it first and then extends its
-//! length over the bytes the kernel wrote. Registration ([`register`]) is
+//! length over the bytes the kernel wrote, and [`release_free_memory`]
+//! calls glibc's `malloc_trim` (the allocator's counterpart of a system
+//! call: it gives pages back with `madvise` and `brk`). Registration ([`register`]) is
 //! safe with epoll; with the `polling` crate (not Linux) it is an `unsafe
 //! fn` whose contract the reactor keeps by deleting every source before
 //! dropping it ([`deregister`] is called on every close path and in the
@@ -33,6 +35,24 @@ use super::poller::{Event, Poller};
 /// The most iovecs the reactor hands one vectored write: far under every
 /// supported platform's `IOV_MAX` (1024 on Linux, macOS and the BSDs).
 pub(crate) const IOV_BATCH: usize = 128;
+
+/// Hands the free memory the C allocator keeps back to the system:
+/// glibc's `malloc_trim(0)`, which releases the free pages of every arena
+/// (not only the top of the heap). Elsewhere nothing.
+pub(crate) fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: `malloc_trim` takes no pointer, is thread-safe (it locks
+        // each arena in turn) and only releases pages that hold no live
+        // allocation; glibc has had it since 2.0.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
 
 /// Adds `source` to `poller` in level-triggered mode.
 ///

@@ -59,9 +59,16 @@ enum Stage {
 
 impl<P: Producer> Compress<P> {
     pub(crate) fn new(inner: P, format: Format, level: u32) -> Self {
+        Compress::with_compressor(inner, Compressor::new(format, level))
+    }
+
+    /// Compresses `inner`'s output with an engine set up by the caller
+    /// (a smaller window: [`Compressor::with_window_bits`]). The engine
+    /// must be fresh: nothing fed or finished yet.
+    pub fn with_compressor(inner: P, enc: Compressor) -> Self {
         Compress {
             inner,
-            enc: Compressor::new(format, level),
+            enc,
             policy: FlushPolicy::default(),
             stage: Stage::Reading,
             input: Bytes::new(),

@@ -88,7 +88,7 @@ mod decompressor;
 mod error;
 
 pub use compress::Compress;
-pub use compressor::Compressor;
+pub use compressor::{Compressor, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 pub use decompress::Decompress;
 pub use decompressor::{Decompressor, Progress};
 pub use error::{GzipError, HeaderField};
