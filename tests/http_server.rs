@@ -871,7 +871,7 @@ fn a_named_pipe_under_the_root_is_refused_without_blocking_the_loop() {
     for name in ["p", "sub/p"] {
         mknodat(
             CWD,
-            &s.root.join(name),
+            s.root.join(name),
             FileType::Fifo,
             Mode::from_raw_mode(0o644),
             0,
