@@ -474,7 +474,6 @@ fn pipelined_gets_never_read_leave_memory_flat() {
 /// Before the lazy compressor, each of the 32 responses in flight held its
 /// compressor: ~11.5 MB per connection.
 #[test]
-#[ignore = "needs the lazy compressor (issue 11 defect 4)"]
 fn pipelined_gzip_gets_never_read_cost_at_most_512_kib_per_connection() {
     let growth = pipelining_growth(20, 100, NOISY_TXT, "Accept-Encoding: gzip\r\n");
     assert!(growth < 20 * 1024, "+{growth} KiB");
