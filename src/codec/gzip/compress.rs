@@ -5,6 +5,10 @@ use std::task::{Context, Poll};
 use bytes::{Buf, Bytes};
 
 use super::{Compressor, ENCODE_CHUNK, FlushPolicy, Format, READ_PIECE};
+
+/// The most input bytes a [`Compress`] compresses in one poll by default:
+/// 256 KiB, a few milliseconds of work at level 6.
+pub const DEFAULT_POLL_BUDGET: usize = 256 << 10;
 use crate::chunk::Chunk;
 use crate::produce::{Counters, More, Producer};
 
@@ -26,6 +30,12 @@ use crate::produce::{Counters, More, Producer};
 ///   under `OnPending`, everything fed is sync-flushed first).
 /// - An error from the source is passed on at once; the compressed stream
 ///   is then unfinished, as it must be.
+/// - One poll compresses at most [`poll_budget`](Self::poll_budget)
+///   input bytes ([`DEFAULT_POLL_BUDGET`], 256 KiB): past it, the output
+///   made is handed out, or, if none yet (highly compressible input), the
+///   producer wakes its own waker and returns pending, so the loop or the
+///   executor serves others before it goes on. Without it one poll of a
+///   megabyte of zeros compressed all of it.
 /// - `exact_len` is unknown.
 #[derive(Debug)]
 pub struct Compress<P> {
@@ -39,6 +49,10 @@ pub struct Compress<P> {
     held: Option<Chunk>,
     /// Output not yet handed out; its capacity is 0 or about `ENCODE_CHUNK`.
     out: Vec<u8>,
+    /// Most input bytes compressed per poll.
+    budget: usize,
+    /// Input bytes compressed in the current poll.
+    spent: usize,
     /// Input bytes fed since the last sync flush (or the start).
     since_flush: usize,
     counters: Counters,
@@ -75,8 +89,16 @@ impl<P: Producer> Compress<P> {
             held: None,
             out: Vec::new(),
             since_flush: 0,
+            budget: DEFAULT_POLL_BUDGET,
+            spent: 0,
             counters: Counters::default(),
         }
+    }
+
+    /// Sets the most input bytes compressed in one poll (at least 1).
+    pub fn poll_budget(mut self, bytes: usize) -> Self {
+        self.budget = bytes.max(1);
+        self
     }
 
     /// Sets when buffered input is forced out. See [`FlushPolicy`].
@@ -159,14 +181,27 @@ impl<P: Producer> Compress<P> {
                         return Poll::Ready(self.emit().map(Ok));
                     }
                     if !self.input.is_empty() {
+                        if self.spent >= self.budget {
+                            // The poll's work is done: what was made goes
+                            // out; else come back after the others.
+                            return match self.emit() {
+                                Some(c) => Poll::Ready(Some(Ok(c))),
+                                None => {
+                                    cx.waker().wake_by_ref();
+                                    Poll::Pending
+                                }
+                            };
+                        }
                         let take = match self.policy {
                             FlushPolicy::Every(n) => {
                                 (n.get() - self.since_flush).min(self.input.len())
                             }
                             FlushPolicy::AtEnd | FlushPolicy::OnPending => self.input.len(),
                         };
+                        let take = take.min(self.budget - self.spent);
                         let n = self.enc.compress(&self.input[..take], &mut self.out);
                         self.input.advance(n);
+                        self.spent += n;
                         self.since_flush += n;
                         if let FlushPolicy::Every(every) = self.policy
                             && self.since_flush == every.get()
@@ -216,6 +251,7 @@ impl<P: Producer> Compress<P> {
 
 impl<P: Producer> Producer for Compress<P> {
     fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
+        self.spent = 0;
         let more = self.poll_inner(cx);
         self.counters.record(more)
     }
@@ -466,6 +502,42 @@ mod tests {
                 .collect_bytes()
                 .unwrap();
             prop_assert_eq!(&unpacked[..], &data[..]);
+        }
+    }
+
+    #[test]
+    fn one_poll_compresses_at_most_its_budget() {
+        // Found by the hostile-client tests (issue 11): 4 MiB of zeros made
+        // about 4 KiB of output, so one poll, filling a 32 KiB output
+        // buffer, compressed all of it and held the loop.
+        let zeros = vec![0u8; 4 << 20];
+        let mut p = from_bytes(zeros.clone()).gzip(6).poll_budget(64 << 10);
+        let (mut cx, wakes) = testing::counting_context();
+        let mut out = Vec::new();
+        let mut pendings = 0;
+        loop {
+            match p.poll_more(&mut cx) {
+                Poll::Ready(Some(Ok(c))) => out.extend_from_slice(&c.into_bytes().unwrap()),
+                Poll::Ready(Some(Err(e))) => panic!("{e}"),
+                Poll::Ready(None) => break,
+                Poll::Pending => pendings += 1,
+            }
+        }
+        assert!(pendings >= (4 << 20) / (64 << 10) - 2, "{pendings}");
+        assert_eq!(wakes.count(), pendings, "every budget pending wakes itself");
+        assert_eq!(decode_all(Format::Gzip, &out), zeros);
+        // The conformance rules hold at any budget.
+        for budget in [1, 7, 4096] {
+            testing::check(
+                || {
+                    BytesProducer::with_piece_size(text(20_000), 3000)
+                        .unwrap()
+                        .gzip(6)
+                        .poll_budget(budget)
+                        .pipe_decode(Format::Gzip)
+                },
+                &text(20_000),
+            );
         }
     }
 

@@ -87,7 +87,7 @@ mod decompress;
 mod decompressor;
 mod error;
 
-pub use compress::Compress;
+pub use compress::{Compress, DEFAULT_POLL_BUDGET};
 pub use compressor::{Compressor, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 pub use decompress::Decompress;
 pub use decompressor::{Decompressor, Progress};
