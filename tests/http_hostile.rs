@@ -429,9 +429,9 @@ fn pipeline_never_read(
 }
 
 /// Pipelined requests never read: resident memory growth of the server
-/// while `conns` such clients sit there, in KiB; the server serves others
-/// meanwhile.
-fn pipelining_growth(conns: usize, n: usize, path: &str, extra: &str) -> u64 {
+/// while `conns` such clients sit there, in KiB, and the descriptors it
+/// holds for them (sockets included); the server serves others meanwhile.
+fn pipelining_growth(conns: usize, n: usize, path: &str, extra: &str) -> (u64, usize) {
     let _serial = serial();
     let s = Child::spawn(&[]);
     // Warm up what is made once and kept (the loop's read buffer, the
@@ -457,7 +457,17 @@ fn pipelining_growth(conns: usize, n: usize, path: &str, extra: &str) -> u64 {
          (+{growth} KiB, {} KiB per connection), {fds} descriptors held",
         growth / conns as u64
     );
-    growth
+    (growth, fds)
+}
+
+/// Each pipelining connection holds its socket and at most
+/// `DEFAULT_MAX_OPEN_FILES` files (it held one per request in flight, 32).
+#[track_caller]
+fn assert_descriptors(fds: usize, conns: usize) {
+    // (+2: the connection that checked the server still serves may still
+    // be closing.)
+    let most = conns * (1 + producers::http::DEFAULT_MAX_OPEN_FILES) + 2;
+    assert!(fds <= most, "{fds} descriptors for {conns} connections");
 }
 
 /// 500 pipelined 1 MiB GETs on each of 10 connections that never read:
@@ -465,8 +475,9 @@ fn pipelining_growth(conns: usize, n: usize, path: &str, extra: &str) -> u64 {
 /// others.
 #[test]
 fn pipelined_gets_never_read_leave_memory_flat() {
-    let growth = pipelining_growth(10, 500, BIG_BIN, "");
+    let (growth, fds) = pipelining_growth(10, 500, BIG_BIN, "");
     assert!(growth < 8 * 1024, "+{growth} KiB");
+    assert_descriptors(fds, 10);
 }
 
 /// The same with gzip: 20 connections of 100 pipelined gzip GETs of a
@@ -475,8 +486,9 @@ fn pipelined_gets_never_read_leave_memory_flat() {
 /// compressor: ~11.5 MB per connection.
 #[test]
 fn pipelined_gzip_gets_never_read_cost_at_most_512_kib_per_connection() {
-    let growth = pipelining_growth(20, 100, NOISY_TXT, "Accept-Encoding: gzip\r\n");
+    let (growth, fds) = pipelining_growth(20, 100, NOISY_TXT, "Accept-Encoding: gzip\r\n");
     assert!(growth < 20 * 1024, "+{growth} KiB");
+    assert_descriptors(fds, 20);
 }
 
 /// 5000 idle connections cost at most 2.2 KiB each in the server.

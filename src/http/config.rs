@@ -11,6 +11,12 @@ pub const DEFAULT_MAX_BODY: u64 = 1 << 20;
 /// Default most requests per connection whose responses are not yet fully
 /// handed to the socket writer: 32. Parsing pauses at the cap.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+/// Default most responses per connection that hold an open file while
+/// queued: 8. Parsing pauses at the cap, so a client that pipelines large
+/// files and never reads holds 8 descriptors, not one per request in
+/// flight (files under [`DEFAULT_SENDFILE_MIN`] are read at once and hold
+/// none).
+pub const DEFAULT_MAX_OPEN_FILES: usize = 8;
 /// Default header-read timeout: 10 s to complete a request head once its
 /// first byte arrived (the slowloris defence).
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -93,6 +99,9 @@ pub struct ServerConfig {
     pub max_body: u64,
     /// Most requests in flight per connection ([`DEFAULT_MAX_IN_FLIGHT`]).
     pub max_in_flight: usize,
+    /// Most queued responses per connection holding an open file
+    /// ([`DEFAULT_MAX_OPEN_FILES`]).
+    pub max_open_files: usize,
     /// Most request bytes buffered per connection ([`DEFAULT_INPUT_BUDGET`]).
     pub input_budget: usize,
     /// Most response bytes queued in memory per connection
@@ -138,6 +147,7 @@ impl ServerConfig {
             limits: HeadLimits::default(),
             max_body: DEFAULT_MAX_BODY,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_open_files: DEFAULT_MAX_OPEN_FILES,
             input_budget: DEFAULT_INPUT_BUDGET,
             output_budget: DEFAULT_OUTPUT_BUDGET,
             header_timeout: Some(DEFAULT_HEADER_TIMEOUT),
@@ -169,6 +179,13 @@ impl ServerConfig {
     /// Sets the most requests in flight per connection (at least 1).
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Sets the most queued responses per connection holding an open file
+    /// (at least 1).
+    pub fn max_open_files(mut self, n: usize) -> Self {
+        self.max_open_files = n.max(1);
         self
     }
 

@@ -26,6 +26,8 @@ use crate::reactor::Outbox;
 pub(crate) struct ConnState {
     /// Responses queued and not yet fully handed to the socket writer.
     in_flight: AtomicUsize,
+    /// Those of them that hold an open file.
+    files: AtomicUsize,
     /// The reader stopped at a request boundary because `in_flight` hit the
     /// cap; the next response to finish wakes the channel to resume it.
     stalled: AtomicBool,
@@ -43,8 +45,16 @@ impl ConnState {
         !self.timed_out.swap(true, Ordering::Relaxed)
     }
 
-    fn release(&self, waker: &Waker) {
+    /// A response holding a file (`file`) or not left the queue.
+    fn done(&self, file: bool) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if file {
+            self.files.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    fn release(&self, waker: &Waker, file: bool) {
+        self.done(file);
         if self.stalled.load(Ordering::Relaxed) {
             // The channel's waker: the loop services the channel again and
             // hands the buffered requests to the reader.
@@ -57,6 +67,8 @@ impl ConnState {
 struct InFlight<P> {
     inner: P,
     conn: Arc<ConnState>,
+    /// Whether it holds an open file (counted in `ConnState::files`).
+    file: bool,
     done: bool,
 }
 
@@ -73,7 +85,7 @@ impl<P: Producer> Producer for InFlight<P> {
         let r = self.inner.poll_more(cx);
         if matches!(r, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) && !self.done {
             self.done = true;
-            self.conn.release(cx.waker());
+            self.conn.release(cx.waker(), self.file);
         }
         r
     }
@@ -88,7 +100,7 @@ impl<P: Producer> Producer for InFlight<P> {
 impl<P> Drop for InFlight<P> {
     fn drop(&mut self) {
         if !self.done {
-            self.conn.in_flight.fetch_sub(1, Ordering::Relaxed);
+            self.conn.done(self.file);
         }
     }
 }
@@ -329,6 +341,7 @@ impl RequestReader {
         let config = &self.shared.config;
         let no_body = *m.method == Method::Head || status.forbids_body();
         let mut small = None;
+        let holds_file = matches!(body, Body::File(_) | Body::Gzip(_));
         // The body producer and whether its end is known.
         let (body, close_delimited): (Option<Box<dyn Producer + Send>>, bool) = match body {
             Body::Empty => (None, false),
@@ -367,6 +380,8 @@ impl RequestReader {
             }
         };
         let (body, small) = if no_body { (None, None) } else { (body, small) };
+        // A file body keeps its descriptor open until it is sent.
+        let file = body.is_some() && holds_file;
         let keep = m.keep_alive && !force_close && !(close_delimited && body.is_some());
         if !keep {
             head.add("Connection", b"close");
@@ -408,9 +423,13 @@ impl RequestReader {
                 .boxed()
         };
         self.conn.in_flight.fetch_add(1, Ordering::Relaxed);
+        if file {
+            self.conn.files.fetch_add(1, Ordering::Relaxed);
+        }
         let _ = self.out.push_producer(InFlight {
             inner: response,
             conn: self.conn.clone(),
+            file,
             done: false,
         });
         if !keep {
@@ -535,8 +554,9 @@ impl RequestReader {
             match self.state {
                 Expect::Closed => buf.clear(),
                 Expect::Head { ref mut since } => {
-                    if self.conn.in_flight.load(Ordering::Relaxed)
-                        >= self.shared.config.max_in_flight
+                    let config = &self.shared.config;
+                    if self.conn.in_flight.load(Ordering::Relaxed) >= config.max_in_flight
+                        || self.conn.files.load(Ordering::Relaxed) >= config.max_open_files
                     {
                         self.conn.stalled.store(true, Ordering::Relaxed);
                         return Stopped::Stalled;
