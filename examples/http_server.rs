@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use producers::http::{Server, ServerConfig};
+use producers::http::{DEFAULT_MIN_BODY_RATE, MinDataRate, Server, ServerConfig};
 use producers::reactor::{Reactor, bind_reuseport};
 
 struct Args {
@@ -25,10 +25,12 @@ struct Args {
     exit_after: Option<Duration>,
     header_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    min_body_rate: Option<MinDataRate>,
 }
 
 const USAGE: &str = "usage: http_server [--root DIR] [--addr HOST:PORT] [--threads N] [--quiet] \
-[--header-timeout SECONDS] [--idle-timeout SECONDS] [--exit-after SECONDS]";
+[--header-timeout SECONDS] [--idle-timeout SECONDS] [--min-body-rate BYTES_PER_SECOND] \
+[--exit-after SECONDS]";
 
 fn secs(name: &str, v: String) -> Result<Option<Duration>, String> {
     let s: f64 = v.parse().map_err(|e| format!("{name}: {e}"))?;
@@ -45,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
         exit_after: None,
         header_timeout: defaults.header_timeout,
         idle_timeout: defaults.idle_timeout,
+        min_body_rate: defaults.min_body_rate,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -69,6 +72,15 @@ fn parse_args() -> Result<Args, String> {
             "--idle-timeout" => {
                 args.idle_timeout = secs("--idle-timeout", value("--idle-timeout")?)?
             }
+            "--min-body-rate" => {
+                let rate: u32 = value("--min-body-rate")?
+                    .parse()
+                    .map_err(|e| format!("--min-body-rate: {e}"))?;
+                args.min_body_rate = (rate > 0).then_some(MinDataRate {
+                    bytes_per_second: rate,
+                    ..DEFAULT_MIN_BODY_RATE
+                });
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0)
@@ -87,7 +99,8 @@ fn main() -> io::Result<()> {
     let config = ServerConfig::new(&args.root)
         .quiet(args.quiet)
         .header_timeout(args.header_timeout)
-        .idle_timeout(args.idle_timeout);
+        .idle_timeout(args.idle_timeout)
+        .min_body_rate(args.min_body_rate);
     let server = Server::new(config)?;
 
     // The first listener picks the port; the others share it.

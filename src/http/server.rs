@@ -47,8 +47,19 @@ pub(crate) struct Shared {
 ///   `Content-Length` and `Transfer-Encoding`) is answered, then the
 ///   connection closes.
 /// - The header timeout answers 408 and closes a connection whose request
-///   head does not complete in time (slowloris); the idle timeout closes
-///   an idle keep-alive connection.
+///   head does not complete in time from its first byte (slowloris; empty
+///   lines before a request count as its start and never restart it); a
+///   body slower than [`min_body_rate`](ServerConfig::min_body_rate) gets
+///   408 too; the idle timeout closes an idle keep-alive connection.
+/// - A connection's memory is bounded: its buffered requests
+///   ([`input_budget`](ServerConfig::input_budget)), its queued response
+///   bytes ([`output_budget`](ServerConfig::output_budget)), and the codec
+///   state of the one response at the front of its queue (a compressor
+///   is made when its response gets there); at most
+///   [`max_open_files`](ServerConfig::max_open_files) queued responses
+///   hold an open file.
+/// - Only regular files and directories are served; anything else under
+///   the root (a FIFO, a socket, a device) is 403, and no open blocks.
 #[derive(Debug, Clone)]
 pub struct Server {
     shared: Arc<Shared>,
