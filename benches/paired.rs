@@ -23,7 +23,7 @@ use flate2::Compression;
 use memchr::memmem;
 use producers::codec::chunked::Decoded;
 use producers::consume::{ConsumerFifo, Framer, Framing, Lines};
-use producers::io::{Drive, Status};
+use producers::io::{DriveStatus, Driver};
 use producers::{BytesProducer, ChunkedDecoder, FlushPolicy, Producer, ProducerExt, from_bytes};
 use tokio_util::codec::{Decoder, LinesCodec};
 
@@ -166,9 +166,10 @@ fn pairs() -> Vec<Pair> {
                 v1.clear();
                 timed(|| {
                     let mut cx = Context::from_waker(std::task::Waker::noop());
-                    let mut d =
-                        Drive::new(BytesProducer::with_piece_size(data.clone(), 16 << 10).unwrap());
-                    assert_eq!(d.write_to(&mut v1, &mut cx).unwrap(), Status::Done);
+                    let mut d = Driver::new(
+                        BytesProducer::with_piece_size(data.clone(), 16 << 10).unwrap(),
+                    );
+                    assert_eq!(d.write_to(&mut v1, &mut cx).unwrap(), DriveStatus::Done);
                 })
             }),
             base: Box::new(move || {

@@ -12,7 +12,7 @@ use std::io::Write;
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use producers::io::{Drive, Status};
+use producers::io::{DriveStatus, Driver};
 use producers::{BytesProducer, Chain, FileProducer, ListProducer, Producer, ProducerExt, testing};
 
 #[path = "util/counting.rs"]
@@ -140,8 +140,8 @@ fn glob_small(c: &mut Criterion) {
 fn drive_to<W: Write>(p: impl Producer, w: &mut W) -> u64 {
     let waker = std::task::Waker::noop();
     let mut cx = std::task::Context::from_waker(waker);
-    let mut d = Drive::new(p);
-    assert_eq!(d.write_to(w, &mut cx).unwrap(), Status::Done);
+    let mut d = Driver::new(p);
+    assert_eq!(d.write_to(w, &mut cx).unwrap(), DriveStatus::Done);
     d.written()
 }
 

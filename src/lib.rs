@@ -17,7 +17,7 @@
 //! - Sources: [`from_bytes`], [`LinesProducer`], [`ListProducer`],
 //!   [`FileProducer`], [`Chain`], [`output`].
 //! - Adapters: [`io::ProducerReader`] (`std::io::Read`), [`io::ReadProducer`]
-//!   (a producer over a blocking `Read`), [`io::Drive`] (a
+//!   (a producer over a blocking `Read`), [`io::Driver`] (a
 //!   vectored writer into any `std::io::Write`), and with the `stream`
 //!   feature [`stream`] (`futures_core::Stream` both ways).
 //!
@@ -75,14 +75,14 @@ pub mod testing;
 
 pub use chunk::{Chunk, FileRegion};
 pub use codec::chunked::{Chunked, ChunkedDecoder, ChunkedError, Dechunked};
-pub use codec::dotstuff::{DotStuff, DotUnstuff, DotUnstuffer};
+pub use codec::dotstuff::{DotStuffed, DotUnstuffed, DotUnstuffer};
 pub use codec::escape::{Escaped, Escaper};
 #[cfg(feature = "gzip")]
-pub use codec::gzip::{Compress, Decompress, Decompressor, FlushPolicy, GzipError};
+pub use codec::gzip::{Compressed, Decompressed, Decompressor, FlushPolicy, GzipError};
 pub use consume::{Consumer, ConsumerFifo, Framer, Terminator};
 pub use produce::{
-    BytesProducer, Chain, Counters, FileProducer, Glob, Hooked, LinesProducer, ListProducer, More,
-    OutputProducer, OutputWriter, Pieces, Producer, ProducerExt, Then, WhenEmpty, from_bytes,
+    BytesProducer, Chain, Counters, FileProducer, Globbed, Hooked, LinesProducer, ListProducer,
+    More, OutputProducer, OutputWriter, Pieces, Producer, ProducerExt, Then, WhenEmpty, from_bytes,
     output, output_with_capacity,
 };
 #[cfg(feature = "reactor")]

@@ -16,7 +16,7 @@
 //! FILE` read by `FileProducer::block_size(chunk)`.
 //!
 //! The sink is, in memory (the default), the library's vectored driver
-//! (`producers::io::Drive`) into a writer that counts, copies into a scratch
+//! (`producers::io::Driver`) into a writer that counts, copies into a scratch
 //! buffer (as a kernel copies into a socket buffer) and discards; with
 //! `--socket`, a reactor channel writing to a loopback TCP reader thread that
 //! counts and discards, the writes being the reactor's own count of write

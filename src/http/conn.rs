@@ -16,7 +16,7 @@ use super::{
     Version, now_http_date,
 };
 use crate::codec::chunked::{ChunkedDecoder, Decoded};
-use crate::codec::gzip::{Compress, Compressor, Format};
+use crate::codec::gzip::{Compressed, Compressor, Format};
 use crate::consume::{ConsumeError, Consumer, Control, Eof, Frame, Framing};
 use crate::produce::{Counters, ListProducer, More, Producer, ProducerExt, deferred, from_bytes};
 use crate::reactor::Outbox;
@@ -368,7 +368,7 @@ impl RequestReader {
                 let (level, bits, glob) = (config.gzip_level, config.gzip_window_bits, config.glob);
                 let gz = deferred(move || {
                     let enc = Compressor::with_window_bits(Format::Gzip, level, bits);
-                    Compress::with_compressor(f, enc).glob(glob)
+                    Compressed::with_compressor(f, enc).glob(glob)
                 });
                 if m.version == Version::Http11 {
                     head.add("Transfer-Encoding", b"chunked");
