@@ -24,7 +24,10 @@ use memchr::memmem;
 use producers::codec::chunked::Decoded;
 use producers::consume::{ConsumerFifo, Framer, Framing, Lines};
 use producers::io::{DriveStatus, Driver};
-use producers::{BytesProducer, ChunkedDecoder, FlushPolicy, Producer, ProducerExt, from_bytes};
+use producers::{
+    Producer, ProducerExt, codec::chunked::ChunkedDecoder, codec::gzip::FlushPolicy, from_bytes,
+    produce::BytesProducer,
+};
 use tokio_util::codec::{Decoder, LinesCodec};
 
 /// One target: a contender and its baseline, each run once per call.

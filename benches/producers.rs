@@ -13,7 +13,11 @@ use std::io::Write;
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use producers::io::{DriveStatus, Driver};
-use producers::{BytesProducer, Chain, FileProducer, ListProducer, Producer, ProducerExt, testing};
+use producers::{
+    Chain, FileProducer, Producer, ProducerExt,
+    produce::{BytesProducer, ListProducer},
+    testing,
+};
 
 #[path = "util/counting.rs"]
 mod counting;

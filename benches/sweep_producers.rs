@@ -17,8 +17,9 @@ use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use producers::io::{DriveStatus, Driver};
 use producers::{
-    BytesProducer, Chain, FileProducer, LinesProducer, ListProducer, Producer, ProducerExt,
-    from_bytes, output_with_capacity, testing,
+    Chain, FileProducer, Producer, ProducerExt, from_bytes,
+    produce::{BytesProducer, LinesProducer, ListProducer, output_with_capacity},
+    testing,
 };
 use sweep_util::{CHUNKS, TOTAL, baseline_memcpy, config, copy_out, text};
 

@@ -405,7 +405,7 @@ pub fn copy<P: Producer, W: Write + ?Sized>(producer: P, w: &mut W) -> io::Resul
 mod tests {
     use super::*;
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+    use crate::{FileProducer, ProducerExt, from_bytes, produce::BytesProducer};
 
     fn data(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 7 % 256) as u8).collect()

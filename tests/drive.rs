@@ -6,7 +6,7 @@ use std::io;
 
 use producers::io::{DriveStatus, Driver};
 use producers::testing::{self, Script, Step};
-use producers::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+use producers::{FileProducer, ProducerExt, from_bytes, produce::BytesProducer};
 use util::{Act, ScriptedWriter, data};
 
 fn drive_all<P: producers::Producer>(
@@ -188,7 +188,7 @@ fn a_file_that_shrinks_under_a_region_is_an_error_not_a_short_body() {
 
 #[test]
 fn blocking_copy_parks_on_a_producer_fed_from_another_thread() {
-    let (mut wr, p) = producers::output_with_capacity(100);
+    let (mut wr, p) = producers::produce::output_with_capacity(100);
     let d = data(50_000, 8);
     let expected = d.clone();
     let t = std::thread::spawn(move || {
@@ -207,7 +207,7 @@ fn blocking_copy_parks_on_a_producer_fed_from_another_thread() {
 fn pending_registers_the_waker_of_the_current_call() {
     // The Driver must not swallow a producer's Pending: a fresh context each
     // time must be the one woken.
-    let (mut w, p) = producers::output();
+    let (mut w, p) = producers::produce::output();
     let mut d = Driver::new(p);
     let mut sink = Vec::new();
     let (mut cx1, wakes1) = testing::counting_context();

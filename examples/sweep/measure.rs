@@ -13,7 +13,7 @@ use bytes::Bytes;
 use producers::io::{DriveStatus, Driver};
 use producers::reactor::{ChannelCtx, CloseReason, Handler, Reactor};
 use producers::stage::{BoxProducer, Stage, build};
-use producers::{BytesProducer, Counters, FileProducer, More, Producer, ProducerExt};
+use producers::{Counters, FileProducer, More, Producer, ProducerExt, produce::BytesProducer};
 
 /// Counts the bytes allocated: the proxy for bytes copied (every copy of
 /// payload in this crate goes into a freshly allocated buffer: globs,

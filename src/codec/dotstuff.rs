@@ -18,7 +18,7 @@
 //!   stage of `pipe`).
 //!
 //! ```
-//! use producers::{ProducerExt, BytesProducer};
+//! use producers::{ProducerExt, produce::BytesProducer};
 //!
 //! let body = ".hidden\r\nline\r\n.\r\n";
 //! let wire = BytesProducer::with_piece_size(body, 3)?
@@ -748,7 +748,7 @@ impl<P: Producer> Producer for DotUnstuffed<P> {
 mod tests {
     use super::*;
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+    use crate::{FileProducer, ProducerExt, from_bytes, produce::BytesProducer};
     use proptest::prelude::*;
 
     /// The model of stuffing: a `.` added at every line start.

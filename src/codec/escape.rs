@@ -7,7 +7,7 @@
 //! chunks:
 //!
 //! ```
-//! use producers::{ProducerExt, BytesProducer};
+//! use producers::{ProducerExt, produce::BytesProducer};
 //!
 //! // Split into 1-byte chunks: every occurrence straddles a boundary.
 //! let out = BytesProducer::with_piece_size("a<b<<c", 1)?
@@ -345,7 +345,7 @@ fn failure_function(pat: &[u8]) -> Box<[usize]> {
 /// the stream early.
 ///
 /// When the inner producer fails, what was decided and held is handed out
-/// first and the error follows, as with [`Globbed`](crate::Globbed).
+/// first and the error follows, as with [`Globbed`](crate::produce::Globbed).
 #[derive(Debug)]
 pub struct Escaped<P> {
     inner: P,
@@ -487,7 +487,7 @@ impl<P: Producer> Producer for Escaped<P> {
 mod tests {
     use super::*;
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+    use crate::{FileProducer, ProducerExt, from_bytes, produce::BytesProducer};
     use proptest::prelude::*;
 
     /// Leftmost non-overlapping replacement, the model.

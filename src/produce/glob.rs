@@ -255,7 +255,7 @@ impl<P: Producer> Producer for Globbed<P> {
 mod tests {
     use super::*;
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, ProducerExt, from_bytes};
+    use crate::{ProducerExt, from_bytes, produce::BytesProducer};
 
     #[test]
     fn conformance() {

@@ -267,7 +267,7 @@ mod tests {
     use crate::codec::gzip::test_util::{FORMATS, decode_all, encode_all, text};
     use crate::codec::gzip::{Decompressor, ENCODE_CHUNK};
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, ProducerExt, from_bytes};
+    use crate::{ProducerExt, from_bytes, produce::BytesProducer};
     use proptest::prelude::*;
     use std::io;
 

@@ -218,7 +218,7 @@ mod tests {
     use crate::codec::gzip::GzipError;
     use crate::codec::gzip::test_util::{FORMATS, encode_all, text};
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, ProducerExt, from_bytes};
+    use crate::{ProducerExt, from_bytes, produce::BytesProducer};
 
     fn decompress<P: Producer>(p: P, format: Format) -> Decompressed<P> {
         Decompressed::new(p, format)
