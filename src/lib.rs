@@ -59,6 +59,8 @@
 //! | `reactor` | yes | the poll-based event loop (polling, rustix, socket2) |
 //! | `stream` | yes | `futures_core::Stream` adapters, for hyper and axum bodies |
 //! | `http` | yes | the HTTP/1.1 file server on the reactor (needs `reactor` and `gzip`) |
+//! | `stage` | no | `stage`: pipeline stages parsed from strings (`gzip:6 chunk:4K`), for the `pipe` and `sweep` tools |
+//! | `testing` | no | `testing`: the producer conformance check, `conformance!`, `Script`, counting wakers |
 
 #![deny(
     missing_docs,
@@ -79,9 +81,11 @@ pub mod io;
 pub mod produce;
 #[cfg(feature = "reactor")]
 pub mod reactor;
+#[cfg(feature = "stage")]
 pub mod stage;
 #[cfg(feature = "stream")]
 pub mod stream;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use chunk::{Chunk, FileRegion};

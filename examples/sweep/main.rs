@@ -3,7 +3,7 @@
 //! Run:
 //!
 //! ```sh
-//! cargo run --release --example sweep -- --stages "gzip:1 chunked" \
+//! cargo run --release --features stage --example sweep -- --stages "gzip:1 chunked" \
 //!     --chunk 64,512,4K,64K,1M --glob 0,4K,64K --size 256M \
 //!     [--input FILE] [--socket] [--repeat 5] [--svg out.svg] [--csv out.csv]
 //! ```

@@ -13,7 +13,7 @@
 //! | an error | `Poll::Ready(Some(Err(e)))` | the output cannot be completed; `e.kind()` is preserved through every combinator |
 //!
 //! The rules every producer in this crate keeps, and that
-//! [`testing::check`](crate::testing::check) verifies:
+//! `testing::check` (feature `testing`) verifies:
 //!
 //! 1. **No empty chunks.** Medusa used `""` to mean "end", so a producer
 //!    that happened to have nothing was taken as finished. Here end is
