@@ -23,7 +23,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::{Bytes, BytesMut};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use producers::codec::chunked::{ChunkedDecoder, Decoded};
-use producers::{BytesProducer, Chunk, Producer, ProducerExt};
+use producers::{Chunk, Producer, ProducerExt, produce::BytesProducer};
 
 #[path = "util/counting.rs"]
 mod counting;

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use producers::codec::dotstuff::{DotUnstuffer, Unstuffed};
-use producers::{BytesProducer, Producer, ProducerExt};
+use producers::{Producer, ProducerExt, produce::BytesProducer};
 
 /// About 1 MiB of mail text: 72-byte CRLF lines, one in ten starting with `.`.
 fn mail_body() -> Bytes {

@@ -23,8 +23,11 @@ use flate2::Compression;
 use memchr::memmem;
 use producers::codec::chunked::Decoded;
 use producers::consume::{ConsumerFifo, Framer, Framing, Lines};
-use producers::io::{Drive, Status};
-use producers::{BytesProducer, ChunkedDecoder, FlushPolicy, Producer, ProducerExt, from_bytes};
+use producers::io::{DriveStatus, Driver};
+use producers::{
+    Producer, ProducerExt, codec::chunked::ChunkedDecoder, codec::gzip::FlushPolicy, from_bytes,
+    produce::BytesProducer,
+};
 use tokio_util::codec::{Decoder, LinesCodec};
 
 /// One target: a contender and its baseline, each run once per call.
@@ -166,9 +169,10 @@ fn pairs() -> Vec<Pair> {
                 v1.clear();
                 timed(|| {
                     let mut cx = Context::from_waker(std::task::Waker::noop());
-                    let mut d =
-                        Drive::new(BytesProducer::with_piece_size(data.clone(), 16 << 10).unwrap());
-                    assert_eq!(d.write_to(&mut v1, &mut cx).unwrap(), Status::Done);
+                    let mut d = Driver::new(
+                        BytesProducer::with_piece_size(data.clone(), 16 << 10).unwrap(),
+                    );
+                    assert_eq!(d.write_to(&mut v1, &mut cx).unwrap(), DriveStatus::Done);
                 })
             }),
             base: Box::new(move || {

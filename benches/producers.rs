@@ -12,8 +12,12 @@ use std::io::Write;
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use producers::io::{Drive, Status};
-use producers::{BytesProducer, Chain, FileProducer, ListProducer, Producer, ProducerExt, testing};
+use producers::io::{DriveStatus, Driver};
+use producers::{
+    Chain, FileProducer, Producer, ProducerExt,
+    produce::{BytesProducer, ListProducer},
+    testing,
+};
 
 #[path = "util/counting.rs"]
 mod counting;
@@ -140,8 +144,8 @@ fn glob_small(c: &mut Criterion) {
 fn drive_to<W: Write>(p: impl Producer, w: &mut W) -> u64 {
     let waker = std::task::Waker::noop();
     let mut cx = std::task::Context::from_waker(waker);
-    let mut d = Drive::new(p);
-    assert_eq!(d.write_to(w, &mut cx).unwrap(), Status::Done);
+    let mut d = Driver::new(p);
+    assert_eq!(d.write_to(w, &mut cx).unwrap(), DriveStatus::Done);
     d.written()
 }
 

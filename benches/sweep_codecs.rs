@@ -13,7 +13,7 @@ mod sweep_util;
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use producers::{BytesProducer, Producer, ProducerExt};
+use producers::{Producer, ProducerExt, produce::BytesProducer};
 use sweep_util::{CHUNKS, TOTAL, baseline_memcpy, config, copy_out, text};
 
 /// The memcpy baseline of `payload`, and `make(chunk)` drained into a

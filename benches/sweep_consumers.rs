@@ -19,7 +19,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use producers::consume::{
     ChunkedBody, Collect, Consumer, ConsumerFifo, Count, Lines, Netstrings, Sink, Terminator,
 };
-use producers::{BytesProducer, ProducerExt};
+use producers::{ProducerExt, produce::BytesProducer};
 use sweep_util::{CHUNKS, TOTAL, baseline_memcpy, config, text};
 use tokio_util::codec::{Decoder, LengthDelimitedCodec, LinesCodec};
 

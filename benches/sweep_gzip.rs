@@ -19,7 +19,7 @@ use criterion::{
 };
 use flate2::Compression;
 use producers::codec::gzip::FlushPolicy;
-use producers::{BytesProducer, ProducerExt};
+use producers::{ProducerExt, produce::BytesProducer};
 use sweep_util::{CHUNKS, config, copy_out, text};
 
 const PAYLOAD: usize = 1 << 20;

@@ -15,10 +15,11 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use producers::io::{Drive, Status};
+use producers::io::{DriveStatus, Driver};
 use producers::{
-    BytesProducer, Chain, FileProducer, LinesProducer, ListProducer, Producer, ProducerExt,
-    from_bytes, output_with_capacity, testing,
+    Chain, FileProducer, Producer, ProducerExt, from_bytes,
+    produce::{BytesProducer, LinesProducer, ListProducer, output_with_capacity},
+    testing,
 };
 use sweep_util::{CHUNKS, TOTAL, baseline_memcpy, config, copy_out, text};
 
@@ -213,8 +214,8 @@ fn drive(c: &mut Criterion) {
             b.iter(|| {
                 dst.clear();
                 let mut d =
-                    Drive::new(BytesProducer::with_piece_size(data.clone(), chunk).unwrap());
-                assert_eq!(d.write_to(&mut dst, &mut cx).unwrap(), Status::Done);
+                    Driver::new(BytesProducer::with_piece_size(data.clone(), chunk).unwrap());
+                assert_eq!(d.write_to(&mut dst, &mut cx).unwrap(), DriveStatus::Done);
                 assert_eq!(black_box(&dst).len(), data.len());
             })
         });

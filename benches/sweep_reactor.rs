@@ -19,7 +19,7 @@ use criterion::{
 };
 use producers::reactor::{ChannelCtx, Config, Handler, Reactor};
 use producers::stage::BoxProducer;
-use producers::{BytesProducer, ProducerExt};
+use producers::{ProducerExt, produce::BytesProducer};
 use sweep_util::{CHUNKS, TOTAL, config, text};
 
 /// A reader that drains a connection to its end and returns the count.

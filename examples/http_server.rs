@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use producers::http::{DEFAULT_MIN_BODY_RATE, MinDataRate, Server, ServerConfig};
+use producers::http::{AccessLogEntry, DEFAULT_MIN_BODY_RATE, MinDataRate, Server, ServerConfig};
 use producers::reactor::{Reactor, bind_reuseport};
 
 struct Args {
@@ -91,16 +91,33 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// One access-log line: `METHOD TARGET STATUS BYTES ELAPSED` and the
+/// error in parentheses, or `- - 408 0 (read timeout)`.
+fn log_line(e: &AccessLogEntry<'_>) -> String {
+    let mut line = format!("{} {} {} {}", e.method, e.target, e.status.code(), e.bytes);
+    if let Some(t) = e.elapsed {
+        line += &format!(" {:.3}ms", t.as_secs_f64() * 1e3);
+    }
+    if let Some(err) = e.error {
+        line += &format!(" ({err})");
+    } else if e.read_timeout {
+        line += " (read timeout)";
+    }
+    line
+}
+
 fn main() -> io::Result<()> {
     let args = parse_args().unwrap_or_else(|e| {
         eprintln!("http_server: {e}\n{USAGE}");
         std::process::exit(2)
     });
-    let config = ServerConfig::new(&args.root)
-        .quiet(args.quiet)
+    let mut config = ServerConfig::new(&args.root)
         .header_timeout(args.header_timeout)
         .idle_timeout(args.idle_timeout)
         .min_body_rate(args.min_body_rate);
+    if !args.quiet {
+        config = config.access_log(|e| eprintln!("{}", log_line(e)));
+    }
     let server = Server::new(config)?;
 
     // The first listener picks the port; the others share it.

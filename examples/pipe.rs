@@ -1,6 +1,6 @@
 //! `pipe`: the codecs from the shell.
 //!
-//! Run: `cargo run --release --example pipe -- [--stats] STAGE...`
+//! Run: `cargo run --release --features stage --example pipe -- [--stats] STAGE...`
 //!
 //! Reads standard input, applies the stages left to right, writes standard
 //! output, and exits when the input ends. Stages: `chunk:N` (hand the input on

@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use producers::{LinesProducer, Producer, ProducerExt, file, from_bytes};
+use producers::{Producer, ProducerExt, file, from_bytes, produce::LinesProducer};
 
 fn main() -> io::Result<()> {
     let path = std::env::args_os()

@@ -173,9 +173,9 @@ impl<R: Read> Producer for ReadProducer<R> {
     }
 }
 
-/// What [`Drive::write_to`] stopped at.
+/// What [`Driver::write_to`] stopped at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub enum DriveStatus {
     /// Everything was written and the producer has ended.
     Done,
     /// The writer returned `WouldBlock`: call again when it is writable.
@@ -190,6 +190,11 @@ pub enum Status {
 /// minimum; writers that take fewer just write fewer).
 pub const MAX_SLICES: usize = 64;
 
+/// The default most bytes a [`Driver`] gathers into one write
+/// ([`Driver::max_write`]): 1 MiB. (The reactor's own default,
+/// `reactor::DEFAULT_MAX_WRITE`, is 256 KiB per `sendmsg`.)
+pub const DEFAULT_DRIVER_WRITE: usize = 1 << 20;
+
 /// Drives a producer into a [`Write`], gathering consecutive chunks into one
 /// vectored write.
 ///
@@ -198,12 +203,12 @@ pub const MAX_SLICES: usize = 64;
 /// - A partial write resumes exactly after the last byte written.
 /// - `Interrupted` is retried; `Ok(0)` for a non-empty write becomes
 ///   [`io::ErrorKind::WriteZero`]; `WouldBlock` returns
-///   [`Status::WouldBlock`] with everything kept, to be resumed later.
+///   [`DriveStatus::WouldBlock`] with everything kept, to be resumed later.
 /// - File regions are read in pieces of at most `max_write` bytes.
 /// - A producer error is returned after the bytes handed out before it have
 ///   been written: nothing accepted is lost.
 #[derive(Debug)]
-pub struct Drive<P> {
+pub struct Driver<P> {
     producer: P,
     /// Bytes taken from the producer and not written yet, in order.
     queue: VecDeque<Bytes>,
@@ -227,24 +232,22 @@ enum Source {
     Ended,
 }
 
-impl<P: Producer> Drive<P> {
-    /// The default for [`max_write`](Self::max_write): 1 MiB.
-    pub const DEFAULT_MAX_WRITE: usize = 1 << 20;
-
+impl<P: Producer> Driver<P> {
     /// A driver of `producer`.
     pub fn new(producer: P) -> Self {
-        Drive {
+        Driver {
             producer,
             queue: VecDeque::new(),
             queued: 0,
             region: None,
             source: Source::Open,
-            max_write: Self::DEFAULT_MAX_WRITE,
+            max_write: DEFAULT_DRIVER_WRITE,
             written: 0,
         }
     }
 
-    /// Sets the most bytes gathered into one write (0 is taken as 1).
+    /// Sets the most bytes gathered into one write (0 is taken as 1; default
+    /// [`DEFAULT_DRIVER_WRITE`]).
     pub fn max_write(mut self, bytes: usize) -> Self {
         self.max_write = bytes.max(1);
         self
@@ -281,17 +284,17 @@ impl<P: Producer> Drive<P> {
         &mut self,
         w: &mut W,
         cx: &mut Context<'_>,
-    ) -> io::Result<Status> {
+    ) -> io::Result<DriveStatus> {
         loop {
             let pending = self.fill(cx)?;
             if self.queue.is_empty() {
                 return match std::mem::replace(&mut self.source, Source::Ended) {
-                    Source::Ended => Ok(Status::Done),
+                    Source::Ended => Ok(DriveStatus::Done),
                     Source::Failed(e) => Err(e),
                     Source::Open => {
                         self.source = Source::Open;
                         debug_assert!(pending);
-                        Ok(Status::Pending)
+                        Ok(DriveStatus::Pending)
                     }
                 };
             }
@@ -310,7 +313,9 @@ impl<P: Producer> Drive<P> {
                 }
                 Ok(n) => self.consume(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Status::WouldBlock),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(DriveStatus::WouldBlock);
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -377,16 +382,16 @@ impl<P: Producer> Drive<P> {
 /// Writes all of `producer`'s output into `w`, blocking while the producer
 /// is pending, and returns the bytes written.
 ///
-/// Uses [`Drive`]: vectored writes, partial writes resumed, `Interrupted`
+/// Uses [`Driver`]: vectored writes, partial writes resumed, `Interrupted`
 /// retried. A writer that returns `WouldBlock` fails the copy with that
-/// error (use [`Drive`] directly with non-blocking writers).
+/// error (use [`Driver`] directly with non-blocking writers).
 pub fn copy<P: Producer, W: Write + ?Sized>(producer: P, w: &mut W) -> io::Result<u64> {
-    let mut drive = Drive::new(producer);
+    let mut drive = Driver::new(producer);
     loop {
         match with_thread_waker(|cx| drive.write_to(w, cx))? {
-            Status::Done => return Ok(drive.written()),
-            Status::Pending => std::thread::park(),
-            Status::WouldBlock => {
+            DriveStatus::Done => return Ok(drive.written()),
+            DriveStatus::Pending => std::thread::park(),
+            DriveStatus::WouldBlock => {
                 return Err(io::Error::new(
                     io::ErrorKind::WouldBlock,
                     "writer would block in a blocking copy",
@@ -400,7 +405,7 @@ pub fn copy<P: Producer, W: Write + ?Sized>(producer: P, w: &mut W) -> io::Resul
 mod tests {
     use super::*;
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+    use crate::{FileProducer, ProducerExt, from_bytes, produce::BytesProducer};
 
     fn data(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 7 % 256) as u8).collect()

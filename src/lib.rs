@@ -14,12 +14,23 @@
 //! - [`ProducerExt`]: combinators that read left to right —
 //!   [`glob`](ProducerExt::glob), [`hooked`](ProducerExt::hooked),
 //!   [`then`](ProducerExt::then), [`pieces`](ProducerExt::pieces).
-//! - Sources: [`from_bytes`], [`LinesProducer`], [`ListProducer`],
-//!   [`FileProducer`], [`Chain`], [`output`].
+//! - Sources: [`from_bytes`], [`file()`] ([`FileProducer`]), [`Chain`]; the
+//!   others ([`produce::LinesProducer`], [`produce::ListProducer`],
+//!   [`produce::output`] …) live in [`produce`].
+//! - Input: a [`ConsumerFifo`] frames what a reader appends
+//!   ([`Terminator`], [`Framing`]) and hands [`Frame`]s to the
+//!   [`Consumer`] at its head, which steers it through [`Control`].
+//! - With the `reactor` feature: [`Reactor`], [`Handler`], [`ChannelCtx`],
+//!   [`Outbox`], [`CloseReason`]; with `http`: [`Server`], [`ServerConfig`].
 //! - Adapters: [`io::ProducerReader`] (`std::io::Read`), [`io::ReadProducer`]
-//!   (a producer over a blocking `Read`), [`io::Drive`] (a
+//!   (a producer over a blocking `Read`), [`io::Driver`] (a
 //!   vectored writer into any `std::io::Write`), and with the `stream`
 //!   feature [`stream`] (`futures_core::Stream` both ways).
+//!
+//! Everything else is reached through its module: the codecs in
+//! [`codec`] (`codec::chunked::Chunked`, `codec::gzip::Compressed` …),
+//! the other combinators and sources in [`produce`], the ready-made
+//! consumers in [`consume`].
 //!
 //! # A pipeline
 //!
@@ -48,6 +59,8 @@
 //! | `reactor` | yes | the poll-based event loop (polling, rustix, socket2) |
 //! | `stream` | yes | `futures_core::Stream` adapters, for hyper and axum bodies |
 //! | `http` | yes | the HTTP/1.1 file server on the reactor (needs `reactor` and `gzip`) |
+//! | `stage` | no | `stage`: pipeline stages parsed from strings (`gzip:6 chunk:4K`), for the `pipe` and `sweep` tools |
+//! | `testing` | no | `testing`: the producer conformance check, `conformance!`, `Script`, counting wakers |
 
 #![deny(
     missing_docs,
@@ -68,25 +81,20 @@ pub mod io;
 pub mod produce;
 #[cfg(feature = "reactor")]
 pub mod reactor;
+#[cfg(feature = "stage")]
 pub mod stage;
 #[cfg(feature = "stream")]
 pub mod stream;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use chunk::{Chunk, FileRegion};
-pub use codec::chunked::{Chunked, ChunkedDecoder, ChunkedError, Dechunked};
-pub use codec::dotstuff::{DotStuff, DotUnstuff, DotUnstuffer};
-pub use codec::escape::{Escaped, Escaper};
-#[cfg(feature = "gzip")]
-pub use codec::gzip::{Compress, Decompress, Decompressor, FlushPolicy, GzipError};
-pub use consume::{Consumer, ConsumerFifo, Framer, Terminator};
-pub use produce::{
-    BytesProducer, Chain, Counters, FileProducer, Glob, Hooked, LinesProducer, ListProducer, More,
-    OutputProducer, OutputWriter, Pieces, Producer, ProducerExt, Then, WhenEmpty, from_bytes,
-    output, output_with_capacity,
-};
+pub use consume::{ConsumeError, Consumer, ConsumerFifo, Control, Frame, Framing, Terminator};
+#[cfg(feature = "http")]
+pub use http::{Server, ServerConfig};
+pub use produce::{Chain, Counters, FileProducer, More, Producer, ProducerExt, from_bytes};
 #[cfg(feature = "reactor")]
-pub use reactor::{ChannelCtx, ChannelId, CloseReason, Handle, Handler, Outbox, Reactor};
+pub use reactor::{ChannelCtx, CloseReason, Handler, Outbox, Reactor};
 
 /// Opens `path` as a [`FileProducer`] that promises the file's current
 /// length.

@@ -31,7 +31,7 @@ pub type BoxProducer = Box<dyn Producer + Send>;
 pub const MAX_CHUNK: usize = 64 << 20;
 
 /// The largest `glob:N`: 64 MiB, the most a glob stage's buffer may hold
-/// (a [`Glob`](crate::Glob) reserves at most 1 MiB up front and grows as
+/// (a [`Globbed`](crate::produce::Globbed) reserves at most 1 MiB up front and grows as
 /// bytes arrive). A larger size is a [`StageParseError::TooLarge`].
 pub const MAX_GLOB: usize = 64 << 20;
 
@@ -575,6 +575,7 @@ mod tests {
             .cycle()
             .take(21 * 2400)
             .collect();
+        #[cfg_attr(not(feature = "gzip"), allow(unused_mut))]
         let mut pairs = vec![
             "chunk:100 chunked chunk:7 dechunk",
             "dotstuff chunk:3 undotstuff",

@@ -85,7 +85,7 @@ pub fn check<P: Producer>(make: impl Fn() -> P, expected: &[u8]) {
 /// Defines a `#[test]` that runs [`check`] on a producer expression.
 ///
 /// ```
-/// producers::conformance!(hello_in_pieces, producers::BytesProducer::with_piece_size("hello", 2).unwrap(), b"hello");
+/// producers::conformance!(hello_in_pieces, producers::produce::BytesProducer::with_piece_size("hello", 2).unwrap(), b"hello");
 /// ```
 #[macro_export]
 macro_rules! conformance {

@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::thread;
 
-use producers::{BytesProducer, FileProducer, Producer, ProducerExt, testing};
+use producers::{FileProducer, Producer, ProducerExt, produce::BytesProducer, testing};
 
 const CLIENT: &str = r#"
 import hashlib, http.client, sys

@@ -12,7 +12,8 @@ use proptest::prelude::*;
 use producers::stream::{ProducerStream, StreamProducer};
 use producers::testing;
 use producers::{
-    BytesProducer, Chain, Counters, FileProducer, ListProducer, More, Producer, ProducerExt,
+    Chain, Counters, FileProducer, More, Producer, ProducerExt,
+    produce::{BytesProducer, ListProducer},
 };
 
 /// Returns `Pending` (waking at once) before every other chunk, so the

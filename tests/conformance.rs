@@ -2,8 +2,9 @@
 //! combinators (each becomes its own test).
 
 use producers::{
-    BytesProducer, Chain, FileProducer, LinesProducer, ListProducer, ProducerExt, conformance,
-    from_bytes, testing,
+    Chain, FileProducer, ProducerExt, conformance, from_bytes,
+    produce::{BytesProducer, LinesProducer, ListProducer},
+    testing,
 };
 
 const TEXT: &[u8] = b"It was a bright cold day in April, and the clocks were striking thirteen.";
@@ -56,7 +57,7 @@ conformance!(
 conformance!(
     output_producer,
     {
-        let (mut w, p) = producers::output();
+        let (mut w, p) = producers::produce::output();
         std::io::Write::write_all(&mut w, TEXT).unwrap();
         p
     },

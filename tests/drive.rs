@@ -4,9 +4,9 @@ mod util;
 
 use std::io;
 
-use producers::io::{Drive, Status};
+use producers::io::{DriveStatus, Driver};
 use producers::testing::{self, Script, Step};
-use producers::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+use producers::{FileProducer, ProducerExt, from_bytes, produce::BytesProducer};
 use util::{Act, ScriptedWriter, data};
 
 fn drive_all<P: producers::Producer>(
@@ -14,14 +14,14 @@ fn drive_all<P: producers::Producer>(
     w: &mut ScriptedWriter,
 ) -> (io::Result<u64>, usize, usize) {
     let (mut cx, wakes) = testing::counting_context();
-    let mut d = Drive::new(p).max_write(1000);
+    let mut d = Driver::new(p).max_write(1000);
     let mut would_blocks = 0;
     let mut pendings = 0;
     loop {
         match d.write_to(w, &mut cx) {
-            Ok(Status::Done) => return (Ok(d.written()), would_blocks, pendings),
-            Ok(Status::WouldBlock) => would_blocks += 1,
-            Ok(Status::Pending) => {
+            Ok(DriveStatus::Done) => return (Ok(d.written()), would_blocks, pendings),
+            Ok(DriveStatus::WouldBlock) => would_blocks += 1,
+            Ok(DriveStatus::Pending) => {
                 pendings += 1;
                 assert!(
                     wakes.count() >= pendings,
@@ -136,13 +136,13 @@ fn a_pending_producer_returns_pending_after_writing_what_it_had() {
     ]);
     let mut w = ScriptedWriter::new([]);
     let (mut cx, _wakes) = testing::counting_context();
-    let mut d = Drive::new(p);
-    assert_eq!(d.write_to(&mut w, &mut cx).unwrap(), Status::Pending);
+    let mut d = Driver::new(p);
+    assert_eq!(d.write_to(&mut w, &mut cx).unwrap(), DriveStatus::Pending);
     assert_eq!(
         w.out, b"ab",
         "bytes before the pending are written, not held"
     );
-    assert_eq!(d.write_to(&mut w, &mut cx).unwrap(), Status::Done);
+    assert_eq!(d.write_to(&mut w, &mut cx).unwrap(), DriveStatus::Done);
     assert_eq!(w.out, b"abcd");
 }
 
@@ -188,7 +188,7 @@ fn a_file_that_shrinks_under_a_region_is_an_error_not_a_short_body() {
 
 #[test]
 fn blocking_copy_parks_on_a_producer_fed_from_another_thread() {
-    let (mut wr, p) = producers::output_with_capacity(100);
+    let (mut wr, p) = producers::produce::output_with_capacity(100);
     let d = data(50_000, 8);
     let expected = d.clone();
     let t = std::thread::spawn(move || {
@@ -205,15 +205,21 @@ fn blocking_copy_parks_on_a_producer_fed_from_another_thread() {
 
 #[test]
 fn pending_registers_the_waker_of_the_current_call() {
-    // The Drive must not swallow a producer's Pending: a fresh context each
+    // The Driver must not swallow a producer's Pending: a fresh context each
     // time must be the one woken.
-    let (mut w, p) = producers::output();
-    let mut d = Drive::new(p);
+    let (mut w, p) = producers::produce::output();
+    let mut d = Driver::new(p);
     let mut sink = Vec::new();
     let (mut cx1, wakes1) = testing::counting_context();
-    assert_eq!(d.write_to(&mut sink, &mut cx1).unwrap(), Status::Pending);
+    assert_eq!(
+        d.write_to(&mut sink, &mut cx1).unwrap(),
+        DriveStatus::Pending
+    );
     let (mut cx2, wakes2) = testing::counting_context();
-    assert_eq!(d.write_to(&mut sink, &mut cx2).unwrap(), Status::Pending);
+    assert_eq!(
+        d.write_to(&mut sink, &mut cx2).unwrap(),
+        DriveStatus::Pending
+    );
     use std::io::Write;
     w.write_all(b"x").unwrap();
     assert_eq!((wakes1.count(), wakes2.count()), (0, 1));

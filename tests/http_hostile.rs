@@ -100,7 +100,7 @@ fn server_child() {
             .collect::<Vec<_>>(),
     )
     .unwrap();
-    let mut config = ServerConfig::new(&root).quiet(true);
+    let mut config = ServerConfig::new(&root);
     if let Ok(ms) = std::env::var("HOSTILE_HEADER_TIMEOUT_MS") {
         config = config.header_timeout(Some(Duration::from_millis(ms.parse().unwrap())));
     }

@@ -72,7 +72,7 @@ fn start(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> TestServer {
     std::fs::write(base.join("secret.txt"), SECRET).unwrap();
     #[cfg(unix)]
     std::os::unix::fs::symlink(base.join("secret.txt"), root.join("leak")).unwrap();
-    let config = configure(ServerConfig::new(&root).quiet(true));
+    let config = configure(ServerConfig::new(&root));
     let server = Server::new(config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -1223,4 +1223,50 @@ fn running_out_of_descriptors_answers_503_with_retry_after() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The library never prints: each response goes to the access-log hook,
+/// once, with its method, target, status and body bytes; a read timeout is
+/// a 408 entry marked as such.
+#[test]
+fn access_log_hook_sees_every_response_and_the_408() {
+    type Seen = Vec<(String, String, u16, u64, bool, bool)>;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::new()));
+    let log = seen.clone();
+    let s = start(move |c| {
+        c.header_timeout(Some(Duration::from_millis(300)))
+            .access_log(move |e| {
+                log.lock().unwrap().push((
+                    e.method.to_owned(),
+                    e.target.to_owned(),
+                    e.status.code(),
+                    e.bytes,
+                    e.elapsed.is_some(),
+                    e.read_timeout,
+                ))
+            })
+    });
+    let small = s.file("small.txt").len() as u64;
+    exchange(
+        s.addr,
+        b"GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    exchange(
+        s.addr,
+        b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    exchange(s.addr, b"GET /small.txt HTTP/1.1\r\nHost: x\r\n");
+    // The hook runs on the loop thread once the response is handed out.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while seen.lock().unwrap().len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(
+        seen[0],
+        ("GET".into(), "/small.txt".into(), 200, small, true, false)
+    );
+    assert_eq!((seen[1].2, seen[1].5), (404, false));
+    assert_eq!(seen[2], ("-".into(), "-".into(), 408, 0, false, true));
 }

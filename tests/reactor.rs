@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use producers::reactor::{ChannelCtx, CloseReason, Config, Handler, Reactor, Timeout};
-use producers::{ProducerExt, from_bytes, output};
+use producers::{ProducerExt, from_bytes, produce::output};
 use util::reactor::*;
 
 #[test]

@@ -142,7 +142,10 @@ fn a_client_that_never_reads_cannot_make_the_proxy_buffer_a_fast_upstream() {
 
 /// A connected pair: the reactor's side adopted with `handler`, the peer a
 /// blocking stream.
-fn pair(r: &mut Reactor, handler: impl Handler) -> (producers::ChannelId, std::net::TcpStream) {
+fn pair(
+    r: &mut Reactor,
+    handler: impl Handler,
+) -> (producers::reactor::ChannelId, std::net::TcpStream) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let peer = client(l.local_addr().unwrap());
     let (s, _) = l.accept().unwrap();

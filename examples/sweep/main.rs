@@ -3,7 +3,7 @@
 //! Run:
 //!
 //! ```sh
-//! cargo run --release --example sweep -- --stages "gzip:1 chunked" \
+//! cargo run --release --features stage --example sweep -- --stages "gzip:1 chunked" \
 //!     --chunk 64,512,4K,64K,1M --glob 0,4K,64K --size 256M \
 //!     [--input FILE] [--socket] [--repeat 5] [--svg out.svg] [--csv out.csv]
 //! ```
@@ -16,7 +16,7 @@
 //! FILE` read by `FileProducer::block_size(chunk)`.
 //!
 //! The sink is, in memory (the default), the library's vectored driver
-//! (`producers::io::Drive`) into a writer that counts, copies into a scratch
+//! (`producers::io::Driver`) into a writer that counts, copies into a scratch
 //! buffer (as a kernel copies into a socket buffer) and discards; with
 //! `--socket`, a reactor channel writing to a loopback TCP reader thread that
 //! counts and discards, the writes being the reactor's own count of write

@@ -10,10 +10,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use producers::io::{Drive, Status};
+use producers::io::{DriveStatus, Driver};
 use producers::reactor::{ChannelCtx, CloseReason, Handler, Reactor};
 use producers::stage::{BoxProducer, Stage, build};
-use producers::{BytesProducer, Counters, FileProducer, More, Producer, ProducerExt};
+use producers::{Counters, FileProducer, More, Producer, ProducerExt, produce::BytesProducer};
 
 /// Counts the bytes allocated: the proxy for bytes copied (every copy of
 /// payload in this crate goes into a freshly allocated buffer: globs,
@@ -124,7 +124,7 @@ impl Input {
 /// Where the pipeline's output goes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Sink {
-    /// `Drive` into a counting writer.
+    /// `Driver` into a counting writer.
     Memory,
     /// A reactor channel to a loopback reader thread.
     Socket,
@@ -312,11 +312,11 @@ fn in_memory(p: Timed) -> io::Result<(Duration, u64, u64, u64)> {
     let mut cx = Context::from_waker(Waker::noop());
     let before = ALLOCATED.load(Ordering::Relaxed);
     let start = Instant::now();
-    let mut drive = Drive::new(p);
+    let mut drive = Driver::new(p);
     // `write_to` returns only when done, or when the pipeline is pending
     // (nothing in a sweep waits: say so rather than spin); the writer never
     // blocks.
-    if drive.write_to(&mut w, &mut cx)? != Status::Done {
+    if drive.write_to(&mut w, &mut cx)? != DriveStatus::Done {
         return Err(io::Error::other("the pipeline is pending in memory"));
     }
     drop(drive);

@@ -13,7 +13,7 @@
 use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use producers::codec::chunked::{ChunkedDecoder, Decoded, Limits};
-use producers::{BytesProducer, ProducerExt};
+use producers::{ProducerExt, produce::BytesProducer};
 
 fn clean(v: &[u8]) -> Vec<u8> {
     let v: Vec<u8> = v

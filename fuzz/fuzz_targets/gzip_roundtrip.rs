@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use producers::codec::gzip::{FlushPolicy, Format};
-use producers::{BytesProducer, ProducerExt};
+use producers::{ProducerExt, produce::BytesProducer};
 
 fuzz_target!(|input: &[u8]| {
     if input.len() < 4 {

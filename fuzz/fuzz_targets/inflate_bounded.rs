@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use producers::codec::gzip::{Decompressor, Format, GzipError};
-use producers::{BytesProducer, ProducerExt};
+use producers::{ProducerExt, produce::BytesProducer};
 
 const CAP: u64 = 64 << 10;
 

@@ -7,18 +7,18 @@
 //! one (*stuffing*), and the receiver removes it (*un-stuffing*). NNTP
 //! (RFC 3977 section 3.1.1) uses the same rule for multi-line blocks.
 //!
-//! - [`DotStuff`] ([`ProducerExt::dot_stuffed`](crate::ProducerExt::dot_stuffed))
+//! - [`DotStuffed`] ([`ProducerExt::dot_stuffed`](crate::ProducerExt::dot_stuffed))
 //!   stuffs a producer's output, optionally closing it with the end-of-data
-//!   sequence ([`DotStuff::terminated`]).
+//!   sequence ([`DotStuffed::terminated`]).
 //! - [`DotUnstuffer`] is the sans-I/O decoder for the receiving side: it
 //!   un-stuffs and stops at `CRLF . CRLF`, leaving what follows in the
 //!   caller's buffer.
-//! - [`DotUnstuff`] ([`ProducerExt::dot_unstuffed`](crate::ProducerExt::dot_unstuffed))
+//! - [`DotUnstuffed`] ([`ProducerExt::dot_unstuffed`](crate::ProducerExt::dot_unstuffed))
 //!   wraps the decoder around a producer of stuffed input (the `undotstuff`
 //!   stage of `pipe`).
 //!
 //! ```
-//! use producers::{ProducerExt, BytesProducer};
+//! use producers::{ProducerExt, produce::BytesProducer};
 //!
 //! let body = ".hidden\r\nline\r\n.\r\n";
 //! let wire = BytesProducer::with_piece_size(body, 3)?
@@ -38,7 +38,7 @@
 //! line that starts with `.` gets one more `.` — including the very first
 //! line, which Medusa's producer missed. This is the escaping of `"\r\n."`
 //! as `"\r\n.."` with the stream start counted as following a CRLF, so
-//! [`DotStuff`] is built on the [`Escaper`] of
+//! [`DotStuffed`] is built on the [`Escaper`] of
 //! [`escape`](super::escape): a CRLF split across chunks (`"a\r"` + `"\n.b"`)
 //! is handled; since `"\r\n.."` begins with `"\r\n."`, nothing is ever held
 //! back (so nothing can be lost at the end, nor can a chunk that ends in
@@ -49,7 +49,7 @@
 //! bytes. A bare LF does not end a line (RFC 5321 section 2.3.8), so a `.`
 //! after it is not stuffed — the un-stuffer agrees.
 //!
-//! With [`terminated(true)`](DotStuff::terminated) the end-of-data sequence
+//! With [`terminated(true)`](DotStuffed::terminated) the end-of-data sequence
 //! follows the body: `".\r\n"` if the body ends with CRLF, `"\r\n.\r\n"` if
 //! it does not (the CRLF is added to end its last line). An **empty body** is
 //! just `".\r\n"`: right after the `354` reply to `DATA` the client is at a
@@ -120,7 +120,7 @@ const CRLF_DOT_CRLF: &[u8] = b"\r\n.\r\n";
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct DotStuff<P> {
+pub struct DotStuffed<P> {
     inner: Escaped<P>,
     trailer: Trailer,
     counters: Counters,
@@ -137,9 +137,9 @@ enum Trailer {
     Sent,
 }
 
-impl<P: Producer> DotStuff<P> {
+impl<P: Producer> DotStuffed<P> {
     pub(crate) fn new(inner: P) -> Self {
-        DotStuff {
+        DotStuffed {
             inner: Escaped::new(inner, Escaper::dot_stuffer()),
             trailer: Trailer::Off,
             counters: Counters::default(),
@@ -208,7 +208,7 @@ impl<P: Producer> DotStuff<P> {
     }
 }
 
-impl<P: Producer> Producer for DotStuff<P> {
+impl<P: Producer> Producer for DotStuffed<P> {
     fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
         let more = self.poll_inner(cx);
         self.counters.record(more)
@@ -241,8 +241,8 @@ pub enum DotError {
         offset: u64,
     },
     /// Bytes follow the end-of-data line in a stream that must end there:
-    /// the [`DotUnstuff`] producer's input, unless told to
-    /// [`stop_at_end`](DotUnstuff::stop_at_end). The sans-I/O
+    /// the [`DotUnstuffed`] producer's input, unless told to
+    /// [`stop_at_end`](DotUnstuffed::stop_at_end). The sans-I/O
     /// [`DotUnstuffer`] never reports it: it leaves them in the buffer.
     TrailingData {
         /// Where the first such byte is (the stuffed message's length).
@@ -530,17 +530,17 @@ impl DotUnstuffer {
 ///   byte after the end-of-data line is [`DotError::TrailingData`] with that
 ///   byte's offset (an [`io::Error`] of kind `InvalidData`), whether it came
 ///   in the chunk that held the end or later.
-/// - With [`stop_at_end(true)`](DotUnstuff::stop_at_end), for a message
+/// - With [`stop_at_end(true)`](DotUnstuffed::stop_at_end), for a message
 ///   followed by something else (SMTP pipelining): it ends right after the
 ///   end-of-data line and asks the inner producer for nothing more;
-///   [`into_parts`](DotUnstuff::into_parts) gives back the input that
+///   [`into_parts`](DotUnstuffed::into_parts) gives back the input that
 ///   followed it and the inner producer.
 /// - If the inner producer ends first, it fails with
 ///   [`DotError::UnexpectedEnd`] (as an [`io::Error`] of kind
 ///   `InvalidData`).
 /// - Errors of the inner producer pass through with their kind.
 #[derive(Debug)]
-pub struct DotUnstuff<P> {
+pub struct DotUnstuffed<P> {
     inner: P,
     decoder: DotUnstuffer,
     state: Input,
@@ -567,9 +567,9 @@ enum Input {
     Failed,
 }
 
-impl<P: Producer> DotUnstuff<P> {
+impl<P: Producer> DotUnstuffed<P> {
     pub(crate) fn new(inner: P) -> Self {
-        DotUnstuff {
+        DotUnstuffed {
             inner,
             decoder: DotUnstuffer::new(),
             state: Input::Reading,
@@ -580,7 +580,7 @@ impl<P: Producer> DotUnstuff<P> {
 
     /// With `true`, the output ends at the end-of-data line and the inner
     /// producer is not asked for more: what follows is left for the caller
-    /// ([`into_parts`](DotUnstuff::into_parts)). With `false` (the default),
+    /// ([`into_parts`](DotUnstuffed::into_parts)). With `false` (the default),
     /// the inner producer is read to its end and anything after the
     /// end-of-data line is [`DotError::TrailingData`].
     ///
@@ -715,7 +715,7 @@ impl<P: Producer> DotUnstuff<P> {
     }
 }
 
-impl<P: Producer> DotUnstuff<P> {
+impl<P: Producer> DotUnstuffed<P> {
     /// Reports bytes after the end-of-data line (the state is already
     /// `Failed`).
     fn fail_trailing(&mut self) -> More {
@@ -724,7 +724,7 @@ impl<P: Producer> DotUnstuff<P> {
     }
 }
 
-impl<P: Producer> Producer for DotUnstuff<P> {
+impl<P: Producer> Producer for DotUnstuffed<P> {
     fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
         let more = self.poll_inner(cx);
         self.counters.record(more)
@@ -748,7 +748,7 @@ impl<P: Producer> Producer for DotUnstuff<P> {
 mod tests {
     use super::*;
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+    use crate::{FileProducer, ProducerExt, from_bytes, produce::BytesProducer};
     use proptest::prelude::*;
 
     /// The model of stuffing: a `.` added at every line start.

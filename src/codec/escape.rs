@@ -7,7 +7,7 @@
 //! chunks:
 //!
 //! ```
-//! use producers::{ProducerExt, BytesProducer};
+//! use producers::{ProducerExt, produce::BytesProducer};
 //!
 //! // Split into 1-byte chunks: every occurrence straddles a boundary.
 //! let out = BytesProducer::with_piece_size("a<b<<c", 1)?
@@ -163,11 +163,11 @@ impl Escaper {
         self.matched
     }
 
-    /// How many input bytes are held back, not yet handed out: `0` when
+    /// How many input bytes are held back as the tail, not yet handed out: `0` when
     /// `replace` begins with `find`, otherwise
     /// [`partial_match`](Escaper::partial_match). Never more than
     /// `find.len() - 1`.
-    pub fn held(&self) -> usize {
+    pub fn tail_len(&self) -> usize {
         if self.insert.is_some() {
             0
         } else {
@@ -205,12 +205,12 @@ impl Escaper {
     /// `find` that never completed is literal data). Call it after
     /// `next_piece` has returned `None`.
     pub fn finish(&mut self) -> Option<Bytes> {
-        let held = self.held();
-        if held == 0 {
+        let tail_len = self.tail_len();
+        if tail_len == 0 {
             return None;
         }
         self.matched = 0;
-        Some(self.find.slice(..held))
+        Some(self.find.slice(..tail_len))
     }
 
     fn push(&mut self, piece: Bytes) {
@@ -345,7 +345,7 @@ fn failure_function(pat: &[u8]) -> Box<[usize]> {
 /// the stream early.
 ///
 /// When the inner producer fails, what was decided and held is handed out
-/// first and the error follows, as with [`Glob`](crate::Glob).
+/// first and the error follows, as with [`Globbed`](crate::produce::Globbed).
 #[derive(Debug)]
 pub struct Escaped<P> {
     inner: P,
@@ -472,7 +472,7 @@ impl<P: Producer> Producer for Escaped<P> {
         match &self.state {
             State::Done => Some(queued),
             State::Reading if self.inner.exact_len() == Some(0) => {
-                Some(queued + self.escaper.held() as u64)
+                Some(queued + self.escaper.tail_len() as u64)
             }
             _ => None,
         }
@@ -487,7 +487,7 @@ impl<P: Producer> Producer for Escaped<P> {
 mod tests {
     use super::*;
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+    use crate::{FileProducer, ProducerExt, from_bytes, produce::BytesProducer};
     use proptest::prelude::*;
 
     /// Leftmost non-overlapping replacement, the model.
@@ -517,7 +517,7 @@ mod tests {
                 out.push(p);
             }
             assert!(input.is_empty());
-            assert!(esc.held() < find.len());
+            assert!(esc.tail_len() < find.len());
         }
         out.extend(esc.finish());
         out
@@ -615,18 +615,18 @@ mod tests {
         let mut input = Bytes::from_static(b"zzzabc");
         assert_eq!(&esc.next_piece(&mut input).unwrap()[..], b"zzz");
         assert!(esc.next_piece(&mut input).is_none());
-        assert_eq!(esc.held(), 3);
+        assert_eq!(esc.tail_len(), 3);
         // A chunk held back entirely.
         let mut esc = Escaper::new("abcd", "X");
         let mut input = Bytes::from_static(b"ab");
         assert!(esc.next_piece(&mut input).is_none());
         assert!(input.is_empty());
-        assert_eq!(esc.held(), 2);
+        assert_eq!(esc.tail_len(), 2);
         let mut input = Bytes::from_static(b"c");
         assert!(esc.next_piece(&mut input).is_none());
-        assert_eq!(esc.held(), 3);
+        assert_eq!(esc.tail_len(), 3);
         assert_eq!(esc.finish().unwrap(), &b"abc"[..]);
-        assert_eq!(esc.held(), 0);
+        assert_eq!(esc.tail_len(), 0);
     }
 
     #[test]
@@ -634,7 +634,7 @@ mod tests {
         let mut esc = Escaper::new("ab", "ab!");
         let mut input = Bytes::from_static(b"xxa");
         assert_eq!(&esc.next_piece(&mut input).unwrap()[..], b"xxa");
-        assert_eq!(esc.held(), 0);
+        assert_eq!(esc.tail_len(), 0);
         assert_eq!(esc.partial_match(), 1);
         let mut input = Bytes::from_static(b"b");
         assert_eq!(&esc.next_piece(&mut input).unwrap()[..], b"b");

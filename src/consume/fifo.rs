@@ -19,7 +19,7 @@ use super::{
 pub const DEFAULT_INPUT_BUDGET: usize = 128 * 1024;
 
 /// The most [`ConsumerFifo::read_from`] reads in one call: 16 KiB.
-pub const READ_SIZE: usize = 16 * 1024;
+pub const MAX_READ_FROM: usize = 16 * 1024;
 
 /// The default [re-arm limit](ConsumerFifo::set_rearm_limit) of a
 /// [`ConsumerFifo`]: 1024 callbacks in a row that consume no byte.
@@ -279,14 +279,14 @@ impl ConsumerFifo {
     }
 
     /// Reads once from `reader` into the buffer: at most
-    /// [`READ_SIZE`] bytes and never more than [`room`](ConsumerFifo::room).
+    /// [`MAX_READ_FROM`] bytes and never more than [`room`](ConsumerFifo::room).
     /// Returns the count read; 0 means the end of input (or no room: check
     /// [`wants_read`](ConsumerFifo::wants_read) first). `Interrupted` is
     /// retried; `WouldBlock` and other errors are returned, the buffer
     /// unchanged. Does not process: call [`process`](ConsumerFifo::process)
     /// or [`eof`](ConsumerFifo::eof).
     pub fn read_from<R: Read + ?Sized>(&mut self, reader: &mut R) -> io::Result<usize> {
-        let want = self.room().min(READ_SIZE);
+        let want = self.room().min(MAX_READ_FROM);
         if want == 0 {
             return Ok(0);
         }

@@ -517,9 +517,9 @@ impl Framer {
                     self.state = State::Seek { scanned: 0 };
                     return Ok(Some(Frame::Piece { data, last: true }));
                 }
-                let hold = partial_delimiter(buf, self.delimiter());
-                let n = buf.len() - hold;
-                // The held bytes are rescanned next time: at most d - 1.
+                let tail = partial_delimiter(buf, self.delimiter());
+                let n = buf.len() - tail;
+                // The tail bytes are rescanned next time: at most d - 1.
                 self.state = State::Seek { scanned: 0 };
                 if n == 0 {
                     return Ok(None);

@@ -1,4 +1,4 @@
-//! [`Inflate`]: a compressed body (gzip, zlib or raw deflate) decoded as it
+//! [`CompressedBody`]: a compressed body (gzip, zlib or raw deflate) decoded as it
 //! arrives, with the decompression cap (feature `gzip`).
 
 use std::fmt;
@@ -26,7 +26,7 @@ const OUT_PIECE: usize = 64 << 10;
 /// CRC or length, bytes after the end of the stream, and a stream cut short
 /// by the framing are errors of kind `InvalidData` naming the offset in the
 /// compressed body.
-pub struct Inflate<D> {
+pub struct CompressedBody<D> {
     terminator: Terminator,
     decoder: Decompressor,
     on_data: D,
@@ -35,22 +35,22 @@ pub struct Inflate<D> {
     out: Vec<u8>,
 }
 
-impl<D> fmt::Debug for Inflate<D> {
+impl<D> fmt::Debug for CompressedBody<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Inflate")
+        f.debug_struct("CompressedBody")
             .field("terminator", &self.terminator)
             .field("decoder", &self.decoder)
             .finish_non_exhaustive()
     }
 }
 
-impl<D> Inflate<D>
+impl<D> CompressedBody<D>
 where
     D: FnMut(Bytes, &mut Control) -> Result<(), ConsumeError>,
 {
     /// A body in `format`, ended by `terminator`, with the default cap.
     pub fn new(format: Format, terminator: impl Into<Terminator>, on_data: D) -> Self {
-        Inflate {
+        CompressedBody {
             terminator: terminator.into(),
             decoder: Decompressor::new(format),
             on_data,
@@ -96,7 +96,7 @@ where
     }
 }
 
-impl<D> Consumer for Inflate<D>
+impl<D> Consumer for CompressedBody<D>
 where
     D: FnMut(Bytes, &mut Control) -> Result<(), ConsumeError>,
 {
@@ -147,9 +147,9 @@ mod tests {
         format: Format,
         n: u64,
         got: &Got,
-    ) -> Inflate<impl FnMut(Bytes, &mut Control) -> Result<(), ConsumeError> + use<>> {
+    ) -> CompressedBody<impl FnMut(Bytes, &mut Control) -> Result<(), ConsumeError> + use<>> {
         let g = got.clone();
-        Inflate::new(format, n, move |b: Bytes, _: &mut Control| {
+        CompressedBody::new(format, n, move |b: Bytes, _: &mut Control| {
             g.lock().unwrap().extend_from_slice(&b);
             Ok(())
         })

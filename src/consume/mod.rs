@@ -154,12 +154,12 @@ pub use collect::Collect;
 pub use control::Control;
 pub use count::Count;
 pub use error::{ConsumeError, FrameError};
-pub use fifo::{ConsumerFifo, DEFAULT_INPUT_BUDGET, DEFAULT_REARM_LIMIT, READ_SIZE};
+pub use fifo::{ConsumerFifo, DEFAULT_INPUT_BUDGET, DEFAULT_REARM_LIMIT, MAX_READ_FROM};
 pub use fn_consumer::{FnConsumer, from_fn};
 pub use framer::{AtEof, Eof, Frame, Framer};
 pub use framing::{DEFAULT_MAX_FRAME, Framing, Overflow};
 #[cfg(feature = "gzip")]
-pub use inflate::Inflate;
+pub use inflate::CompressedBody;
 pub use lines::{DEFAULT_MAX_LINE, Lines};
 pub use netstring::{DEFAULT_MAX_RECORD, Netstrings};
 pub use sink::Sink;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::HeadLimits;
+use super::access_log::{AccessLog, AccessLogEntry};
 
 /// Default most bytes of a request body (`POST /echo`): 1 MiB (413 past it).
 pub const DEFAULT_MAX_BODY: u64 = 1 << 20;
@@ -133,8 +134,9 @@ pub struct ServerConfig {
     pub sendfile_min: u64,
     /// Most entries in a directory listing ([`DEFAULT_MAX_LISTING`]).
     pub max_listing: usize,
-    /// No access log on standard error.
-    pub quiet: bool,
+    /// The access-log hook ([`access_log`](Self::access_log)); none by
+    /// default: the library never prints.
+    pub(crate) access_log: Option<AccessLog>,
     /// The `Server` header's value.
     pub server_name: String,
 }
@@ -159,7 +161,7 @@ impl ServerConfig {
             glob: DEFAULT_GLOB,
             sendfile_min: DEFAULT_SENDFILE_MIN,
             max_listing: DEFAULT_MAX_LISTING,
-            quiet: false,
+            access_log: None,
             server_name: concat!("producers/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }
@@ -247,9 +249,14 @@ impl ServerConfig {
         self
     }
 
-    /// Turns the access log off (`true`) or on.
-    pub fn quiet(mut self, quiet: bool) -> Self {
-        self.quiet = quiet;
+    /// Sets the access-log hook, called once per response (see
+    /// [`AccessLogEntry`]) on the loop thread that served it: it should be
+    /// quick and must not block. None by default.
+    pub fn access_log(
+        mut self,
+        hook: impl Fn(&AccessLogEntry<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.access_log = Some(AccessLog(std::sync::Arc::new(hook)));
         self
     }
 }

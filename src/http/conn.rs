@@ -12,11 +12,11 @@ use bytes::{Bytes, BytesMut};
 use super::respond::{ALLOW_ECHO, ALLOW_RESOURCE, ALLOW_SERVER, Body, Reply, options, resource};
 use super::server::Shared;
 use super::{
-    BodyFraming, HeadScanner, HttpError, Method, RequestHead, ResponseHead, Status, UrlPath,
-    Version, now_http_date,
+    AccessLogEntry, BodyFraming, HeadScanner, HttpError, Method, RequestHead, ResponseHead, Status,
+    UrlPath, Version, now_http_date,
 };
 use crate::codec::chunked::{ChunkedDecoder, Decoded};
-use crate::codec::gzip::{Compress, Compressor, Format};
+use crate::codec::gzip::{Compressed, Compressor, Format};
 use crate::consume::{ConsumeError, Consumer, Control, Eof, Frame, Framing};
 use crate::produce::{Counters, ListProducer, More, Producer, ProducerExt, deferred, from_bytes};
 use crate::reactor::Outbox;
@@ -368,7 +368,7 @@ impl RequestReader {
                 let (level, bits, glob) = (config.gzip_level, config.gzip_window_bits, config.glob);
                 let gz = deferred(move || {
                     let enc = Compressor::with_window_bits(Format::Gzip, level, bits);
-                    Compress::with_compressor(f, enc).glob(glob)
+                    Compressed::with_compressor(f, enc).glob(glob)
                 });
                 if m.version == Version::Http11 {
                     head.add("Transfer-Encoding", b"chunked");
@@ -401,26 +401,27 @@ impl RequestReader {
             (Some(b), None) => from_bytes(head).then(b).boxed(),
             (None, None) => from_bytes(head).boxed(),
         };
-        let response = if config.quiet {
-            response
-        } else {
-            let line = format!(
-                "{} {} {}",
-                m.method,
-                String::from_utf8_lossy(m.target),
-                status.code()
-            );
-            let started = m.started;
-            response
-                .hooked(move |n, err| {
-                    let ms = started.elapsed().as_secs_f64() * 1e3;
-                    let bytes = n.saturating_sub(head_len);
-                    match err {
-                        None => eprintln!("{line} {bytes} {ms:.3}ms"),
-                        Some(e) => eprintln!("{line} {bytes} {ms:.3}ms ({e})"),
-                    }
-                })
-                .boxed()
+        let response = match &config.access_log {
+            None => response,
+            Some(log) => {
+                let log = log.clone();
+                let method = m.method.clone();
+                let target = String::from_utf8_lossy(m.target).into_owned();
+                let started = m.started;
+                response
+                    .hooked(move |n, error| {
+                        (log.0)(&AccessLogEntry {
+                            method: method.as_str(),
+                            target: &target,
+                            status,
+                            bytes: n.saturating_sub(head_len),
+                            elapsed: Some(started.elapsed()),
+                            error,
+                            read_timeout: false,
+                        })
+                    })
+                    .boxed()
+            }
         };
         self.conn.in_flight.fetch_add(1, Ordering::Relaxed);
         if file {

@@ -33,6 +33,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod access_log;
 mod conditional;
 mod config;
 mod conn;
@@ -47,6 +48,7 @@ mod response;
 mod server;
 mod status;
 
+pub use access_log::AccessLogEntry;
 pub use conditional::{ByteRange, Validators};
 pub use config::{
     DEFAULT_GLOB, DEFAULT_GZIP_LEVEL, DEFAULT_GZIP_THRESHOLD, DEFAULT_GZIP_WINDOW_BITS,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::conn::{ConnState, RequestReader};
-use super::{ResponseHead, ServerConfig, Status, now_http_date};
+use super::{AccessLogEntry, ResponseHead, ServerConfig, Status, now_http_date};
 use crate::reactor::{ChannelCtx, Handler, ListenerId, Reactor, Timeout};
 
 /// What every connection of a server shares.
@@ -167,8 +167,16 @@ impl Handler for Connection {
                 ctx.push(head);
                 ctx.push(Bytes::from_static(b"408 Request Timeout\n"));
                 ctx.close_when_done();
-                if !self.shared.config.quiet {
-                    eprintln!("- - 408 0 (read timeout)");
+                if let Some(log) = &self.shared.config.access_log {
+                    (log.0)(&AccessLogEntry {
+                        method: "-",
+                        target: "-",
+                        status: Status::REQUEST_TIMEOUT,
+                        bytes: 0,
+                        elapsed: None,
+                        error: None,
+                        read_timeout: true,
+                    });
                 }
                 Ok(())
             }

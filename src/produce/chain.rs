@@ -258,7 +258,7 @@ impl<A: Producer, B: Producer> Producer for Then<A, B> {
 mod tests {
     use super::*;
     use crate::testing;
-    use crate::{ListProducer, ProducerExt, from_bytes};
+    use crate::{ProducerExt, from_bytes, produce::ListProducer};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::Wake;

@@ -1,4 +1,4 @@
-//! [`Glob`]: coalesces small chunks into large buffers (Medusa's
+//! [`Globbed`]: coalesces small chunks into large buffers (Medusa's
 //! `globbing_producer`).
 
 use std::io;
@@ -23,7 +23,7 @@ use crate::chunk::Chunk;
 /// - At the end, or before an error, the gathered bytes are handed out
 ///   first; the error follows on the next call.
 ///
-/// - The buffer reserves at most [`MAX_RESERVE`](Glob::MAX_RESERVE) bytes up front and grows
+/// - The buffer reserves at most [`MAX_RESERVE`](Globbed::MAX_RESERVE) bytes up front and grows
 ///   as bytes arrive, and a small file region is read in pieces of at most
 ///   that many bytes: memory follows the data, not the `target`, so any
 ///   `target` is safe, even one no allocation could hold (issue 11).
@@ -31,19 +31,19 @@ use crate::chunk::Chunk;
 /// A `target` of 0 passes everything through. Made by
 /// [`ProducerExt::glob`](super::ProducerExt::glob).
 #[derive(Debug)]
-pub struct Glob<P> {
+pub struct Globbed<P> {
     inner: P,
     /// Gathered bytes; `buf.len() < target` between calls.
     buf: BytesMut,
     target: usize,
     /// What came from the inner producer but could not be handed out yet.
-    held: Held,
+    owed: Owed,
     counters: Counters,
 }
 
 /// What the glob took from its inner producer and still owes its caller.
 #[derive(Debug)]
-enum Held {
+enum Owed {
     /// Nothing: ask the inner producer.
     Nothing,
     /// A chunk to hand out (or to gather) before asking for more.
@@ -57,20 +57,20 @@ enum Held {
     Ended,
 }
 
-impl<P> Glob<P> {
+impl<P> Globbed<P> {
     /// The most the buffer reserves before bytes arrive (1 MiB); a larger
     /// target is reached by growing. Also the largest piece of a small file
     /// region read at once.
     pub const MAX_RESERVE: usize = 1 << 20;
 }
 
-impl<P: Producer> Glob<P> {
+impl<P: Producer> Globbed<P> {
     pub(crate) fn new(inner: P, target: usize) -> Self {
-        Glob {
+        Globbed {
             inner,
             buf: BytesMut::new(),
             target,
-            held: Held::Nothing,
+            owed: Owed::Nothing,
             counters: Counters::default(),
         }
     }
@@ -91,7 +91,7 @@ impl<P: Producer> Glob<P> {
         &mut self.inner
     }
 
-    /// The inner producer; gathered and held bytes are dropped.
+    /// The inner producer; gathered and owed bytes are dropped.
     pub fn into_inner(self) -> P {
         self.inner
     }
@@ -103,27 +103,27 @@ impl<P: Producer> Glob<P> {
 
     fn poll_inner(&mut self, cx: &mut Context<'_>) -> More {
         loop {
-            let chunk = match std::mem::replace(&mut self.held, Held::Nothing) {
-                Held::Chunk(c) => c,
-                Held::Ended => {
-                    self.held = Held::Ended;
+            let chunk = match std::mem::replace(&mut self.owed, Owed::Nothing) {
+                Owed::Chunk(c) => c,
+                Owed::Ended => {
+                    self.owed = Owed::Ended;
                     return Poll::Ready(self.flush().map(Ok));
                 }
-                Held::Error(e) => {
+                Owed::Error(e) => {
                     if let Some(c) = self.flush() {
-                        self.held = Held::Error(e);
+                        self.owed = Owed::Error(e);
                         return Poll::Ready(Some(Ok(c)));
                     }
-                    self.held = Held::Ended;
+                    self.owed = Owed::Ended;
                     return Poll::Ready(Some(Err(e)));
                 }
-                Held::Pending => {
+                Owed::Pending => {
                     return match self.flush() {
                         Some(c) => Poll::Ready(Some(Ok(c))),
                         None => Poll::Pending,
                     };
                 }
-                Held::Nothing => match self.gather(cx) {
+                Owed::Nothing => match self.gather(cx) {
                     Some(c) => c,
                     None => continue,
                 },
@@ -136,8 +136,8 @@ impl<P: Producer> Glob<P> {
 
     /// The hot path: copies small memory chunks into the buffer for as long
     /// as they fit, and returns the first chunk that needs a decision (or
-    /// `None` after recording the inner producer's end or error in `held`).
-    /// Pending hands out the gathered bytes through `held`, too.
+    /// `None` after recording the inner producer's end or error in `owed`).
+    /// Pending hands out the gathered bytes through `owed`, too.
     #[inline]
     fn gather(&mut self, cx: &mut Context<'_>) -> Option<Chunk> {
         loop {
@@ -154,18 +154,18 @@ impl<P: Producer> Glob<P> {
                 }
                 Poll::Ready(Some(Ok(c))) => return Some(c),
                 Poll::Ready(Some(Err(e))) => {
-                    self.held = Held::Error(e);
+                    self.owed = Owed::Error(e);
                     return None;
                 }
                 Poll::Ready(None) => {
-                    self.held = Held::Ended;
+                    self.owed = Owed::Ended;
                     return None;
                 }
                 Poll::Pending => {
                     // Hand out what was gathered; if nothing was, the next
                     // call asks the inner producer again (and gets Pending
                     // with the waker registered, or progress).
-                    self.held = Held::Pending;
+                    self.owed = Owed::Pending;
                     return None;
                 }
             }
@@ -179,7 +179,7 @@ impl<P: Producer> Glob<P> {
             // Large: pass through, after what was gathered.
             return match self.flush() {
                 Some(c) => {
-                    self.held = Held::Chunk(chunk);
+                    self.owed = Owed::Chunk(chunk);
                     Some(c)
                 }
                 None => Some(chunk),
@@ -187,20 +187,20 @@ impl<P: Producer> Glob<P> {
         }
         // Small (so under `target`). A region is read a piece of at most
         // MAX_RESERVE bytes at a time, so a huge target cannot make one huge
-        // read; the rest of it comes back through `held`.
+        // read; the rest of it comes back through `owed`.
         let room = self.target - self.buf.len();
         let (mut bytes, rest) = match chunk {
             Chunk::Bytes(b) => (b, None),
             region @ Chunk::File(_) => match region.split_bytes(room.min(Self::MAX_RESERVE)) {
                 Ok(split) => split,
                 Err(e) => {
-                    self.held = Held::Error(e);
+                    self.owed = Owed::Error(e);
                     return None;
                 }
             },
         };
         if let Some(rest) = rest {
-            self.held = Held::Chunk(rest);
+            self.owed = Owed::Chunk(rest);
         }
         if self.buf.capacity() == 0 {
             self.reserve();
@@ -211,39 +211,39 @@ impl<P: Producer> Glob<P> {
         }
         // Fill the buffer exactly and hand it out; keep the rest (memory
         // only: a region's piece is at most `room`, so nothing is left of
-        // it here and `held` is free).
+        // it here and `owed` is free).
         self.buf.extend_from_slice(&bytes[..room]);
         let rest = bytes.split_off(room);
         if let Some(c) = Chunk::from_bytes(rest) {
-            self.held = Held::Chunk(c);
+            self.owed = Owed::Chunk(c);
         }
         self.flush()
     }
 
-    /// Reserves room for the target, or for [`MAX_RESERVE`](Glob::MAX_RESERVE) bytes of it:
+    /// Reserves room for the target, or for [`MAX_RESERVE`](Globbed::MAX_RESERVE) bytes of it:
     /// a larger buffer grows as bytes arrive.
     fn reserve(&mut self) {
         self.buf.reserve(self.target.min(Self::MAX_RESERVE));
     }
 }
 
-impl<P: Producer> Producer for Glob<P> {
+impl<P: Producer> Producer for Globbed<P> {
     fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
         let more = self.poll_inner(cx);
         self.counters.record(more)
     }
 
     fn exact_len(&self) -> Option<u64> {
-        let held = match &self.held {
-            Held::Chunk(c) => c.len(),
-            Held::Error(_) => return None,
-            Held::Nothing | Held::Pending | Held::Ended => 0,
+        let owed = match &self.owed {
+            Owed::Chunk(c) => c.len(),
+            Owed::Error(_) => return None,
+            Owed::Nothing | Owed::Pending | Owed::Ended => 0,
         };
-        let inner = match self.held {
-            Held::Ended => 0,
+        let inner = match self.owed {
+            Owed::Ended => 0,
             _ => self.inner.exact_len()?,
         };
-        Some(self.buf.len() as u64 + held + inner)
+        Some(self.buf.len() as u64 + owed + inner)
     }
 
     fn counters(&self) -> Option<Counters> {
@@ -255,7 +255,7 @@ impl<P: Producer> Producer for Glob<P> {
 mod tests {
     use super::*;
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, ProducerExt, from_bytes};
+    use crate::{ProducerExt, from_bytes, produce::BytesProducer};
 
     #[test]
     fn conformance() {
@@ -324,7 +324,7 @@ mod tests {
                 b"abcd"
             );
             assert!(p.more().unwrap().is_none());
-            assert!(p.buf.capacity() <= Glob::<()>::MAX_RESERVE);
+            assert!(p.buf.capacity() <= Globbed::<()>::MAX_RESERVE);
             testing::check(
                 || {
                     BytesProducer::with_piece_size(vec![7u8; 5000], 3)

@@ -118,7 +118,7 @@ impl<P: Producer, F: FnOnce(u64, Option<&io::Error>)> Producer for Hooked<P, F> 
 mod tests {
     use super::*;
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, ProducerExt};
+    use crate::{ProducerExt, produce::BytesProducer};
     use std::cell::RefCell;
 
     #[test]

@@ -13,7 +13,7 @@
 //! | an error | `Poll::Ready(Some(Err(e)))` | the output cannot be completed; `e.kind()` is preserved through every combinator |
 //!
 //! The rules every producer in this crate keeps, and that
-//! [`testing::check`](crate::testing::check) verifies:
+//! `testing::check` (feature `testing`) verifies:
 //!
 //! 1. **No empty chunks.** Medusa used `""` to mean "end", so a producer
 //!    that happened to have nothing was taken as finished. Here end is
@@ -40,7 +40,7 @@
 //!
 //! `Producer` is object safe: a FIFO of mixed producers holds
 //! `Box<dyn Producer + Send>`. Every combinator is also a generic wrapper
-//! (`Glob<P>`, `Hooked<P, F>` …) so a pipeline built from concrete types is
+//! (`Globbed<P>`, `Hooked<P, F>` …) so a pipeline built from concrete types is
 //! statically dispatched end to end. Wrappers are `Send` when their parts are.
 //!
 //! # Combinators read left to right
@@ -83,7 +83,7 @@ pub use bytes_producer::{BytesProducer, from_bytes};
 pub use chain::{Chain, Then, WhenEmpty};
 pub use deferred::{Deferred, deferred};
 pub use file::FileProducer;
-pub use glob::Glob;
+pub use glob::Globbed;
 pub use hooked::Hooked;
 pub use lines::LinesProducer;
 pub use list::ListProducer;
@@ -227,9 +227,9 @@ pub trait ProducerExt: Producer + Sized {
         Pieces::new(self, size)
     }
 
-    /// Coalesces small chunks into buffers of `target` bytes. See [`Glob`].
-    fn glob(self, target: usize) -> Glob<Self> {
-        Glob::new(self, target)
+    /// Coalesces small chunks into buffers of `target` bytes. See [`Globbed`].
+    fn glob(self, target: usize) -> Globbed<Self> {
+        Globbed::new(self, target)
     }
 
     /// Calls `hook(total_bytes, error)` exactly once when this producer ends,
@@ -266,17 +266,17 @@ pub trait ProducerExt: Producer + Sized {
 
     /// Dot-stuffs this producer's output for SMTP/NNTP (RFC 5321 section
     /// 4.5.2): a `.` is added to every line that starts with one, the first
-    /// included. Chain [`.terminated(true)`](crate::codec::dotstuff::DotStuff::terminated)
-    /// to close it with `CRLF.CRLF`. See [`DotStuff`](crate::codec::dotstuff::DotStuff).
-    fn dot_stuffed(self) -> crate::codec::dotstuff::DotStuff<Self> {
-        crate::codec::dotstuff::DotStuff::new(self)
+    /// included. Chain [`.terminated(true)`](crate::codec::dotstuff::DotStuffed::terminated)
+    /// to close it with `CRLF.CRLF`. See [`DotStuffed`](crate::codec::dotstuff::DotStuffed).
+    fn dot_stuffed(self) -> crate::codec::dotstuff::DotStuffed<Self> {
+        crate::codec::dotstuff::DotStuffed::new(self)
     }
 
     /// Un-stuffs this producer's dot-stuffed output, ending at the
     /// end-of-data line `CRLF.CRLF`; fails with `InvalidData` if the output
-    /// ends before it. See [`DotUnstuff`](crate::codec::dotstuff::DotUnstuff).
-    fn dot_unstuffed(self) -> crate::codec::dotstuff::DotUnstuff<Self> {
-        crate::codec::dotstuff::DotUnstuff::new(self)
+    /// ends before it. See [`DotUnstuffed`](crate::codec::dotstuff::DotUnstuffed).
+    fn dot_unstuffed(self) -> crate::codec::dotstuff::DotUnstuffed<Self> {
+        crate::codec::dotstuff::DotUnstuffed::new(self)
     }
 
     /// Replaces every occurrence of `find` by `replace`, however the output
@@ -295,15 +295,15 @@ pub trait ProducerExt: Producer + Sized {
     }
 
     /// Compresses this producer's output as gzip (RFC 1952) at `level`
-    /// (0-9). See [`Compress`](crate::codec::gzip::Compress) and
+    /// (0-9). See [`Compressed`](crate::codec::gzip::Compressed) and
     /// [`FlushPolicy`](crate::codec::gzip::FlushPolicy).
     ///
     /// # Panics
     ///
     /// If `level` is above 9.
     #[cfg(feature = "gzip")]
-    fn gzip(self, level: u32) -> crate::codec::gzip::Compress<Self> {
-        crate::codec::gzip::Compress::new(self, crate::codec::gzip::Format::Gzip, level)
+    fn gzip(self, level: u32) -> crate::codec::gzip::Compressed<Self> {
+        crate::codec::gzip::Compressed::new(self, crate::codec::gzip::Format::Gzip, level)
     }
 
     /// Compresses this producer's output as zlib (RFC 1950; HTTP's
@@ -313,8 +313,8 @@ pub trait ProducerExt: Producer + Sized {
     ///
     /// If `level` is above 9.
     #[cfg(feature = "gzip")]
-    fn zlib(self, level: u32) -> crate::codec::gzip::Compress<Self> {
-        crate::codec::gzip::Compress::new(self, crate::codec::gzip::Format::Zlib, level)
+    fn zlib(self, level: u32) -> crate::codec::gzip::Compressed<Self> {
+        crate::codec::gzip::Compressed::new(self, crate::codec::gzip::Format::Zlib, level)
     }
 
     /// Compresses this producer's output as raw deflate (RFC 1951, no
@@ -324,29 +324,29 @@ pub trait ProducerExt: Producer + Sized {
     ///
     /// If `level` is above 9.
     #[cfg(feature = "gzip")]
-    fn deflate(self, level: u32) -> crate::codec::gzip::Compress<Self> {
-        crate::codec::gzip::Compress::new(self, crate::codec::gzip::Format::Deflate, level)
+    fn deflate(self, level: u32) -> crate::codec::gzip::Compressed<Self> {
+        crate::codec::gzip::Compressed::new(self, crate::codec::gzip::Format::Deflate, level)
     }
 
     /// Decodes this producer's output as gzip (all members), with a cap on
-    /// the decompressed size. See [`Decompress`](crate::codec::gzip::Decompress).
+    /// the decompressed size. See [`Decompressed`](crate::codec::gzip::Decompressed).
     #[cfg(feature = "gzip")]
-    fn gunzip(self) -> crate::codec::gzip::Decompress<Self> {
-        crate::codec::gzip::Decompress::new(self, crate::codec::gzip::Format::Gzip)
+    fn gunzip(self) -> crate::codec::gzip::Decompressed<Self> {
+        crate::codec::gzip::Decompressed::new(self, crate::codec::gzip::Format::Gzip)
     }
 
     /// Decodes this producer's output as zlib, with a cap on the
     /// decompressed size.
     #[cfg(feature = "gzip")]
-    fn unzlib(self) -> crate::codec::gzip::Decompress<Self> {
-        crate::codec::gzip::Decompress::new(self, crate::codec::gzip::Format::Zlib)
+    fn unzlib(self) -> crate::codec::gzip::Decompressed<Self> {
+        crate::codec::gzip::Decompressed::new(self, crate::codec::gzip::Format::Zlib)
     }
 
     /// Decodes this producer's output as raw deflate, with a cap on the
     /// decompressed size.
     #[cfg(feature = "gzip")]
-    fn inflate(self) -> crate::codec::gzip::Decompress<Self> {
-        crate::codec::gzip::Decompress::new(self, crate::codec::gzip::Format::Deflate)
+    fn inflate(self) -> crate::codec::gzip::Decompressed<Self> {
+        crate::codec::gzip::Decompressed::new(self, crate::codec::gzip::Format::Deflate)
     }
 
     // --- end of codec combinators ---

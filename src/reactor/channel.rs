@@ -262,7 +262,7 @@ pub(crate) struct Core {
     pub(crate) paused: bool,
     /// Reading paused on request ([`ChannelCtx::pause_reading`],
     /// [`Outbox::pause_reading`]) until resumed.
-    pub(crate) held: bool,
+    pub(crate) paused_by_request: bool,
     pub(crate) interest: Interest,
     /// Set when the channel must close at the end of this turn.
     pub(crate) close: Option<CloseReason>,
@@ -306,7 +306,7 @@ impl Core {
             phase,
             write_side: WriteSide::Open,
             paused: false,
-            held: false,
+            paused_by_request: false,
             interest: Interest::default(),
             close: None,
             limits,
@@ -331,7 +331,13 @@ impl Core {
         if self.inbox.is_none() {
             let w = self.waker(shared);
             let l = &self.limits;
-            self.inbox = Some(Arc::new(Inbox::new(self.id, w, l.low, l.high, self.held)));
+            self.inbox = Some(Arc::new(Inbox::new(
+                self.id,
+                w,
+                l.low,
+                l.high,
+                self.paused_by_request,
+            )));
         }
         self.inbox.clone().expect("made above")
     }
@@ -340,7 +346,7 @@ impl Core {
     pub(crate) fn reading(&self) -> bool {
         self.phase == Phase::Open
             && !self.paused
-            && !self.held
+            && !self.paused_by_request
             && self.close.is_none()
             && self.input.wants_read()
     }
@@ -349,7 +355,7 @@ impl Core {
     /// open and not paused (unlike [`reading`](Core::reading), a full input
     /// budget does not matter).
     pub(crate) fn processing(&self) -> bool {
-        self.phase == Phase::Open && !self.paused && !self.held && self.close.is_none()
+        self.phase == Phase::Open && !self.paused && !self.paused_by_request && self.close.is_none()
     }
 
     /// The interest the channel needs now.
@@ -400,24 +406,24 @@ impl Core {
                 let _ = sys::reset_on_close(&self.sock);
                 self.close.get_or_insert(CloseReason::Aborted);
             }
-            Cmd::HoldReading(h) => self.hold(h),
+            Cmd::PauseReading(h) => self.pause_by_request(h),
         }
     }
 
     /// Pauses or resumes reading on request; a resume hands buffered input
     /// on again.
-    fn hold(&mut self, held: bool) {
-        if self.held && !held {
+    fn pause_by_request(&mut self, paused_by_request: bool) {
+        if self.paused_by_request && !paused_by_request {
             self.recheck = true;
         }
-        self.held = held;
+        self.paused_by_request = paused_by_request;
     }
 
     /// Pauses or resumes reading on request, from the channel's context.
-    fn set_held(&mut self, held: bool) {
-        self.hold(held);
+    fn set_paused_by_request(&mut self, paused_by_request: bool) {
+        self.pause_by_request(paused_by_request);
         if let Some(inbox) = &self.inbox {
-            inbox.set_held(held);
+            inbox.set_paused_by_request(paused_by_request);
         }
     }
 
@@ -662,18 +668,18 @@ impl ChannelCtx<'_> {
     /// Other channels and threads do the same through
     /// [`Outbox::pause_reading`].
     pub fn pause_reading(&mut self) {
-        self.core.set_held(true);
+        self.core.set_paused_by_request(true);
     }
 
     /// Resumes reading paused by [`pause_reading`](ChannelCtx::pause_reading)
     /// (it still waits for the watermark and the consumers' budget).
     pub fn resume_reading(&mut self) {
-        self.core.set_held(false);
+        self.core.set_paused_by_request(false);
     }
 
     /// Whether reading is paused on request.
     pub fn is_reading_paused(&self) -> bool {
-        self.core.held
+        self.core.paused_by_request
     }
 
     /// Sets the idle timeout (`None`: none).

@@ -87,7 +87,7 @@ impl Shared {
 ///
 /// This is how CPU-heavy work leaves the loop and comes back (Medusa's
 /// "turning water into gold"): a handler queues an
-/// [`output`](crate::output) producer on its channel and hands the writer
+/// [`output`](crate::produce::output) producer on its channel and hands the writer
 /// to a worker thread; the worker writes the result and drops the writer,
 /// and the producer's waker re-arms the channel. For anything else,
 /// [`post`](Handle::post) a closure.

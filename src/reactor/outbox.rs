@@ -26,7 +26,7 @@ pub(crate) enum Cmd {
     /// Close now with a reset (`SO_LINGER` 0).
     Abort,
     /// Pause (`true`) or resume (`false`) reading.
-    HoldReading(bool),
+    PauseReading(bool),
 }
 
 /// A callback run once a channel's queued output drains.
@@ -49,7 +49,7 @@ pub(crate) struct Inbox {
     low: AtomicUsize,
     /// Reading paused on request (mirrors the channel's state, ahead of
     /// it by the commands not yet applied).
-    held: AtomicBool,
+    paused_by_request: AtomicBool,
     /// Callbacks waiting for the queued output to drain to the low
     /// watermark.
     drained: Mutex<Vec<Drained>>,
@@ -64,7 +64,10 @@ impl fmt::Debug for Inbox {
             .field("closed", &self.closed.load(Ordering::Relaxed))
             .field("queued", &self.queued.load(Ordering::Relaxed))
             .field("pending", &self.pending.load(Ordering::Relaxed))
-            .field("held", &self.held.load(Ordering::Relaxed))
+            .field(
+                "paused_by_request",
+                &self.paused_by_request.load(Ordering::Relaxed),
+            )
             .field("watched", &self.watched.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
@@ -77,7 +80,13 @@ thread_local! {
 }
 
 impl Inbox {
-    pub(crate) fn new(id: ChannelId, waker: Waker, low: usize, high: usize, held: bool) -> Inbox {
+    pub(crate) fn new(
+        id: ChannelId,
+        waker: Waker,
+        low: usize,
+        high: usize,
+        paused_by_request: bool,
+    ) -> Inbox {
         Inbox {
             id,
             cmds: Mutex::new(Vec::new()),
@@ -87,7 +96,7 @@ impl Inbox {
             pending: AtomicUsize::new(0),
             high: AtomicUsize::new(high),
             low: AtomicUsize::new(low),
-            held: AtomicBool::new(held),
+            paused_by_request: AtomicBool::new(paused_by_request),
             drained: Mutex::new(Vec::new()),
             watched: AtomicBool::new(false),
         }
@@ -128,8 +137,9 @@ impl Inbox {
     }
 
     /// Mirrors a pause or resume made through the channel's context.
-    pub(crate) fn set_held(&self, held: bool) {
-        self.held.store(held, Ordering::SeqCst);
+    pub(crate) fn set_paused_by_request(&self, paused_by_request: bool) {
+        self.paused_by_request
+            .store(paused_by_request, Ordering::SeqCst);
     }
 
     fn total(&self) -> usize {
@@ -271,10 +281,10 @@ impl Outbox {
         if self.is_closed() {
             return Err(not_connected());
         }
-        if self.inbox.held.swap(true, Ordering::SeqCst) {
+        if self.inbox.paused_by_request.swap(true, Ordering::SeqCst) {
             return Ok(false);
         }
-        self.send(Cmd::HoldReading(true)).map(|()| true)
+        self.send(Cmd::PauseReading(true)).map(|()| true)
     }
 
     /// Resumes reading paused by [`pause_reading`](Outbox::pause_reading)
@@ -284,16 +294,16 @@ impl Outbox {
         if self.is_closed() {
             return Err(not_connected());
         }
-        if !self.inbox.held.swap(false, Ordering::SeqCst) {
+        if !self.inbox.paused_by_request.swap(false, Ordering::SeqCst) {
             return Ok(false);
         }
-        self.send(Cmd::HoldReading(false)).map(|()| true)
+        self.send(Cmd::PauseReading(false)).map(|()| true)
     }
 
     /// Whether reading is paused on request (after the commands pushed so
     /// far apply).
     pub fn is_reading_paused(&self) -> bool {
-        self.inbox.held.load(Ordering::SeqCst)
+        self.inbox.paused_by_request.load(Ordering::SeqCst)
     }
 
     /// Pushes `bytes` read from the channel of `from` (a proxy's other
@@ -386,7 +396,7 @@ impl fmt::Debug for Cmd {
             Cmd::CloseWhenDone => f.write_str("CloseWhenDone"),
             Cmd::CloseNow => f.write_str("CloseNow"),
             Cmd::Abort => f.write_str("Abort"),
-            Cmd::HoldReading(h) => write!(f, "HoldReading({h})"),
+            Cmd::PauseReading(h) => write!(f, "PauseReading({h})"),
         }
     }
 }

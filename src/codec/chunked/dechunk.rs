@@ -283,7 +283,7 @@ mod tests {
     use super::*;
     use crate::codec::chunked::{ChunkedError, Leniency};
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+    use crate::{FileProducer, ProducerExt, from_bytes, produce::BytesProducer};
 
     fn io_chunked_error(e: &io::Error) -> &ChunkedError {
         e.get_ref()

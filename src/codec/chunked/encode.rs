@@ -351,7 +351,7 @@ mod tests {
     use super::super::{ChunkedDecoder, Extension, Limits, Part, Trailer};
     use super::*;
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, FileProducer, ProducerExt, from_bytes};
+    use crate::{FileProducer, ProducerExt, from_bytes, produce::BytesProducer};
 
     #[test]
     fn static_size_lines_for_powers_of_two() {

@@ -13,7 +13,7 @@
 //!   producer whose output is chunked-coded.
 //!
 //! ```
-//! use producers::{ProducerExt, BytesProducer};
+//! use producers::{ProducerExt, produce::BytesProducer};
 //! use producers::codec::chunked::{ChunkedDecoder, Decoded};
 //!
 //! let body = BytesProducer::with_piece_size("hello, world", 5)?

@@ -1,4 +1,4 @@
-//! [`Compress`]: the encoding producer combinator.
+//! [`Compressed`]: the encoding producer combinator.
 
 use std::task::{Context, Poll};
 
@@ -6,7 +6,7 @@ use bytes::{Buf, Bytes};
 
 use super::{Compressor, ENCODE_CHUNK, FlushPolicy, Format, READ_PIECE};
 
-/// The most input bytes a [`Compress`] compresses in one poll by default:
+/// The most input bytes a [`Compressed`] compresses in one poll by default:
 /// 256 KiB, a few milliseconds of work at level 6.
 pub const DEFAULT_POLL_BUDGET: usize = 256 << 10;
 use crate::chunk::Chunk;
@@ -38,7 +38,7 @@ use crate::produce::{Counters, More, Producer};
 ///   megabyte of zeros compressed all of it.
 /// - `exact_len` is unknown.
 #[derive(Debug)]
-pub struct Compress<P> {
+pub struct Compressed<P> {
     inner: P,
     enc: Compressor,
     policy: FlushPolicy,
@@ -46,7 +46,7 @@ pub struct Compress<P> {
     /// Input taken from the source, not yet consumed by the engine.
     input: Bytes,
     /// The rest of a source chunk, not yet read into `input`.
-    held: Option<Chunk>,
+    chunk_rest: Option<Chunk>,
     /// Output not yet handed out; its capacity is 0 or about `ENCODE_CHUNK`.
     out: Vec<u8>,
     /// Most input bytes compressed per poll.
@@ -71,22 +71,22 @@ enum Stage {
     Ended,
 }
 
-impl<P: Producer> Compress<P> {
+impl<P: Producer> Compressed<P> {
     pub(crate) fn new(inner: P, format: Format, level: u32) -> Self {
-        Compress::with_compressor(inner, Compressor::new(format, level))
+        Compressed::with_compressor(inner, Compressor::new(format, level))
     }
 
     /// Compresses `inner`'s output with an engine set up by the caller
     /// (a smaller window: [`Compressor::with_window_bits`]). The engine
     /// must be fresh: nothing fed or finished yet.
     pub fn with_compressor(inner: P, enc: Compressor) -> Self {
-        Compress {
+        Compressed {
             inner,
             enc,
             policy: FlushPolicy::default(),
             stage: Stage::Reading,
             input: Bytes::new(),
-            held: None,
+            chunk_rest: None,
             out: Vec::new(),
             since_flush: 0,
             budget: DEFAULT_POLL_BUDGET,
@@ -210,11 +210,11 @@ impl<P: Producer> Compress<P> {
                         }
                         continue;
                     }
-                    if let Some(chunk) = self.held.take() {
+                    if let Some(chunk) = self.chunk_rest.take() {
                         match chunk.split_bytes(READ_PIECE) {
                             Ok((head, rest)) => {
                                 self.input = head;
-                                self.held = rest;
+                                self.chunk_rest = rest;
                             }
                             Err(e) => {
                                 self.stage = Stage::Ended;
@@ -225,7 +225,7 @@ impl<P: Producer> Compress<P> {
                         continue;
                     }
                     match self.inner.poll_more(cx) {
-                        Poll::Ready(Some(Ok(chunk))) => self.held = Some(chunk),
+                        Poll::Ready(Some(Ok(chunk))) => self.chunk_rest = Some(chunk),
                         Poll::Ready(Some(Err(e))) => {
                             self.stage = Stage::Ended;
                             self.out = Vec::new();
@@ -249,7 +249,7 @@ impl<P: Producer> Compress<P> {
     }
 }
 
-impl<P: Producer> Producer for Compress<P> {
+impl<P: Producer> Producer for Compressed<P> {
     fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
         self.spent = 0;
         let more = self.poll_inner(cx);
@@ -267,7 +267,7 @@ mod tests {
     use crate::codec::gzip::test_util::{FORMATS, decode_all, encode_all, text};
     use crate::codec::gzip::{Decompressor, ENCODE_CHUNK};
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, ProducerExt, from_bytes};
+    use crate::{ProducerExt, from_bytes, produce::BytesProducer};
     use proptest::prelude::*;
     use std::io;
 
@@ -281,8 +281,8 @@ mod tests {
         ]
     }
 
-    fn compress<P: Producer>(p: P, format: Format, level: u32) -> Compress<P> {
-        Compress::new(p, format, level)
+    fn compress<P: Producer>(p: P, format: Format, level: u32) -> Compressed<P> {
+        Compressed::new(p, format, level)
     }
 
     #[test]
@@ -543,7 +543,7 @@ mod tests {
 
     /// Test-only: the decoding combinator for a format.
     trait PipeDecode: Producer + Sized {
-        fn pipe_decode(self, format: Format) -> crate::codec::gzip::Decompress<Self> {
+        fn pipe_decode(self, format: Format) -> crate::codec::gzip::Decompressed<Self> {
             match format {
                 Format::Gzip => self.gunzip(),
                 Format::Zlib => self.unzlib(),

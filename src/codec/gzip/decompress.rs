@@ -1,4 +1,4 @@
-//! [`Decompress`]: the decoding producer combinator.
+//! [`Decompressed`]: the decoding producer combinator.
 
 use std::io;
 use std::task::{Context, Poll};
@@ -29,14 +29,14 @@ use crate::produce::{Counters, More, Producer};
 ///   [`GzipError::Truncated`](super::GzipError::Truncated). Errors from
 ///   the source pass through unchanged.
 #[derive(Debug)]
-pub struct Decompress<P> {
+pub struct Decompressed<P> {
     inner: P,
     dec: Decompressor,
     stage: Stage,
     /// Input taken from the source, not yet consumed by the decoder.
     input: Bytes,
     /// The rest of a source chunk, not yet read into `input`.
-    held: Option<Chunk>,
+    chunk_rest: Option<Chunk>,
     /// Output not yet handed out; capacity 0 or `DECODE_CHUNK`.
     out: Vec<u8>,
     counters: Counters,
@@ -55,14 +55,14 @@ enum Stage {
     Ended,
 }
 
-impl<P: Producer> Decompress<P> {
+impl<P: Producer> Decompressed<P> {
     pub(crate) fn new(inner: P, format: Format) -> Self {
-        Decompress {
+        Decompressed {
             inner,
             dec: Decompressor::new(format),
             stage: Stage::Reading,
             input: Bytes::new(),
-            held: None,
+            chunk_rest: None,
             out: Vec::new(),
             counters: Counters::default(),
         }
@@ -70,7 +70,7 @@ impl<P: Producer> Decompress<P> {
 
     /// Caps the decompressed size. See [`Decompressor::max_output`].
     pub fn max_output(self, limit: u64) -> Self {
-        Decompress {
+        Decompressed {
             dec: self.dec.max_output(limit),
             ..self
         }
@@ -78,7 +78,7 @@ impl<P: Producer> Decompress<P> {
 
     /// Caps gzip header fields. See [`Decompressor::max_header_field`].
     pub fn max_header_field(self, limit: usize) -> Self {
-        Decompress {
+        Decompressed {
             dec: self.dec.max_header_field(limit),
             ..self
         }
@@ -174,18 +174,18 @@ impl<P: Producer> Decompress<P> {
                     if !self.input.is_empty() {
                         continue;
                     }
-                    if let Some(chunk) = self.held.take() {
+                    if let Some(chunk) = self.chunk_rest.take() {
                         match chunk.split_bytes(READ_PIECE) {
                             Ok((head, rest)) => {
                                 self.input = head;
-                                self.held = rest;
+                                self.chunk_rest = rest;
                             }
                             Err(e) => self.stage = Stage::Failed(e),
                         }
                         continue;
                     }
                     match self.inner.poll_more(cx) {
-                        Poll::Ready(Some(Ok(chunk))) => self.held = Some(chunk),
+                        Poll::Ready(Some(Ok(chunk))) => self.chunk_rest = Some(chunk),
                         Poll::Ready(Some(Err(e))) => self.stage = Stage::Failed(e),
                         Poll::Ready(None) => self.stage = Stage::Draining,
                         Poll::Pending => {
@@ -201,7 +201,7 @@ impl<P: Producer> Decompress<P> {
     }
 }
 
-impl<P: Producer> Producer for Decompress<P> {
+impl<P: Producer> Producer for Decompressed<P> {
     fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
         let more = self.poll_inner(cx);
         self.counters.record(more)
@@ -218,10 +218,10 @@ mod tests {
     use crate::codec::gzip::GzipError;
     use crate::codec::gzip::test_util::{FORMATS, encode_all, text};
     use crate::testing::{self, Script, Step};
-    use crate::{BytesProducer, ProducerExt, from_bytes};
+    use crate::{ProducerExt, from_bytes, produce::BytesProducer};
 
-    fn decompress<P: Producer>(p: P, format: Format) -> Decompress<P> {
-        Decompress::new(p, format)
+    fn decompress<P: Producer>(p: P, format: Format) -> Decompressed<P> {
+        Decompressed::new(p, format)
     }
 
     fn gzip_error(e: &io::Error) -> &GzipError {

@@ -18,7 +18,7 @@
 //! - [`Compressor`] and [`Decompressor`] are sans-I/O: bytes in, bytes out,
 //!   into the spare capacity of a caller's `Vec<u8>` (never grown), with
 //!   every state resumable after any byte. A consumer can wrap them.
-//! - [`Compress`] and [`Decompress`] are producer combinators built on them,
+//! - [`Compressed`] and [`Decompressed`] are producer combinators built on them,
 //!   made by [`ProducerExt::gzip`](crate::ProducerExt::gzip),
 //!   [`zlib`](crate::ProducerExt::zlib), [`deflate`](crate::ProducerExt::deflate),
 //!   [`gunzip`](crate::ProducerExt::gunzip), [`unzlib`](crate::ProducerExt::unzlib)
@@ -87,9 +87,9 @@ mod decompress;
 mod decompressor;
 mod error;
 
-pub use compress::{Compress, DEFAULT_POLL_BUDGET};
+pub use compress::{Compressed, DEFAULT_POLL_BUDGET};
 pub use compressor::{Compressor, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
-pub use decompress::Decompress;
+pub use decompress::Decompressed;
 pub use decompressor::{Decompressor, Progress};
 pub use error::{GzipError, HeaderField};
 
@@ -104,10 +104,10 @@ pub const DEFAULT_MAX_OUTPUT: u64 = 64 << 20;
 /// by its 16-bit length.
 pub const DEFAULT_MAX_HEADER_FIELD: usize = 4 << 10;
 
-/// The most bytes a [`Compress`] producer hands out in one chunk: 32 KiB.
+/// The most bytes a [`Compressed`] producer hands out in one chunk: 32 KiB.
 pub const ENCODE_CHUNK: usize = 32 << 10;
 
-/// The most bytes a [`Decompress`] producer hands out in one chunk: 64 KiB.
+/// The most bytes a [`Decompressed`] producer hands out in one chunk: 64 KiB.
 pub const DECODE_CHUNK: usize = 64 << 10;
 
 /// The largest piece of a file region read at once by a combinator: 64 KiB.
