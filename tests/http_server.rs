@@ -818,6 +818,39 @@ fn empty_lines_before_a_request_do_not_restart_the_header_timeout() {
 }
 
 #[test]
+fn an_empty_line_split_between_reads_before_a_request_is_skipped() {
+    // Found by fuzz/fuzz_targets/http_server.rs: a CR alone, then its LF in
+    // the next read. The head scanner had looked at the CR; skipping the
+    // empty line shrank the buffer under it, and the next scan panicked
+    // (the connection closed unanswered).
+    let s = start(|c| c);
+    for pieces in [
+        &[&b"\r"[..], b"\n", b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"][..],
+        &[b"\r", b"\nOPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"],
+        &[
+            b"\r\n\r",
+            b"\n\r\n",
+            b"\r",
+            b"\nOPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+        ],
+    ] {
+        let mut c = connect(s.addr);
+        c.set_nodelay(true).unwrap();
+        for p in pieces {
+            c.write_all(p).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let (got, _) = read_until_closed(&mut c, Duration::from_secs(4));
+        assert!(
+            got.starts_with(b"HTTP/1.1 200 OK\r\n"),
+            "{pieces:?}: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+}
+
+#[test]
 fn a_trickled_body_is_timed_out_at_the_minimum_rate_and_a_steady_one_is_not() {
     use producers::http::MinDataRate;
     let rate = MinDataRate {

@@ -8,12 +8,37 @@
 //! bytes; the next `ext_len % 16` bytes are an extension value and the next
 //! `trailer_len % 16` a trailer value (both sanitised), the rest is the
 //! payload.
+//!
+//! The `Dechunked` producer, fed the encoded bytes cut at `cut` and
+//! followed by `trailer_len >> 4` bytes of a next message: the same payload
+//! when nothing follows; `ChunkedError::TrailingData` at the end's offset
+//! when something does; with `stop_at_end(true)` the payload, and what
+//! followed is left whole for the caller (`remainder` then the inner
+//! producer).
 #![no_main]
+
+use std::io;
 
 use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
-use producers::codec::chunked::{ChunkedDecoder, Decoded, Limits};
-use producers::{ProducerExt, produce::BytesProducer};
+use producers::codec::chunked::{ChunkedDecoder, ChunkedError, Dechunked, Decoded, Limits};
+use producers::testing::{Script, Step};
+use producers::produce::BytesProducer;
+use producers::{Producer, ProducerExt};
+
+const NEXT: &[u8] = b"GET / HTTP/1.1\r\n";
+
+/// Reads `p` to its end or its first error.
+fn drain(p: &mut impl Producer) -> (Vec<u8>, io::Result<()>) {
+    let mut out = Vec::new();
+    loop {
+        match p.more() {
+            Ok(Some(c)) => out.extend_from_slice(&c.into_bytes().unwrap()),
+            Ok(None) => return (out, Ok(())),
+            Err(e) => return (out, Err(e)),
+        }
+    }
+}
 
 fn clean(v: &[u8]) -> Vec<u8> {
     let v: Vec<u8> = v
@@ -71,5 +96,45 @@ fuzz_target!(|data: &[u8]| {
     assert!(ended && buf.is_empty());
     assert_eq!(out, payload);
     assert_eq!(d.trailers().len(), 1);
-    assert_eq!(d.trailers()[0].value, Bytes::from(trailer));
+    assert_eq!(d.trailers()[0].value, Bytes::from(trailer.clone()));
+
+    // The producer, with what follows the message (if anything).
+    let extra = &NEXT[..usize::from(*trailer_len >> 4)];
+    let mut wire = encoded.to_vec();
+    wire.extend_from_slice(extra);
+    let script = || {
+        let (a, b) = wire.split_at(at);
+        Script::new(
+            [a, b]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .map(|p| Step::chunk(p.to_vec())),
+        )
+    };
+    let mut p = Dechunked::new(script(), ChunkedDecoder::with_limits(limits));
+    let (out, r) = drain(&mut p);
+    if extra.is_empty() {
+        r.expect("our own encoding decodes");
+    } else {
+        let e = r.expect_err("trailing data must fail");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        let got = e.get_ref().and_then(|e| e.downcast_ref::<ChunkedError>());
+        let want = ChunkedError::TrailingData {
+            offset: encoded.len() as u64,
+        };
+        assert_eq!(got, Some(&want));
+    }
+    assert_eq!(out, payload);
+    assert_eq!(
+        p.decoder().trailers()[0].value,
+        Bytes::from(trailer.clone())
+    );
+
+    let mut p = Dechunked::new(script(), ChunkedDecoder::with_limits(limits)).stop_at_end(true);
+    let (out, r) = drain(&mut p);
+    r.expect("our own encoding decodes");
+    assert_eq!(out, payload);
+    let mut left = p.remainder().to_vec();
+    left.extend_from_slice(&p.into_inner().collect_bytes().unwrap());
+    assert_eq!(left, extra, "what follows the message is kept whole");
 });

@@ -7,19 +7,42 @@
 //! un-stuffing side use (0..=7 each); that many bytes follow as cut
 //! positions (taken modulo the length); the rest is the body.
 //!
+//! The `DotUnstuff` producer on the terminated stuffing, cut the same way,
+//! followed by the next command when the body's first byte is odd: the
+//! body when nothing follows; `DotError::TrailingData` at the end's offset
+//! when something does; with `stop_at_end(true)` the body, and what
+//! followed is left whole for the caller (`into_parts`).
+//!
 //! Run: `cd fuzz && cargo +nightly fuzz run dotstuff_roundtrip`.
 
 #![no_main]
 
+use std::io;
+
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
+use producers::ProducerExt;
 use producers::codec::dotstuff::{DotError, DotUnstuffer, Unstuffed};
 use producers::testing::{Script, Step};
-use producers::ProducerExt;
+
+/// Reads `p` to its end or its first error.
+fn drain(p: &mut impl ProducerExt) -> (Vec<u8>, io::Result<()>) {
+    let mut out = Vec::new();
+    loop {
+        match p.more() {
+            Ok(Some(c)) => out.extend_from_slice(&c.into_bytes().unwrap()),
+            Ok(None) => return (out, Ok(())),
+            Err(e) => return (out, Err(e)),
+        }
+    }
+}
 
 /// `data` cut at `cuts` (each modulo `data.len() + 1`).
 fn pieces<'a>(data: &'a [u8], cuts: &[u8]) -> Vec<&'a [u8]> {
-    let mut at: Vec<usize> = cuts.iter().map(|&c| c as usize % (data.len() + 1)).collect();
+    let mut at: Vec<usize> = cuts
+        .iter()
+        .map(|&c| c as usize % (data.len() + 1))
+        .collect();
     at.sort_unstable();
     let mut out = Vec::new();
     let mut last = 0;
@@ -71,7 +94,9 @@ fuzz_target!(|input: &[u8]| {
     let (cuts2, body) = rest.split_at(k2);
 
     for terminated in [false, true] {
-        let steps = pieces(body, cuts1).into_iter().map(|p| Step::chunk(p.to_vec()));
+        let steps = pieces(body, cuts1)
+            .into_iter()
+            .map(|p| Step::chunk(p.to_vec()));
         let wire = Script::new(steps)
             .dot_stuffed()
             .terminated(terminated)
@@ -85,9 +110,57 @@ fuzz_target!(|input: &[u8]| {
             }
             assert_eq!(data, want);
             assert_eq!(end, Ok(Vec::new()));
+
+            // The producer, with the next command after the end (or not).
+            let extra: &[u8] = if body.first().is_some_and(|b| b & 1 == 1) {
+                b"QUIT\r\n"
+            } else {
+                b""
+            };
+            let mut full = wire.to_vec();
+            full.extend_from_slice(extra);
+            let script = || {
+                Script::new(
+                    pieces(&full, cuts2)
+                        .into_iter()
+                        .map(|p| Step::chunk(p.to_vec())),
+                )
+            };
+            let mut p = script().dot_unstuffed();
+            let (out, r) = drain(&mut p);
+            assert_eq!(out, want);
+            if extra.is_empty() {
+                r.expect("our own stuffing un-stuffs");
+            } else {
+                let e = r.expect_err("trailing data must fail");
+                assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+                let got = e.get_ref().and_then(|e| e.downcast_ref::<DotError>());
+                assert_eq!(
+                    got,
+                    Some(&DotError::TrailingData {
+                        offset: wire.len() as u64
+                    })
+                );
+            }
+            let mut p = script().dot_unstuffed().stop_at_end(true);
+            let (out, r) = drain(&mut p);
+            r.expect("our own stuffing un-stuffs");
+            assert_eq!(out, want);
+            let (left, inner) = p.into_parts();
+            let mut rest = Vec::new();
+            for c in left {
+                rest.extend_from_slice(&c.into_bytes().unwrap());
+            }
+            rest.extend_from_slice(&inner.collect_bytes().unwrap());
+            assert_eq!(rest, extra, "what follows the end is kept whole");
         } else {
             assert_eq!(data, body);
-            assert_eq!(end, Err(DotError::UnexpectedEnd { offset: wire.len() as u64 }));
+            assert_eq!(
+                end,
+                Err(DotError::UnexpectedEnd {
+                    offset: wire.len() as u64
+                })
+            );
         }
     }
 

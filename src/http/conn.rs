@@ -566,8 +566,15 @@ impl RequestReader {
                     // The head starts with its first byte, an empty line
                     // included: skipping empty lines never restarts it.
                     since.get_or_insert_with(Instant::now);
-                    while buf.starts_with(b"\r\n") {
-                        let _ = buf.split_to(2);
+                    if buf.starts_with(b"\r\n") {
+                        while buf.starts_with(b"\r\n") {
+                            let _ = buf.split_to(2);
+                        }
+                        // The scanner may have looked at a lone CR already
+                        // (its LF came in a later read): the buffer it
+                        // scans must only grow, so it starts over on what
+                        // follows the empty lines.
+                        self.scanner.reset();
                     }
                     match self.scanner.scan(buf) {
                         Ok(None) => return Stopped::NeedMore,
