@@ -575,6 +575,7 @@ mod tests {
             .cycle()
             .take(21 * 2400)
             .collect();
+        #[cfg_attr(not(feature = "gzip"), allow(unused_mut))]
         let mut pairs = vec![
             "chunk:100 chunked chunk:7 dechunk",
             "dotstuff chunk:3 undotstuff",
