@@ -16,7 +16,7 @@ fn mail_body() -> Bytes {
     let mut out = Vec::with_capacity(1 << 20);
     let mut i = 0u32;
     while out.len() < 1 << 20 {
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             out.push(b'.');
         }
         out.extend((0..70).map(|k| b'a' + ((i + k) % 26) as u8));

@@ -75,7 +75,7 @@ fn mail(n: usize) -> Bytes {
     let mut out = Vec::with_capacity(n + 80);
     let mut i = 0u32;
     while out.len() < n {
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             out.push(b'.');
         }
         out.extend((0..70).map(|k| b'a' + ((i + k) % 26) as u8));

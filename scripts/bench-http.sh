@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compares the producers HTTP server (examples/http_server.rs, one reactor
+# Compares the producers HTTP server (src/bin/http_server.rs, one reactor
 # thread) with a minimal hyper server (examples/hyper_files.rs, one
 # current-thread tokio runtime) under wrk, alternating between them:
 #
@@ -23,8 +23,8 @@ if ! command -v wrk >/dev/null; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null
 fi
 
-cargo build --release --example http_server --example hyper_files >&2
-BIN=$TARGET/release/examples
+cargo build --release --bin http_server --example hyper_files >&2
+BIN=$TARGET/release
 
 ROOT=$(mktemp -d)
 PIDS=()
@@ -67,7 +67,7 @@ start() {
 }
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 OURS=$(start producers "$BIN/http_server" --root "$ROOT" --addr "127.0.0.1:$(port)" --quiet)
-HYPER=$(start hyper "$BIN/hyper_files" --root "$ROOT" --addr "127.0.0.1:$(port)")
+HYPER=$(start hyper "$BIN/examples/hyper_files" --root "$ROOT" --addr "127.0.0.1:$(port)")
 echo "producers on $OURS, hyper on $HYPER, ${DURATION}s per run, $ROUNDS round(s)" >&2
 
 # rps ADDR WRK-ARGS...: requests/second of one wrk run (the URL path is the

@@ -195,7 +195,7 @@ fn size_value(s: &str) -> Result<u64, BadSize> {
 /// (`64M`, `4K`, `1000`), as [`parse_size`] reads it back.
 pub fn format_size(n: u64) -> String {
     for (suffix, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] {
-        if n > 0 && n % (1u64 << shift) == 0 {
+        if n > 0 && n.is_multiple_of(1u64 << shift) {
             return format!("{}{suffix}", n >> shift);
         }
     }

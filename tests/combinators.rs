@@ -1,5 +1,6 @@
 //! Property tests: any stack of combinators over any input and any piece
 //! sizes yields exactly the input bytes, and keeps the producer contract.
+#![cfg(feature = "stream")]
 
 mod util;
 

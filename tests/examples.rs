@@ -1,9 +1,12 @@
-//! The reactor examples run as processes: echo, pipelined_client, proxy.
+//! The reactor examples run as processes: echo, pipelined_client, proxy;
+//! and the `http_server` binary.
 //!
-//! The binaries are found beside this test's own binary
+//! The examples are found beside this test's own binary
 //! (`target/<profile>/deps/examples-HASH` → `target/<profile>/examples/NAME`);
 //! `cargo test` builds the examples before running tests, and CI runs
-//! `cargo build --examples --all-features` first as well.
+//! `cargo build --examples --all-features` first as well. The binary is
+//! where Cargo says (`CARGO_BIN_EXE_http_server`, set for integration tests
+//! of a package whose binary is built, i.e. with the `http` feature).
 #![cfg(feature = "reactor")]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -43,7 +46,12 @@ struct Proc {
 
 impl Proc {
     fn start(name: &'static str, args: &[&str]) -> Proc {
-        let mut child = Command::new(example(name))
+        Proc::spawn(name, example(name), args)
+    }
+
+    /// Runs the executable at `path`, called `name` in messages.
+    fn spawn(name: &'static str, path: PathBuf, args: &[&str]) -> Proc {
+        let mut child = Command::new(path)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -73,11 +81,13 @@ impl Proc {
         l.trim_end().to_owned()
     }
 
-    /// Reads `listening on ADDR` and returns ADDR.
+    /// Reads `listening on ADDR` (or `listening on http://ADDR`) and
+    /// returns ADDR.
     fn listening(&mut self) -> SocketAddr {
         let l = self.line();
         let addr = l
             .strip_prefix("listening on ")
+            .map(|a| a.strip_prefix("http://").unwrap_or(a))
             .unwrap_or_else(|| panic!("{}: expected `listening on ADDR`, got {l:?}", self.name));
         addr.parse()
             .unwrap_or_else(|e| panic!("{}: bad address {addr:?}: {e}", self.name))
@@ -247,4 +257,48 @@ fn proxy_forwards_and_logs_lines_with_direction_and_connection() {
     echo.close_stdin();
     let (status, _, err) = echo.wait();
     assert!(status.success(), "echo: {status}, stderr {err:?}");
+}
+
+/// The README's first command, briefly: the server binary serves a file,
+/// logs the request on standard error and exits on its own.
+#[cfg(feature = "http")]
+#[test]
+fn http_server_binary_serves_a_file_logs_it_and_exits_after_its_deadline() {
+    let root = std::env::temp_dir().join(format!("http-server-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("hello.txt"), "hello, binary\n").unwrap();
+    let mut server = Proc::spawn(
+        "http_server",
+        PathBuf::from(env!("CARGO_BIN_EXE_http_server")),
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--addr",
+            "127.0.0.1:0",
+            "--exit-after",
+            "1",
+        ],
+    );
+    let addr = server.listening();
+    assert_ne!(addr.port(), 0);
+    let mut c = connect(addr);
+    c.write_all(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    c.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 200 OK\r\n"),
+        "response {response:?}"
+    );
+    assert!(
+        response.ends_with("\r\n\r\nhello, binary\n"),
+        "response {response:?}"
+    );
+    let (status, _, log) = server.wait();
+    assert!(status.success(), "http_server: {status}, stderr {log:?}");
+    assert!(
+        log.contains("GET /hello.txt"),
+        "no request in the log: {log:?}"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
 }

@@ -53,7 +53,7 @@ fn text(n: usize) -> Vec<u8> {
     while out.len() < n {
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
         out.extend_from_slice(words[(x >> 16) as usize % words.len()].as_bytes());
-        out.extend_from_slice(if x % 7 == 0 { b"\n" } else { b" " });
+        out.extend_from_slice(if x.is_multiple_of(7) { b"\n" } else { b" " });
     }
     out.truncate(n);
     out

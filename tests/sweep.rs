@@ -4,6 +4,10 @@
 //!
 //! Needs the examples built first (`cargo build --examples`), as `.ci/run`
 //! does; the test says so if the binary is missing.
+//!
+//! The example needs the `reactor` feature (its `required-features`), so
+//! without it there is no binary and nothing to run.
+#![cfg(feature = "reactor")]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

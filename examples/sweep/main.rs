@@ -229,7 +229,7 @@ fn sweep(args: &Args) -> std::io::Result<()> {
 /// `65536` → `64K`, `1048576` → `1M`; others as they are.
 fn human(n: usize) -> String {
     for (shift, suffix) in [(30, "G"), (20, "M"), (10, "K")] {
-        if n >= 1 << shift && n % (1 << shift) == 0 {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
             return format!("{}{suffix}", n >> shift);
         }
     }

@@ -162,7 +162,7 @@ struct Timed {
 impl Producer for Timed {
     fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
         self.calls += 1;
-        if self.calls % self.stride != 0 {
+        if !self.calls.is_multiple_of(self.stride) {
             return self.inner.poll_more(cx);
         }
         let t = Instant::now();

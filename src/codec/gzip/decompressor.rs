@@ -798,10 +798,10 @@ mod tests {
         let corrupt_gz = [&g[..10], &[0x07, 0, 0, 0][..]].concat();
         // A zlib header with CM 7 and a valid check: 0x77 * 256 + flg divisible by 31.
         let flg7 = (0..=255u8)
-            .find(|f| (0x7700u16 + u16::from(*f)) % 31 == 0)
+            .find(|f| (0x7700u16 + u16::from(*f)).is_multiple_of(31))
             .unwrap();
         let flg8 = (0..=255u8)
-            .find(|f| (0x8800u16 + u16::from(*f)) % 31 == 0)
+            .find(|f| (0x8800u16 + u16::from(*f)).is_multiple_of(31))
             .unwrap();
         let cases: Vec<(&str, Format, Vec<u8>, GzipError)> = vec![
             (

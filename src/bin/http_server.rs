@@ -1,8 +1,13 @@
 // An HTTP/1.1 file server on the reactor (Medusa's http_server done right).
 //
-//     cargo run --release --example http_server -- --root DIR --addr 127.0.0.1:8080
-//     cargo run --release --example http_server -- --threads 2      # one loop per core
-//     cargo run --example http_server -- --addr 127.0.0.1:0 --exit-after 5
+//     cargo run --release --bin http_server -- --root DIR --addr 127.0.0.1:8080
+//     cargo run --release --bin http_server -- --threads 2      # one loop per core
+//     cargo run --bin http_server -- --addr 127.0.0.1:0 --exit-after 5
+//
+// A binary target, not an example: `cargo run --bin` builds only the
+// library's dependencies, where an example would build every
+// dev-dependency (criterion, proptest, tokio, hyper, plotters…) first.
+// Needs the `http` feature (on by default).
 //
 // Defaults: the current directory and 127.0.0.1:8080. Prints
 // `listening on http://ADDR` once ready; logs one line per request on
