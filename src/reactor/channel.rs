@@ -14,6 +14,7 @@ use bytes::Bytes;
 use super::handle::{ChannelWaker, Shared};
 use super::out_queue::OutQueue;
 use super::outbox::{Cmd, Inbox, Outbox};
+use super::poller::Readiness;
 use super::{Handle, Reactor, sys};
 use crate::consume::{Consumer, ConsumerFifo};
 use crate::produce::Producer;
@@ -237,13 +238,6 @@ pub(crate) struct Limits {
     pub(crate) write: Option<Duration>,
 }
 
-/// The registered interest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Interest {
-    pub(crate) read: bool,
-    pub(crate) write: bool,
-}
-
 /// Everything of a channel but its handler.
 #[derive(Debug)]
 pub(crate) struct Core {
@@ -263,7 +257,8 @@ pub(crate) struct Core {
     /// Reading paused on request ([`ChannelCtx::pause_reading`],
     /// [`Outbox::pause_reading`]) until resumed.
     pub(crate) paused_by_request: bool,
-    pub(crate) interest: Interest,
+    /// The registered interest.
+    pub(crate) interest: Readiness,
     /// Set when the channel must close at the end of this turn.
     pub(crate) close: Option<CloseReason>,
     pub(crate) limits: Limits,
@@ -307,7 +302,7 @@ impl Core {
             write_side: WriteSide::Open,
             paused: false,
             paused_by_request: false,
-            interest: Interest::default(),
+            interest: Readiness::NONE,
             close: None,
             limits,
             last_io: now,
@@ -359,20 +354,11 @@ impl Core {
     }
 
     /// The interest the channel needs now.
-    pub(crate) fn wanted(&self) -> Interest {
+    pub(crate) fn wanted(&self) -> Readiness {
         match self.phase {
-            Phase::Connecting => Interest {
-                read: false,
-                write: true,
-            },
-            Phase::Lingering { .. } => Interest {
-                read: true,
-                write: false,
-            },
-            Phase::Open | Phase::Draining => Interest {
-                read: self.reading(),
-                write: self.out.has_ready(),
-            },
+            Phase::Connecting => Readiness::WRITE,
+            Phase::Lingering { .. } => Readiness::READ,
+            Phase::Open | Phase::Draining => Readiness::new(self.reading(), self.out.has_ready()),
         }
     }
 

@@ -152,7 +152,9 @@
 //!   watermark plus one read ([`Config::read_size`]) on its behalf; the
 //!   `proxy` example forwards both ways with it.
 
+mod accept;
 mod channel;
+mod checkout;
 mod config;
 mod event_loop;
 mod fault;
@@ -161,6 +163,8 @@ mod listener;
 mod out_queue;
 mod outbox;
 mod poller;
+mod service;
+mod slab;
 mod sys;
 mod timer;
 
