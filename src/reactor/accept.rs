@@ -5,7 +5,6 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::channel::Phase;
 use super::fault::PanicSite;
 use super::listener::{Listener, ListenerId, MakeHandler};
 use super::poller::{Event, Readiness};
@@ -80,7 +79,7 @@ impl Reactor {
                         // A failure here (the socket could not be
                         // registered) drops the connection.
                         Ok(Some(h)) => {
-                            let _ = self.open(s, h, Phase::Open);
+                            let _ = self.open(s, h, false);
                         }
                         Ok(None) => {}
                         Err(p) => self.report_panic(PanicSite::Accept(ListenerId(id)), p),

@@ -8,7 +8,9 @@ use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
-use super::channel::{Channel, ChannelCtx, Core, Limits, Phase};
+use super::channel::{Channel, Core};
+use super::config::Limits;
+use super::ctx::ChannelCtx;
 use super::fault::{PanicSite, panic_message};
 use super::outbox::{Drained, Inbox};
 use super::poller::Event;
@@ -22,22 +24,14 @@ impl Reactor {
         &mut self,
         stream: TcpStream,
         handler: Box<dyn Handler>,
-        phase: Phase,
+        connecting: bool,
     ) -> io::Result<ChannelId> {
         sys::configure(&stream, &self.config)?;
         let id = self.slab.reserve();
         let c = &self.config;
-        let limits = Limits {
-            low: c.low_watermark.min(c.high_watermark),
-            high: c.high_watermark,
-            max_write: c.max_write.max(1),
-            read_size: c.read_size.max(1),
-            idle: c.idle_timeout,
-            read: c.read_timeout,
-            write: c.write_timeout,
-        };
+        let limits = Limits::from_config(c);
         let now = Instant::now();
-        let mut core = Core::new(id, stream, phase, limits, c.input_budget, now);
+        let mut core = Core::new(id, stream, connecting, limits, c.input_budget, now);
         let want = core.wanted();
         if let Err(e) = sys::register(&self.shared.poller, &core.sock, Event::new(id.key(), want)) {
             self.slab.release(id);
@@ -47,7 +41,7 @@ impl Reactor {
         self.slab
             .put(id, Entry::Channel(Box::new(Channel { core, handler })));
         self.stats.channels += 1;
-        if phase == Phase::Open {
+        if !connecting {
             self.with_channel(id, |r, core, handler| {
                 r.call(core, handler, |h, cx| h.on_open(cx));
             });
@@ -80,7 +74,9 @@ impl Reactor {
         drop(guard);
         if let Err(p) = r {
             self.stats.panics += 1;
-            ch.core.close = Some(CloseReason::Panicked(panic_message(&*p)));
+            ch.core
+                .state
+                .fail(CloseReason::Panicked(panic_message(&*p)));
         }
         self.settle(ch);
         true
@@ -88,7 +84,7 @@ impl Reactor {
 
     pub(super) fn settle(&mut self, mut ch: Box<Channel>) {
         let id = ch.core.id;
-        if let Some(reason) = ch.core.close.take() {
+        if let Some(reason) = ch.core.state.take_close() {
             self.finish(ch, reason);
             return;
         }
@@ -104,9 +100,9 @@ impl Reactor {
             core.interest = want;
         }
         if let Some(at) = core.next_deadline()
-            && core.timer_at.is_none_or(|t| at < t)
+            && core.deadlines.timer_at.is_none_or(|t| at < t)
         {
-            core.timer_at = Some(at);
+            core.deadlines.timer_at = Some(at);
             self.timers.schedule(at, Due::Channel(id));
         }
         let queued = core.out.queued();
@@ -169,7 +165,7 @@ impl Reactor {
             },
         );
         if let Err(e) = r {
-            core.close.get_or_insert(CloseReason::Handler(e));
+            core.close(CloseReason::Handler(e));
         }
         self.apply_inbox(core);
     }

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::channel::Phase;
 use super::fault::{PanicSite, panic_message};
 use super::handle::{Handle, Shared};
 use super::listener::ListenerId;
@@ -179,7 +178,7 @@ impl Reactor {
     /// Makes a channel of an already connected stream; `handler.on_open`
     /// runs at once.
     pub fn adopt(&mut self, stream: TcpStream, handler: impl Handler) -> io::Result<ChannelId> {
-        self.open(stream, Box::new(handler), Phase::Open)
+        self.open(stream, Box::new(handler), false)
     }
 
     /// Starts an outgoing connection to `addr` (the first address it
@@ -203,7 +202,7 @@ impl Reactor {
                     || e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
             Err(e) => return Err(e),
         }
-        self.open(sock.into(), Box::new(handler), Phase::Connecting)
+        self.open(sock.into(), Box::new(handler), true)
     }
 
     /// An [`Outbox`] for channel `id`, if it is open.
@@ -229,7 +228,7 @@ impl Reactor {
     /// open.
     pub fn close(&mut self, id: ChannelId) -> bool {
         self.with_channel(id, |_, core, _| {
-            core.close.get_or_insert(CloseReason::Aborted);
+            core.close(CloseReason::Aborted);
         })
     }
 
@@ -378,7 +377,7 @@ impl Reactor {
         {
             for id in self.slab.ids(false) {
                 self.with_channel(id, |_, core, _| {
-                    core.close.get_or_insert(CloseReason::Shutdown);
+                    core.close(CloseReason::Shutdown);
                 });
             }
         }

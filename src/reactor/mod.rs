@@ -156,6 +156,8 @@ mod accept;
 mod channel;
 mod checkout;
 mod config;
+mod ctx;
+mod deadline;
 mod event_loop;
 mod fault;
 mod handle;
@@ -165,14 +167,17 @@ mod outbox;
 mod poller;
 mod service;
 mod slab;
+mod state;
 mod sys;
 mod timer;
 
-pub use channel::{ChannelCtx, ChannelId, CloseReason, Handler, Timeout};
+pub use channel::{ChannelId, CloseReason, Handler};
 pub use config::{
     Config, DEFAULT_HIGH_WATERMARK, DEFAULT_LOW_WATERMARK, DEFAULT_MAX_WRITE,
     DEFAULT_NOTSENT_LOWAT, DEFAULT_READ_SIZE, Stats,
 };
+pub use ctx::ChannelCtx;
+pub use deadline::Timeout;
 pub use event_loop::Reactor;
 pub use fault::PanicSite;
 pub use handle::Handle;

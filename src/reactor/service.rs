@@ -6,7 +6,7 @@ use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Context;
 
-use super::channel::{Core, Phase, WriteSide};
+use super::channel::Core;
 use super::out_queue::Wrote;
 use super::poller::Readiness;
 use super::sys;
@@ -27,11 +27,11 @@ impl Reactor {
         let mut rounds = 0;
         loop {
             self.flush(core);
-            if !core.recheck {
+            if !core.state.recheck {
                 return;
             }
-            if !core.processing() || core.input.buffered() == 0 {
-                core.recheck = false;
+            if !core.state.processing() || core.input.buffered() == 0 {
+                core.state.recheck = false;
                 return;
             }
             if rounds == MAX_READS {
@@ -41,7 +41,7 @@ impl Reactor {
                 return;
             }
             rounds += 1;
-            core.recheck = false;
+            core.state.recheck = false;
             self.process_input(core, handler);
         }
     }
@@ -52,14 +52,14 @@ impl Reactor {
             if let Some(w) = &core.waker {
                 w.taken();
             }
-            if core.phase == Phase::Connecting {
+            if core.state.is_connecting() {
                 return;
             }
             r.apply_inbox(core);
             // Whatever woke the channel (a producer, an outbox, a consumer's
             // own waker) may let its consumers take what they left buffered:
             // `drive` hands it on once written output allows.
-            core.recheck = true;
+            core.state.recheck = true;
         });
     }
 
@@ -74,42 +74,39 @@ impl Reactor {
                     let e = core.sock.take_error().ok().flatten().unwrap_or_else(|| {
                         io::Error::new(io::ErrorKind::ConnectionReset, "peer hung up")
                     });
-                    core.close.get_or_insert(CloseReason::Io(e));
+                    core.close(CloseReason::Io(e));
                 }
                 return;
             }
             core.unwanted = 0;
-            match core.phase {
-                Phase::Connecting => {
-                    let failed = match core.sock.take_error() {
-                        Ok(Some(e)) | Err(e) => Some(e),
-                        Ok(None) => core.sock.peer_addr().err(),
-                    };
-                    match failed {
-                        Some(e) => {
-                            let _ =
-                                catch_unwind(AssertUnwindSafe(|| handler.on_connect_failed(&e)));
-                            core.close = Some(CloseReason::ConnectFailed(e));
-                        }
-                        None => {
-                            core.phase = Phase::Open;
-                            core.last_io = r.now;
-                            r.stats.connected += 1;
-                            r.call(core, handler, |h, cx| h.on_connect(cx));
-                        }
-                    }
-                    return;
-                }
-                Phase::Lingering { .. } => {
-                    r.linger(core);
-                    return;
-                }
-                Phase::Open | Phase::Draining => {}
-            }
-            if got.is_read() && core.reading() {
+            if core.state.is_connecting() {
+                r.connect_done(core, handler);
+            } else if core.state.is_lingering() {
+                r.linger(core);
+            } else if got.is_read() && core.reading() {
                 r.read(core, handler);
             }
         });
+    }
+
+    /// An outgoing connect reported writability: it completed or failed.
+    fn connect_done(&mut self, core: &mut Core, handler: &mut dyn Handler) {
+        let failed = match core.sock.take_error() {
+            Ok(Some(e)) | Err(e) => Some(e),
+            Ok(None) => core.sock.peer_addr().err(),
+        };
+        match failed {
+            Some(e) => {
+                let _ = catch_unwind(AssertUnwindSafe(|| handler.on_connect_failed(&e)));
+                core.close(CloseReason::ConnectFailed(e));
+            }
+            None => {
+                core.state.connected();
+                core.deadlines.last_io = self.now;
+                self.stats.connected += 1;
+                self.call(core, handler, |h, cx| h.on_connect(cx));
+            }
+        }
     }
 
     /// Reads up to [`MAX_READS`] times, handing the input to the consumers
@@ -141,7 +138,7 @@ impl Reactor {
                 }
                 Ok(n) => {
                     self.stats.bytes_read += n as u64;
-                    core.last_io = self.now;
+                    core.deadlines.last_io = self.now;
                     self.process_input(core, handler);
                     if n < room {
                         return;
@@ -149,7 +146,7 @@ impl Reactor {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) => {
-                    core.close.get_or_insert(CloseReason::Io(e));
+                    core.close(CloseReason::Io(e));
                     return;
                 }
             }
@@ -162,7 +159,7 @@ impl Reactor {
         }
         let ending = core.input.is_ending();
         if let Err(e) = core.input.process() {
-            core.close.get_or_insert(CloseReason::Handler(e.into()));
+            core.close(CloseReason::Handler(e.into()));
             return;
         }
         self.apply_inbox(core);
@@ -174,21 +171,22 @@ impl Reactor {
         }
         if core.input.is_ending() {
             // No frame can still be completed by the peer: no read timeout.
-            core.frame_since = None;
+            core.deadlines.frame_since = None;
         } else {
-            core.track_frames(self.now);
+            let (buffered, offset) = (core.input.buffered(), core.input.offset());
+            core.deadlines.track_frames(buffered, offset, self.now);
         }
-        if core.check_high() {
+        if core.state.output_grew(core.out.queued(), core.limits.high) {
             self.stats.read_pauses += 1;
         }
     }
 
     pub(super) fn peer_closed(&mut self, core: &mut Core, handler: &mut dyn Handler) {
         if let Err(e) = core.input.eof() {
-            core.close.get_or_insert(CloseReason::Handler(e.into()));
+            core.close(CloseReason::Handler(e.into()));
             return;
         }
-        core.frame_since = None;
+        core.deadlines.frame_since = None;
         self.apply_inbox(core);
         if core.input.is_ending() {
             // A consumer holds input it has not taken yet (paused until a
@@ -203,8 +201,7 @@ impl Reactor {
     /// budget is spent; then finishes a close or shutdown that waited for
     /// the queue.
     pub(super) fn flush(&mut self, core: &mut Core) {
-        if core.close.is_some() || matches!(core.phase, Phase::Connecting | Phase::Lingering { .. })
-        {
+        if !core.state.flushing() {
             return;
         }
         let waker = core.waker(&self.shared);
@@ -216,11 +213,11 @@ impl Reactor {
             // than the high watermark: a peer that does not read holds at
             // most that (plus one chunk) of its producers' output.
             if let Err(e) = core.out.fill(&mut cx, max as u64, core.limits.high) {
-                core.close = Some(CloseReason::Producer(e));
+                core.close(CloseReason::Producer(e));
                 return;
             }
             if !core.out.has_ready() {
-                core.blocked_since = None;
+                core.deadlines.blocked_since = None;
                 break;
             }
             if writes == MAX_WRITES {
@@ -237,47 +234,37 @@ impl Reactor {
             {
                 Ok(Wrote::All(n)) => {
                     self.stats.bytes_written += n as u64;
-                    core.last_io = self.now;
-                    core.blocked_since = None;
+                    core.deadlines.last_io = self.now;
+                    core.deadlines.blocked_since = None;
                 }
                 Ok(Wrote::Partial(n)) => {
                     if n > 0 {
                         self.stats.bytes_written += n as u64;
-                        core.last_io = self.now;
-                        core.blocked_since = Some(self.now);
+                        core.deadlines.last_io = self.now;
+                        core.deadlines.blocked_since = Some(self.now);
                     } else {
-                        core.blocked_since.get_or_insert(self.now);
+                        core.deadlines.blocked_since.get_or_insert(self.now);
                     }
                     break;
                 }
                 Err(e) => {
-                    core.close = Some(CloseReason::Io(e));
+                    core.close(CloseReason::Io(e));
                     return;
                 }
             }
         }
-        core.check_low();
+        core.state.output_shrank(core.out.queued(), core.limits.low);
         if !core.out.is_empty() {
             return;
         }
-        if core.write_side == WriteSide::ShutWhenDone {
-            core.write_side = WriteSide::Shut;
+        let after = core
+            .state
+            .queue_empty(core.input.is_ended(), self.now + self.config.linger);
+        if after.shut_write {
             let _ = core.sock.shutdown(std::net::Shutdown::Write);
         }
-        if core.phase == Phase::Draining {
-            if core.input.is_ended() {
-                core.close = Some(CloseReason::Done);
-            } else {
-                // Lingering close: FIN first, then drop what the peer still
-                // sends until its FIN, so our close does not turn into a
-                // reset that destroys the last bytes in flight.
-                core.write_side = WriteSide::Shut;
-                let _ = core.sock.shutdown(std::net::Shutdown::Write);
-                core.phase = Phase::Lingering {
-                    until: self.now + self.config.linger,
-                };
-                self.linger(core);
-            }
+        if after.linger {
+            self.linger(core);
         }
     }
 
@@ -288,7 +275,7 @@ impl Reactor {
                 Ok(0) | Err(_) => {
                     // The peer's end (or an error): nothing can still be
                     // lost.
-                    core.close = Some(CloseReason::Done);
+                    core.state.peer_gone();
                     return;
                 }
                 Ok(_) => {}

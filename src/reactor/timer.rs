@@ -4,7 +4,7 @@
 //! Entries are never removed from the middle of the heap. A cancelled
 //! callback is dropped from the callback table and its entry is skipped
 //! when it comes up; a channel keeps the deadline of its one live entry
-//! (`Channel::timer_at`) and entries that do not match it are stale. This
+//! (`Deadlines::timer_at`) and entries that do not match it are stale. This
 //! keeps every operation `O(log n)` without a handle into the heap.
 
 use std::cmp::Ordering;
@@ -14,7 +14,8 @@ use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use super::channel::{ChannelCtx, Core, Phase};
+use super::channel::Core;
+use super::ctx::ChannelCtx;
 use super::fault::PanicSite;
 use super::{ChannelId, CloseReason, Handler, Reactor};
 
@@ -204,10 +205,10 @@ impl Reactor {
                 }
                 Due::Channel(id) => {
                     self.with_channel(id, |r, core, handler| {
-                        if core.timer_at != Some(at) {
+                        if core.deadlines.timer_at != Some(at) {
                             return; // stale
                         }
-                        core.timer_at = None;
+                        core.deadlines.timer_at = None;
                         r.expire(core, handler);
                     });
                 }
@@ -218,10 +219,7 @@ impl Reactor {
 
     pub(super) fn expire(&mut self, core: &mut Core, handler: &mut dyn Handler) {
         let now = Instant::now();
-        if let Phase::Lingering { until } = core.phase
-            && now >= until
-        {
-            core.close = Some(CloseReason::Done);
+        if core.state.linger_expired(now) {
             return;
         }
         let Some(which) = core.expired(now) else {
@@ -237,10 +235,10 @@ impl Reactor {
         match r {
             Ok(()) => core.restart(which, now),
             Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                core.close.get_or_insert(CloseReason::Timeout(which));
+                core.close(CloseReason::Timeout(which));
             }
             Err(e) => {
-                core.close.get_or_insert(CloseReason::Handler(e));
+                core.close(CloseReason::Handler(e));
             }
         }
         self.apply_inbox(core);
