@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use super::channel::Core;
 use super::outbox::{Cmd, Outbox};
+use super::slab::Entry;
 use super::{ChannelId, Handle, Reactor};
 use crate::consume::{Consumer, ConsumerFifo};
 use crate::produce::Producer;
@@ -180,7 +181,17 @@ impl ChannelCtx<'_> {
 
     /// The reactor, for creating channels, timers, and reaching other
     /// channels' outboxes.
+    ///
+    /// It reaches this channel too, though the channel is out of the
+    /// reactor's table while its callback runs:
+    /// [`Reactor::outbox`](Reactor::outbox) of [`id`](ChannelCtx::id) is
+    /// this channel's outbox, [`Reactor::queued`](Reactor::queued) its
+    /// queued output, and [`Reactor::close`](Reactor::close) closes it when
+    /// the callback returns (as [`close_now`](ChannelCtx::close_now) does).
     pub fn reactor(&mut self) -> &mut Reactor {
+        let inbox = self.core.inbox(&self.reactor.shared);
+        inbox.set_queued(self.core.out.queued());
+        self.reactor.slab.put(self.core.id, Entry::Serviced(inbox));
         self.reactor
     }
 }

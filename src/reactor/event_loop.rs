@@ -212,6 +212,9 @@ impl Reactor {
             Entry::Channel(c) => Some(Outbox {
                 inbox: c.core.inbox(&shared),
             }),
+            Entry::Serviced(inbox) => Some(Outbox {
+                inbox: inbox.clone(),
+            }),
             _ => None,
         }
     }
@@ -220,13 +223,21 @@ impl Reactor {
     pub fn queued(&mut self, id: ChannelId) -> Option<usize> {
         match self.slab.slot(id)? {
             Entry::Channel(c) => Some(c.core.out.queued()),
+            Entry::Serviced(inbox) => Some(inbox.queued()),
             _ => None,
         }
     }
 
     /// Closes channel `id` now, dropping its queued output; true if it was
-    /// open.
+    /// open. Called (through [`ChannelCtx::reactor`](super::ChannelCtx::reactor)) from a callback of
+    /// channel `id` itself, the channel closes when the callback returns.
     pub fn close(&mut self, id: ChannelId) -> bool {
+        if let Some(Entry::Serviced(inbox)) = self.slab.slot(id) {
+            let out = Outbox {
+                inbox: inbox.clone(),
+            };
+            return out.close_now().is_ok();
+        }
         self.with_channel(id, |_, core, _| {
             core.close(CloseReason::Aborted);
         })

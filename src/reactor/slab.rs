@@ -4,17 +4,26 @@
 //! bumped, so a [`ChannelId`] kept after a close (or a stale poller event
 //! for a reused descriptor) never reaches the new occupant. A channel is
 //! taken out of its slot while it is serviced (the slot says
-//! [`Entry::Busy`]) and put back, or released, at the end of its turn.
+//! [`Entry::Busy`], or [`Entry::Serviced`] once its handler holds the
+//! reactor) and put back, or released, at the end of its turn.
+
+use std::sync::Arc;
 
 use super::ChannelId;
 use super::channel::Channel;
 use super::listener::Listener;
+use super::outbox::Inbox;
 
 /// What a slot holds.
 pub(crate) enum Entry {
     Free,
     /// Reserved, or taken out while being serviced.
     Busy,
+    /// Taken out while being serviced, and its handler holds the reactor
+    /// ([`ChannelCtx::reactor`](super::ChannelCtx::reactor)): the reactor
+    /// reaches the channel through its inbox, whose commands are applied
+    /// when the callback returns.
+    Serviced(Arc<Inbox>),
     Channel(Box<Channel>),
     Listener(Box<Listener>),
 }
