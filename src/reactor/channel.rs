@@ -25,7 +25,7 @@ use super::sys;
 use crate::consume::ConsumerFifo;
 use crate::produce::Producer;
 
-/// Identifies a channel (or a listener) of one [`Reactor`].
+/// Identifies a channel (or a listener) of one [`Reactor`](super::Reactor).
 ///
 /// Ids are reused after a close, but a reused id has a new generation, so
 /// an id kept after its channel closed never reaches another channel.
@@ -67,7 +67,7 @@ impl fmt::Display for ChannelId {
 }
 
 /// Why a channel closed; handed to [`Handler::on_close`] and to the
-/// reactor's close hook ([`Reactor::on_close`]).
+/// reactor's close hook ([`Reactor::on_close`](super::Reactor::on_close)).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CloseReason {

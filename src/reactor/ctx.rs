@@ -15,7 +15,7 @@ use super::{ChannelId, Handle, Reactor};
 use crate::consume::{Consumer, ConsumerFifo};
 use crate::produce::Producer;
 
-/// What a [`Handler`] callback can do to its channel and its reactor.
+/// What a [`Handler`](super::Handler) callback can do to its channel and its reactor.
 ///
 /// Output pushed here is queued in order behind what is already queued and
 /// goes out as the socket takes it; nothing blocks.
@@ -113,7 +113,7 @@ impl ChannelCtx<'_> {
     /// unsent or unread — as is the peer's data in flight. Use it to pass
     /// a failure on: a proxy whose other side was reset or failed aborts
     /// this side, so its peer cannot take a cut-off stream for a complete
-    /// one. [`on_close`](Handler::on_close) gets [`CloseReason::Aborted`].
+    /// one. [`on_close`](super::Handler::on_close) gets [`CloseReason::Aborted`](super::CloseReason::Aborted).
     pub fn abort(&mut self) {
         self.core.apply(Cmd::Abort);
     }
