@@ -185,10 +185,113 @@ pub enum DriveStatus {
     Pending,
 }
 
-/// The most slices handed to one `write_vectored` (well under every
-/// platform's `IOV_MAX`, which is 1024 on Linux and 16 on some others'
-/// minimum; writers that take fewer just write fewer).
-pub const MAX_SLICES: usize = 64;
+/// The most slices handed to one vectored write, by [`Driver`] and by the
+/// reactor's `sendmsg` alike: far under every supported platform's
+/// `IOV_MAX` (1024 on Linux, macOS and the BSDs); writers that take fewer
+/// just write fewer.
+pub const MAX_SLICES: usize = 128;
+
+/// One vectored write's worth of consecutive buffers: at most
+/// [`MAX_SLICES`] of them and at most `max` bytes, the last one cut to fit.
+/// The one place both write paths ([`Driver`], and the reactor's output
+/// queue with `sendmsg`) gather their iovecs; [`advance`] is the other half.
+pub(crate) struct Gathered<'a> {
+    iov: [IoSlice<'a>; MAX_SLICES],
+    /// Slices in use, a prefix of `iov`.
+    n: usize,
+    /// Bytes in those slices.
+    len: usize,
+}
+
+impl<'a> Gathered<'a> {
+    pub(crate) fn new(bufs: impl IntoIterator<Item = &'a [u8]>, max: usize) -> Gathered<'a> {
+        let mut g = Gathered {
+            iov: [IoSlice::new(&[]); MAX_SLICES],
+            n: 0,
+            len: 0,
+        };
+        for b in bufs {
+            if g.n == MAX_SLICES || g.len >= max {
+                break;
+            }
+            let take = b.len().min(max - g.len);
+            g.iov[g.n] = IoSlice::new(&b[..take]);
+            g.n += 1;
+            g.len += take;
+        }
+        g
+    }
+
+    /// The slices, for `write_vectored` or `sendmsg`.
+    pub(crate) fn slices(&self) -> &[IoSlice<'a>] {
+        &self.iov[..self.n]
+    }
+
+    /// The bytes in them: what a write that took everything returns.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// A queued piece of output whose written front can be cut off.
+pub(crate) trait Unwritten: Sized {
+    /// Its bytes.
+    fn unwritten_len(&self) -> u64;
+    /// What is left after its first `n` bytes were written (`0 < n <
+    /// unwritten_len`).
+    fn after(self, n: usize) -> Self;
+}
+
+impl Unwritten for Bytes {
+    fn unwritten_len(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn after(mut self, n: usize) -> Bytes {
+        Buf::advance(&mut self, n);
+        self
+    }
+}
+
+impl Unwritten for Chunk {
+    fn unwritten_len(&self) -> u64 {
+        self.len()
+    }
+
+    fn after(self, n: usize) -> Chunk {
+        match self {
+            Chunk::Bytes(b) => Chunk::from_bytes(b.slice(n..)).expect("n < len"),
+            Chunk::File(r) => Chunk::from(r.advance(n as u64).expect("n < len")),
+        }
+    }
+}
+
+/// Drops `n` written bytes from the front of `queue`, so the next write
+/// resumes exactly at the first unwritten byte: pieces written in full are
+/// popped, a partly written one is replaced by its rest. `each(piece, k)`
+/// is told of every piece touched and the `k` bytes of it written (`k` is
+/// its whole length if it was popped).
+///
+/// # Panics
+///
+/// If `n` is more than the queue holds.
+pub(crate) fn advance<T: Unwritten>(
+    queue: &mut VecDeque<T>,
+    mut n: usize,
+    mut each: impl FnMut(&T, usize),
+) {
+    while n > 0 {
+        let front = queue.pop_front().expect("wrote more than was queued");
+        let len = front.unwritten_len();
+        if (n as u64) < len {
+            each(&front, n);
+            queue.push_front(front.after(n));
+            return;
+        }
+        each(&front, len as usize);
+        n -= len as usize;
+    }
+}
 
 /// The default most bytes a [`Driver`] gathers into one write
 /// ([`Driver::max_write`]): 1 MiB. (The reactor's own default,
@@ -199,7 +302,9 @@ pub const DEFAULT_DRIVER_WRITE: usize = 1 << 20;
 /// vectored write.
 ///
 /// - Up to [`MAX_SLICES`] chunks, and at most
-///   [`max_write`](Self::max_write) bytes, go into each `write_vectored`.
+///   [`max_write`](Self::max_write) bytes, go into each `write_vectored`
+///   (gathered, and resumed after a partial write, by the same code as the
+///   reactor's `sendmsg`).
 /// - A partial write resumes exactly after the last byte written.
 /// - `Interrupted` is retried; `Ok(0)` for a non-empty write becomes
 ///   [`io::ErrorKind::WriteZero`]; `WouldBlock` returns
@@ -298,13 +403,11 @@ impl<P: Producer> Driver<P> {
                     }
                 };
             }
-            let mut iov = [IoSlice::new(&[]); MAX_SLICES];
-            let mut n = 0;
-            for (slot, b) in iov.iter_mut().zip(&self.queue) {
-                *slot = IoSlice::new(b);
-                n += 1;
-            }
-            match w.write_vectored(&iov[..n]) {
+            let r = {
+                let batch = Gathered::new(self.queue.iter().map(|b| &b[..]), self.max_write);
+                w.write_vectored(batch.slices())
+            };
+            match r {
                 Ok(0) => {
                     return Err(io::Error::new(
                         io::ErrorKind::WriteZero,
@@ -363,19 +466,10 @@ impl<P: Producer> Driver<P> {
     }
 
     /// Drops `n` written bytes from the front of the queue.
-    fn consume(&mut self, mut n: usize) {
+    fn consume(&mut self, n: usize) {
         self.written += n as u64;
         self.queued -= n;
-        while n > 0 {
-            let front = self.queue.front_mut().expect("wrote more than was queued");
-            if front.len() <= n {
-                n -= front.len();
-                self.queue.pop_front();
-            } else {
-                front.advance(n);
-                n = 0;
-            }
-        }
+        advance(&mut self.queue, n, |_, _| {});
     }
 }
 
@@ -488,5 +582,39 @@ mod tests {
         assert_eq!(&out[..4], b"head");
         assert_eq!(&out[4..4 + d.len()], &d[..]);
         assert_eq!(&out[4 + d.len()..], b"tail");
+    }
+
+    #[test]
+    fn gathering_stops_at_the_slice_limit_and_cuts_the_last_slice_to_the_byte_cap() {
+        let bufs = vec![vec![1u8; 10]; MAX_SLICES + 5];
+        let g = Gathered::new(bufs.iter().map(|b| &b[..]), usize::MAX);
+        assert_eq!(g.slices().len(), MAX_SLICES);
+        assert_eq!(g.len(), 10 * MAX_SLICES);
+        let g = Gathered::new(bufs.iter().map(|b| &b[..]), 25);
+        let lens: Vec<usize> = g.slices().iter().map(|s| s.len()).collect();
+        assert_eq!(lens, [10, 10, 5]);
+        assert_eq!(g.len(), 25);
+    }
+
+    #[test]
+    fn advancing_resumes_at_the_first_unwritten_byte_of_bytes_and_regions() {
+        let file = std::sync::Arc::new(testing::file_with(b"0123456789"));
+        let region = crate::FileRegion::new(file, 2, 6).unwrap();
+        let mut q: VecDeque<Chunk> = [
+            Chunk::from_bytes("abc").unwrap(),
+            Chunk::from(region),
+            Chunk::from_bytes("xyz").unwrap(),
+        ]
+        .into();
+        let mut seen = Vec::new();
+        advance(&mut q, 5, |c, k| seen.push((c.len(), k)));
+        assert_eq!(seen, [(3, 3), (6, 2)]);
+        assert_eq!(q[0].clone().into_bytes().unwrap(), &b"4567"[..]);
+        advance(&mut q, 5, |_, _| {});
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].as_bytes().unwrap(), &b"yz"[..]);
+        let mut b: VecDeque<Bytes> = [Bytes::from("hello")].into();
+        advance(&mut b, 2, |_, _| {});
+        assert_eq!(b[0], "llo");
     }
 }

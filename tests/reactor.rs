@@ -938,3 +938,60 @@ fn a_consumer_rearming_at_the_end_cannot_stall_the_loop() {
     drop(c);
     server.stop(Duration::from_secs(1));
 }
+
+#[test]
+fn inside_a_callback_the_reactor_reaches_the_callbacks_own_channel() {
+    // Issue 12: the channel is out of the reactor's table while its
+    // callback runs; `ctx.reactor().outbox(ctx.id())` used to be `None`
+    // and `ctx.reactor().close(ctx.id())` false.
+    struct Own {
+        seen: Arc<Mutex<Vec<String>>>,
+        close: bool,
+    }
+    impl Handler for Own {
+        fn on_open(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
+            let id = ctx.id();
+            ctx.push("queued\n");
+            let r = ctx.reactor();
+            assert_eq!(r.queued(id), Some(7));
+            let out = r.outbox(id).expect("the current channel has an outbox");
+            out.push("via the reactor\n")?;
+            if self.close {
+                assert!(r.close(id), "the current channel is open");
+            } else {
+                out.close_when_done()?;
+            }
+            Ok(())
+        }
+        fn on_close(&mut self, reason: &CloseReason) {
+            self.seen.lock().unwrap().push(format!("{reason:?}"));
+        }
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut reactor = Reactor::new().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (s, close) = (seen.clone(), Arc::new(AtomicUsize::new(0)));
+    reactor
+        .listen(listener, move |_| {
+            Some(Own {
+                seen: s.clone(),
+                close: close.fetch_add(1, Ordering::SeqCst) == 0,
+            })
+        })
+        .unwrap();
+    let mut closed_now = TcpStream::connect(addr).unwrap();
+    reactor
+        .run_until(|r| r.stats().closed == 1)
+        .expect("the loop runs");
+    let mut done = TcpStream::connect(addr).unwrap();
+    reactor
+        .run_until(|r| r.stats().closed == 2)
+        .expect("the loop runs");
+    assert_eq!(*seen.lock().unwrap(), ["Aborted", "Done"]);
+    let mut got = String::new();
+    closed_now.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "", "closed now: queued output dropped");
+    done.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "queued\nvia the reactor\n");
+}

@@ -1,24 +1,31 @@
-//! Channels (Medusa's `async_chat`): [`Handler`], [`ChannelCtx`],
-//! [`ChannelId`], [`CloseReason`], and the per-channel state the loop
-//! drives.
+//! Channels (Medusa's `async_chat`): [`Handler`], [`ChannelId`],
+//! [`CloseReason`], and [`Core`], what the loop keeps per channel. The
+//! channel's state machine is in [`state`](super::state), its timeouts in
+//! [`deadline`](super::deadline), what a handler may do in
+//! [`ctx`](super::ctx).
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::task::Waker;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::ChannelCtx;
+use super::config::Limits;
+use super::deadline::{Deadlines, Timeout};
 use super::handle::{ChannelWaker, Shared};
 use super::out_queue::OutQueue;
-use super::outbox::{Cmd, Inbox, Outbox};
-use super::{Handle, Reactor, sys};
-use crate::consume::{Consumer, ConsumerFifo};
+use super::outbox::{Cmd, Inbox};
+use super::poller::Readiness;
+use super::state::State;
+use super::sys;
+use crate::consume::ConsumerFifo;
 use crate::produce::Producer;
 
-/// Identifies a channel (or a listener) of one [`Reactor`].
+/// Identifies a channel (or a listener) of one [`Reactor`](super::Reactor).
 ///
 /// Ids are reused after a close, but a reused id has a new generation, so
 /// an id kept after its channel closed never reaches another channel.
@@ -59,39 +66,8 @@ impl fmt::Display for ChannelId {
     }
 }
 
-/// Which per-channel timeout fired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timeout {
-    /// Nothing was read or written for the idle timeout.
-    Idle,
-    /// A partly received frame did not complete within the read timeout
-    /// (bytes are buffered and no consumer has been handed a frame since),
-    /// or the head consumer's read deadline passed
-    /// ([`Control::set_read_deadline`](crate::consume::Control::set_read_deadline)).
-    Read,
-    /// Output waited on a full socket without any byte going out for the
-    /// write timeout.
-    Write,
-}
-
-impl fmt::Display for Timeout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Timeout::Idle => "idle timeout",
-            Timeout::Read => "read timeout",
-            Timeout::Write => "write timeout",
-        })
-    }
-}
-
-impl From<Timeout> for io::Error {
-    fn from(t: Timeout) -> io::Error {
-        io::Error::new(io::ErrorKind::TimedOut, t.to_string())
-    }
-}
-
 /// Why a channel closed; handed to [`Handler::on_close`] and to the
-/// reactor's close hook ([`Reactor::on_close`]).
+/// reactor's close hook ([`Reactor::on_close`](super::Reactor::on_close)).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CloseReason {
@@ -199,51 +175,6 @@ pub trait Handler: 'static {
     }
 }
 
-/// Where a channel is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
-    /// An outgoing connect is in progress: waiting for writability.
-    Connecting,
-    /// Reading and writing.
-    Open,
-    /// Close when done was asked: no more reading; the queue drains.
-    Draining,
-    /// Everything went out and the writing half is shut; unread input is
-    /// read and dropped until the peer's end or the deadline, so the close
-    /// does not reset the connection under the peer's last bytes.
-    Lingering { until: Instant },
-}
-
-/// What the writing half is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WriteSide {
-    Open,
-    /// Shut it down once the queue is empty.
-    ShutWhenDone,
-    /// Shut down; later pushes are dropped.
-    Shut,
-}
-
-/// Per-channel limits, copied from the reactor's [`Config`](super::Config)
-/// and changeable through the context.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) low: usize,
-    pub(crate) high: usize,
-    pub(crate) max_write: usize,
-    pub(crate) read_size: usize,
-    pub(crate) idle: Option<Duration>,
-    pub(crate) read: Option<Duration>,
-    pub(crate) write: Option<Duration>,
-}
-
-/// The registered interest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Interest {
-    pub(crate) read: bool,
-    pub(crate) write: bool,
-}
-
 /// Everything of a channel but its handler.
 #[derive(Debug)]
 pub(crate) struct Core {
@@ -251,47 +182,25 @@ pub(crate) struct Core {
     pub(crate) sock: TcpStream,
     pub(crate) input: ConsumerFifo,
     pub(crate) out: OutQueue,
-    /// Made on first use of [`ChannelCtx::outbox`].
+    /// Made on first use of [`ChannelCtx::outbox`](super::ChannelCtx::outbox).
     pub(crate) inbox: Option<Arc<Inbox>>,
     /// Made on first use (a producer polled, an outbox made).
     pub(crate) waker: Option<Arc<ChannelWaker>>,
-    pub(crate) phase: Phase,
-    pub(crate) write_side: WriteSide,
-    /// Backpressure: reading stopped because queued output passed the high
-    /// watermark; resumes under the low one.
-    pub(crate) paused: bool,
-    /// Reading paused on request ([`ChannelCtx::pause_reading`],
-    /// [`Outbox::pause_reading`]) until resumed.
-    pub(crate) paused_by_request: bool,
-    pub(crate) interest: Interest,
-    /// Set when the channel must close at the end of this turn.
-    pub(crate) close: Option<CloseReason>,
+    /// Phase, write half, read pauses; every transition is there.
+    pub(crate) state: State,
+    /// The registered interest.
+    pub(crate) interest: Readiness,
     pub(crate) limits: Limits,
-    /// The last read or write.
-    pub(crate) last_io: Instant,
-    /// Since when a partial frame has waited without a frame being handed
-    /// on (read timeout base); `None` while nothing is buffered.
-    pub(crate) frame_since: Option<Instant>,
-    /// The input offset at the last check of `frame_since`.
-    pub(crate) last_offset: u64,
-    /// Since when output has waited on a full socket (write timeout base).
-    pub(crate) blocked_since: Option<Instant>,
-    /// The deadline of this channel's one live timer entry.
-    pub(crate) timer_at: Option<Instant>,
+    pub(crate) deadlines: Deadlines,
     /// Consecutive events that matched no registered interest (a hang-up).
     pub(crate) unwanted: u8,
-    /// Something happened that may let the consumers take input they left
-    /// buffered: a wake-up, a consumer queued, reading resumed after a
-    /// pause. The loop hands the buffered input on again before the
-    /// channel's turn ends.
-    pub(crate) recheck: bool,
 }
 
 impl Core {
     pub(crate) fn new(
         id: ChannelId,
         sock: TcpStream,
-        phase: Phase,
+        connecting: bool,
         limits: Limits,
         budget: usize,
         now: Instant,
@@ -303,20 +212,11 @@ impl Core {
             out: OutQueue::default(),
             inbox: None,
             waker: None,
-            phase,
-            write_side: WriteSide::Open,
-            paused: false,
-            paused_by_request: false,
-            interest: Interest::default(),
-            close: None,
+            state: State::new(connecting),
+            interest: Readiness::NONE,
             limits,
-            last_io: now,
-            frame_since: None,
-            last_offset: 0,
-            blocked_since: None,
-            timer_at: None,
+            deadlines: Deadlines::new(now),
             unwanted: 0,
-            recheck: false,
         }
     }
 
@@ -336,7 +236,7 @@ impl Core {
                 w,
                 l.low,
                 l.high,
-                self.paused_by_request,
+                self.state.pause().request,
             )));
         }
         self.inbox.clone().expect("made above")
@@ -344,36 +244,18 @@ impl Core {
 
     /// Whether the channel should read now.
     pub(crate) fn reading(&self) -> bool {
-        self.phase == Phase::Open
-            && !self.paused
-            && !self.paused_by_request
-            && self.close.is_none()
-            && self.input.wants_read()
-    }
-
-    /// Whether input already buffered may be handed to the consumers now:
-    /// open and not paused (unlike [`reading`](Core::reading), a full input
-    /// budget does not matter).
-    pub(crate) fn processing(&self) -> bool {
-        self.phase == Phase::Open && !self.paused && !self.paused_by_request && self.close.is_none()
+        self.state.reading(self.input.wants_read())
     }
 
     /// The interest the channel needs now.
-    pub(crate) fn wanted(&self) -> Interest {
-        match self.phase {
-            Phase::Connecting => Interest {
-                read: false,
-                write: true,
-            },
-            Phase::Lingering { .. } => Interest {
-                read: true,
-                write: false,
-            },
-            Phase::Open | Phase::Draining => Interest {
-                read: self.reading(),
-                write: self.out.has_ready(),
-            },
-        }
+    pub(crate) fn wanted(&self) -> Readiness {
+        self.state
+            .wanted(self.input.wants_read(), self.out.has_ready())
+    }
+
+    /// Closes at the end of this turn (the first reason stays).
+    pub(crate) fn close(&mut self, reason: CloseReason) {
+        self.state.close(reason);
     }
 
     /// Applies one outbox or context command.
@@ -383,154 +265,74 @@ impl Core {
             Cmd::Producer(p) => self.push_producer(p),
             Cmd::Consumer(c) => {
                 self.input.push_boxed(c);
-                self.recheck = true;
+                self.state.recheck = true;
             }
-            Cmd::ShutdownWrite => {
-                if self.write_side == WriteSide::Open {
-                    self.write_side = WriteSide::ShutWhenDone;
-                }
-            }
-            Cmd::CloseWhenDone => {
-                if self.phase == Phase::Open {
-                    self.phase = Phase::Draining;
-                }
-            }
-            Cmd::CloseNow => {
-                self.close.get_or_insert(CloseReason::Aborted);
-            }
+            Cmd::ShutdownWrite => self.state.shutdown_write(),
+            Cmd::CloseWhenDone => self.state.close_when_done(),
+            Cmd::CloseNow => self.close(CloseReason::Aborted),
             Cmd::Abort => {
                 // The socket closes at the end of this turn, whatever
                 // closes it; from now on that close sends a reset. Should
                 // the option fail, it is an ordinary close: nothing better
                 // is left to do.
                 let _ = sys::reset_on_close(&self.sock);
-                self.close.get_or_insert(CloseReason::Aborted);
+                self.close(CloseReason::Aborted);
             }
-            Cmd::PauseReading(h) => self.pause_by_request(h),
+            Cmd::PauseReading(h) => self.state.pause_by_request(h),
         }
     }
 
-    /// Pauses or resumes reading on request; a resume hands buffered input
-    /// on again.
-    fn pause_by_request(&mut self, paused_by_request: bool) {
-        if self.paused_by_request && !paused_by_request {
-            self.recheck = true;
-        }
-        self.paused_by_request = paused_by_request;
-    }
-
-    /// Pauses or resumes reading on request, from the channel's context.
-    fn set_paused_by_request(&mut self, paused_by_request: bool) {
-        self.pause_by_request(paused_by_request);
+    /// Pauses or resumes reading on request, from the channel's context:
+    /// the inbox mirrors it for [`Outbox::is_reading_paused`].
+    pub(crate) fn set_paused_by_request(&mut self, paused_by_request: bool) {
+        self.state.pause_by_request(paused_by_request);
         if let Some(inbox) = &self.inbox {
             inbox.set_paused_by_request(paused_by_request);
         }
     }
 
-    fn accepts_output(&self) -> bool {
-        self.write_side == WriteSide::Open && self.close.is_none()
-    }
-
     pub(crate) fn push_bytes(&mut self, b: Bytes) {
-        if self.accepts_output() {
+        if self.state.accepts_output() {
             self.out.push_bytes(b);
         }
     }
 
     pub(crate) fn push_producer(&mut self, p: Box<dyn Producer + Send>) {
-        if self.accepts_output() {
+        if self.state.accepts_output() {
             self.out.push_producer(p);
         }
     }
 
-    /// Backpressure after output was queued: stop reading above the high
-    /// watermark.
-    pub(crate) fn check_high(&mut self) -> bool {
-        if !self.paused && self.out.queued() > self.limits.high {
-            self.paused = true;
-            return true;
-        }
-        false
-    }
-
-    /// Backpressure after output went out: read again under the low one,
-    /// and hand on the input the consumers left buffered meanwhile.
-    pub(crate) fn check_low(&mut self) {
-        if self.paused && self.out.queued() <= self.limits.low {
-            self.paused = false;
-            self.recheck = true;
-        }
-    }
-
-    /// Tracks read-timeout progress after input was processed.
-    pub(crate) fn track_frames(&mut self, now: Instant) {
-        if self.input.buffered() == 0 {
-            self.frame_since = None;
-        } else if self.input.offset() != self.last_offset || self.frame_since.is_none() {
-            self.frame_since = Some(now);
-        }
-        self.last_offset = self.input.offset();
-    }
-
     /// The head consumer's read deadline, while the channel still reads.
     fn read_deadline(&self) -> Option<Instant> {
-        match self.phase {
-            Phase::Open => self.input.read_deadline(),
-            _ => None,
-        }
-    }
-
-    /// The earliest deadline among the active timeouts and the linger.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let l = &self.limits;
-        let linger = match self.phase {
-            Phase::Lingering { until } => Some(until),
-            _ => None,
-        };
-        [
-            linger,
-            l.idle.map(|d| self.last_io + d),
-            l.read.zip(self.frame_since).map(|(d, t)| t + d),
-            self.read_deadline(),
-            l.write.zip(self.blocked_since).map(|(d, t)| t + d),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-
-    /// Which timeout has expired at `now`, if any.
-    pub(crate) fn expired(&self, now: Instant) -> Option<Timeout> {
-        let l = &self.limits;
-        if l.write
-            .zip(self.blocked_since)
-            .is_some_and(|(d, t)| now >= t + d)
-        {
-            Some(Timeout::Write)
-        } else if l
-            .read
-            .zip(self.frame_since)
-            .is_some_and(|(d, t)| now >= t + d)
-            || self.read_deadline().is_some_and(|t| now >= t)
-        {
-            Some(Timeout::Read)
-        } else if l.idle.is_some_and(|d| now >= self.last_io + d) {
-            Some(Timeout::Idle)
+        if self.state.is_open() {
+            self.input.read_deadline()
         } else {
             None
         }
     }
 
+    /// The earliest deadline among the active timeouts and the linger.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.next(
+            &self.limits,
+            self.state.linger_until(),
+            self.read_deadline(),
+        )
+    }
+
+    /// Which timeout has expired at `now`, if any.
+    pub(crate) fn expired(&self, now: Instant) -> Option<Timeout> {
+        self.deadlines
+            .expired(&self.limits, self.read_deadline(), now)
+    }
+
     /// Restarts `which` after a handler chose to keep the channel.
     pub(crate) fn restart(&mut self, which: Timeout, now: Instant) {
-        match which {
-            Timeout::Idle => self.last_io = now,
-            Timeout::Read => {
-                self.frame_since = self.frame_since.map(|_| now);
-                // The consumer set it and sets the next one.
-                self.input.clear_read_deadline();
-            }
-            Timeout::Write => self.blocked_since = self.blocked_since.map(|_| now),
+        self.deadlines.restart(which, now);
+        if which == Timeout::Read {
+            // The consumer set it and sets the next one.
+            self.input.clear_read_deadline();
         }
     }
 }
@@ -539,174 +341,4 @@ impl Core {
 pub(crate) struct Channel {
     pub(crate) core: Core,
     pub(crate) handler: Box<dyn Handler>,
-}
-
-/// What a [`Handler`] callback can do to its channel and its reactor.
-///
-/// Output pushed here is queued in order behind what is already queued and
-/// goes out as the socket takes it; nothing blocks.
-pub struct ChannelCtx<'a> {
-    pub(crate) core: &'a mut Core,
-    pub(crate) reactor: &'a mut Reactor,
-}
-
-impl fmt::Debug for ChannelCtx<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChannelCtx")
-            .field("id", &self.core.id)
-            .field("phase", &self.core.phase)
-            .field("queued", &self.core.out.queued())
-            .finish()
-    }
-}
-
-impl ChannelCtx<'_> {
-    /// This channel's id.
-    pub fn id(&self) -> ChannelId {
-        self.core.id
-    }
-
-    /// The socket, for its addresses and options. Do not read or write it:
-    /// the reactor does.
-    pub fn stream(&self) -> &TcpStream {
-        &self.core.sock
-    }
-
-    /// The peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.core.sock.peer_addr()
-    }
-
-    /// Queues bytes for output (no copy). Dropped after a close or a
-    /// shutdown of the writing half.
-    pub fn push(&mut self, bytes: impl Into<Bytes>) {
-        self.core.push_bytes(bytes.into());
-    }
-
-    /// Queues a producer; its chunks go out in order after everything
-    /// queued before it. A pending producer costs nothing until its waker
-    /// fires (from any thread).
-    pub fn push_producer(&mut self, p: impl Producer + Send + 'static) {
-        self.core.push_producer(Box::new(p));
-    }
-
-    /// Queues a boxed producer.
-    pub fn push_boxed(&mut self, p: Box<dyn Producer + Send>) {
-        self.core.push_producer(p);
-    }
-
-    /// Queues a consumer at the back of the input FIFO. The head consumer
-    /// changes the terminator through its [`Control`](crate::consume::Control).
-    pub fn push_consumer(&mut self, c: impl Consumer + Send + 'static) {
-        self.core.input.push(c);
-        self.core.recheck = true;
-    }
-
-    /// The input FIFO: its budget, what it buffers.
-    pub fn input(&mut self) -> &mut ConsumerFifo {
-        &mut self.core.input
-    }
-
-    /// An [`Outbox`] for this channel: a `Send` handle consumers and other
-    /// threads use to push output and close.
-    pub fn outbox(&mut self) -> Outbox {
-        Outbox {
-            inbox: self.core.inbox(&self.reactor.shared),
-        }
-    }
-
-    /// Closes the channel once everything queued (pending producers too)
-    /// has gone out. Reading stops.
-    pub fn close_when_done(&mut self) {
-        self.core.apply(Cmd::CloseWhenDone);
-    }
-
-    /// Closes the channel at the end of this callback, dropping queued
-    /// output.
-    pub fn close_now(&mut self) {
-        self.core.apply(Cmd::CloseNow);
-    }
-
-    /// Closes the channel at the end of this callback with a reset (an
-    /// abortive close, RFC 9293 section 3.10.5 "ABORT"): the socket gets
-    /// `SO_LINGER` with a zero timeout, so closing it sends an RST instead
-    /// of a FIN, and the peer's next read fails with `ECONNRESET` instead
-    /// of seeing a clean end.
-    ///
-    /// Everything queued is discarded — output not yet written (bytes,
-    /// file regions, producers) here, and whatever the kernel still holds
-    /// unsent or unread — as is the peer's data in flight. Use it to pass
-    /// a failure on: a proxy whose other side was reset or failed aborts
-    /// this side, so its peer cannot take a cut-off stream for a complete
-    /// one. [`on_close`](Handler::on_close) gets [`CloseReason::Aborted`].
-    pub fn abort(&mut self) {
-        self.core.apply(Cmd::Abort);
-    }
-
-    /// Shuts down the writing half once everything queued has gone out;
-    /// reading goes on.
-    pub fn shutdown_write(&mut self) {
-        self.core.apply(Cmd::ShutdownWrite);
-    }
-
-    /// Output bytes queued (memory chunks; each file region and producer
-    /// counts 64).
-    pub fn queued(&self) -> usize {
-        self.core.out.queued()
-    }
-
-    /// Sets the backpressure watermarks: reading stops above `high` queued
-    /// bytes and resumes at or below `low` (`low` is clamped to `high`).
-    pub fn set_watermarks(&mut self, low: usize, high: usize) {
-        self.core.limits.high = high;
-        self.core.limits.low = low.min(high);
-    }
-
-    /// Pauses reading until [`resume_reading`](ChannelCtx::resume_reading),
-    /// whatever the watermarks say; input already read still goes to the
-    /// consumers. The peer's sending then stops at the kernel's buffers.
-    /// Other channels and threads do the same through
-    /// [`Outbox::pause_reading`].
-    pub fn pause_reading(&mut self) {
-        self.core.set_paused_by_request(true);
-    }
-
-    /// Resumes reading paused by [`pause_reading`](ChannelCtx::pause_reading)
-    /// (it still waits for the watermark and the consumers' budget).
-    pub fn resume_reading(&mut self) {
-        self.core.set_paused_by_request(false);
-    }
-
-    /// Whether reading is paused on request.
-    pub fn is_reading_paused(&self) -> bool {
-        self.core.paused_by_request
-    }
-
-    /// Sets the idle timeout (`None`: none).
-    pub fn set_idle_timeout(&mut self, t: Option<Duration>) {
-        self.core.limits.idle = t;
-    }
-
-    /// Sets the read timeout: how long a partly received frame may take to
-    /// complete (`None`: none).
-    pub fn set_read_timeout(&mut self, t: Option<Duration>) {
-        self.core.limits.read = t;
-    }
-
-    /// Sets the write timeout: how long output may wait on a full socket
-    /// without progress (`None`: none).
-    pub fn set_write_timeout(&mut self, t: Option<Duration>) {
-        self.core.limits.write = t;
-    }
-
-    /// A handle on the reactor, for other threads.
-    pub fn handle(&self) -> Handle {
-        self.reactor.handle()
-    }
-
-    /// The reactor, for creating channels, timers, and reaching other
-    /// channels' outboxes.
-    pub fn reactor(&mut self) -> &mut Reactor {
-        self.reactor
-    }
 }

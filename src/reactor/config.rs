@@ -89,6 +89,33 @@ pub struct Config {
     pub trim_interval: Option<Duration>,
 }
 
+/// Per-channel limits, copied from the reactor's [`Config`] when a channel
+/// opens and changeable through its context.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) low: usize,
+    pub(crate) high: usize,
+    pub(crate) max_write: usize,
+    pub(crate) read_size: usize,
+    pub(crate) idle: Option<Duration>,
+    pub(crate) read: Option<Duration>,
+    pub(crate) write: Option<Duration>,
+}
+
+impl Limits {
+    pub(crate) fn from_config(c: &Config) -> Limits {
+        Limits {
+            low: c.low_watermark.min(c.high_watermark),
+            high: c.high_watermark,
+            max_write: c.max_write.max(1),
+            read_size: c.read_size.max(1),
+            idle: c.idle_timeout,
+            read: c.read_timeout,
+            write: c.write_timeout,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {

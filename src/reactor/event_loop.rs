@@ -3,132 +3,22 @@
 use std::any::Any;
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::task::Context;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::channel::{Channel, ChannelCtx, Core, Interest, Limits, Phase, WriteSide};
 use super::fault::{PanicSite, panic_message};
 use super::handle::{Handle, Shared};
-use super::listener::{Listener, ListenerId, MakeHandler};
-use super::out_queue::Wrote;
-use super::outbox::{Cmd, Drained, Inbox, Outbox};
-use super::poller::{Event, Events, Poller};
+use super::listener::ListenerId;
+use super::outbox::{Cmd, Outbox};
+use super::poller::{Events, Poller};
+use super::slab::{Entry, Slab};
 use super::sys;
-use super::timer::{Due, TimerId, Timers};
+use super::timer::{TimerId, Timers};
 use super::{ChannelId, CloseReason, Config, Handler, Stats};
-
-/// Most reads per channel per turn, so one busy peer cannot starve others.
-const MAX_READS: usize = 4;
-/// Most writes per channel per turn, for the same reason.
-const MAX_WRITES: usize = 8;
-
-/// What woke a channel.
-#[derive(Debug, Clone, Copy, Default)]
-struct Ev {
-    readable: bool,
-    writable: bool,
-}
-
-enum Entry {
-    Free,
-    /// Taken out while being serviced.
-    Busy,
-    Channel(Box<Channel>),
-    Listener(Box<Listener>),
-}
-
-struct Slot {
-    generation: u32,
-    entry: Entry,
-}
-
-/// Channels and listeners by index; indices are reused with a new
-/// generation.
-#[derive(Default)]
-struct Slab {
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-}
-
-impl Slab {
-    fn reserve(&mut self) -> ChannelId {
-        match self.free.pop() {
-            Some(i) => {
-                let s = &mut self.slots[i as usize];
-                s.generation = s.generation.wrapping_add(1);
-                s.entry = Entry::Busy;
-                ChannelId::new(i, s.generation)
-            }
-            None => {
-                self.slots.push(Slot {
-                    generation: 0,
-                    entry: Entry::Busy,
-                });
-                ChannelId::new((self.slots.len() - 1) as u32, 0)
-            }
-        }
-    }
-
-    fn slot(&mut self, id: ChannelId) -> Option<&mut Entry> {
-        self.slots
-            .get_mut(id.index as usize)
-            .filter(|s| s.generation == id.generation)
-            .map(|s| &mut s.entry)
-    }
-
-    fn take_channel(&mut self, id: ChannelId) -> Option<Box<Channel>> {
-        let e = self.slot(id)?;
-        match std::mem::replace(e, Entry::Busy) {
-            Entry::Channel(c) => Some(c),
-            other => {
-                *e = other;
-                None
-            }
-        }
-    }
-
-    fn take_listener(&mut self, id: ChannelId) -> Option<Box<Listener>> {
-        let e = self.slot(id)?;
-        match std::mem::replace(e, Entry::Busy) {
-            Entry::Listener(l) => Some(l),
-            other => {
-                *e = other;
-                None
-            }
-        }
-    }
-
-    fn put(&mut self, id: ChannelId, entry: Entry) {
-        if let Some(e) = self.slot(id) {
-            *e = entry;
-        }
-    }
-
-    fn release(&mut self, id: ChannelId) {
-        if let Some(e) = self.slot(id) {
-            *e = Entry::Free;
-            self.free.push(id.index);
-        }
-    }
-
-    fn ids(&self, want_listeners: bool) -> Vec<ChannelId> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| match s.entry {
-                Entry::Channel(_) => !want_listeners,
-                Entry::Listener(_) => want_listeners,
-                _ => false,
-            })
-            .map(|(i, s)| ChannelId::new(i as u32, s.generation))
-            .collect()
-    }
-}
 
 type CloseHook = Box<dyn FnMut(ChannelId, &CloseReason)>;
 type PanicHook = Box<dyn FnMut(PanicSite, &str)>;
@@ -142,30 +32,30 @@ type PanicHook = Box<dyn FnMut(PanicSite, &str)>;
 /// reaches it from other threads.
 pub struct Reactor {
     pub(crate) shared: Arc<Shared>,
-    slab: Slab,
-    timers: Timers,
-    events: Option<Events>,
-    config: Config,
-    stats: Stats,
+    pub(super) slab: Slab,
+    pub(super) timers: Timers,
+    pub(super) events: Option<Events>,
+    pub(super) config: Config,
+    pub(super) stats: Stats,
     /// The time at the start of the current turn's dispatch.
-    now: Instant,
+    pub(super) now: Instant,
     /// The sendfile fallback and the lingering close read into this.
-    scratch: Vec<u8>,
+    pub(super) scratch: Vec<u8>,
     /// Fresh input is read here first when a channel buffers nothing, so
     /// idle channels hold no read buffer.
-    read_buf: Vec<u8>,
+    pub(super) read_buf: Vec<u8>,
     /// Reused when draining an outbox.
-    cmds: Vec<Cmd>,
-    on_close: Option<CloseHook>,
-    on_panic: Option<PanicHook>,
+    pub(super) cmds: Vec<Cmd>,
+    pub(super) on_close: Option<CloseHook>,
+    pub(super) on_panic: Option<PanicHook>,
     /// Whether file regions go out with `sendfile`: allowed by the config
     /// and `SIGPIPE` ignored when the reactor was made.
-    sendfile: bool,
+    pub(super) sendfile: bool,
     /// The deadline of a graceful shutdown in progress.
-    shutdown: Option<Instant>,
-    listeners: usize,
+    pub(super) shutdown: Option<Instant>,
+    pub(super) listeners: usize,
     /// When free memory was last handed back, and `stats.closed` then.
-    trimmed: (Instant, u64),
+    pub(super) trimmed: (Instant, u64),
 }
 
 impl fmt::Debug for Reactor {
@@ -273,7 +163,7 @@ impl Reactor {
     }
 
     /// Counts and reports a panic caught outside any channel.
-    fn report_panic(&mut self, site: PanicSite, payload: Box<dyn Any + Send>) {
+    pub(super) fn report_panic(&mut self, site: PanicSite, payload: Box<dyn Any + Send>) {
         self.stats.loop_panics += 1;
         let msg = panic_message(&*payload);
         // Dropping a payload can panic too.
@@ -285,59 +175,10 @@ impl Reactor {
 
     // ----- sources -----
 
-    /// Listens on `listener` (made non-blocking); `make` is called with each
-    /// accepted peer's address and returns its handler, or `None` to refuse
-    /// the connection.
-    pub fn listen<H, F>(&mut self, listener: TcpListener, mut make: F) -> io::Result<ListenerId>
-    where
-        H: Handler,
-        F: FnMut(SocketAddr) -> Option<H> + 'static,
-    {
-        listener.set_nonblocking(true)?;
-        let id = self.slab.reserve();
-        if let Err(e) = sys::register(&self.shared.poller, &listener, Event::readable(id.key())) {
-            self.slab.release(id);
-            return Err(e);
-        }
-        let make: MakeHandler = Box::new(move |a| make(a).map(|h| Box::new(h) as Box<dyn Handler>));
-        self.slab.put(
-            id,
-            Entry::Listener(Box::new(Listener {
-                id,
-                sock: listener,
-                make,
-                paused: false,
-            })),
-        );
-        self.listeners += 1;
-        Ok(ListenerId(id))
-    }
-
-    /// Stops a listener; true if it was listening.
-    pub fn unlisten(&mut self, id: ListenerId) -> bool {
-        match self.slab.take_listener(id.0) {
-            Some(l) => {
-                sys::deregister(&self.shared.poller, &l.sock);
-                self.slab.release(id.0);
-                self.listeners -= 1;
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// The local address of a listener.
-    pub fn listener_addr(&mut self, id: ListenerId) -> Option<SocketAddr> {
-        match self.slab.slot(id.0)? {
-            Entry::Listener(l) => l.sock.local_addr().ok(),
-            _ => None,
-        }
-    }
-
     /// Makes a channel of an already connected stream; `handler.on_open`
     /// runs at once.
     pub fn adopt(&mut self, stream: TcpStream, handler: impl Handler) -> io::Result<ChannelId> {
-        self.open(stream, Box::new(handler), Phase::Open)
+        self.open(stream, Box::new(handler), false)
     }
 
     /// Starts an outgoing connection to `addr` (the first address it
@@ -361,7 +202,7 @@ impl Reactor {
                     || e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
             Err(e) => return Err(e),
         }
-        self.open(sock.into(), Box::new(handler), Phase::Connecting)
+        self.open(sock.into(), Box::new(handler), true)
     }
 
     /// An [`Outbox`] for channel `id`, if it is open.
@@ -371,6 +212,9 @@ impl Reactor {
             Entry::Channel(c) => Some(Outbox {
                 inbox: c.core.inbox(&shared),
             }),
+            Entry::Serviced(inbox) => Some(Outbox {
+                inbox: inbox.clone(),
+            }),
             _ => None,
         }
     }
@@ -379,57 +223,24 @@ impl Reactor {
     pub fn queued(&mut self, id: ChannelId) -> Option<usize> {
         match self.slab.slot(id)? {
             Entry::Channel(c) => Some(c.core.out.queued()),
+            Entry::Serviced(inbox) => Some(inbox.queued()),
             _ => None,
         }
     }
 
     /// Closes channel `id` now, dropping its queued output; true if it was
-    /// open.
+    /// open. Called (through [`ChannelCtx::reactor`](super::ChannelCtx::reactor)) from a callback of
+    /// channel `id` itself, the channel closes when the callback returns.
     pub fn close(&mut self, id: ChannelId) -> bool {
+        if let Some(Entry::Serviced(inbox)) = self.slab.slot(id) {
+            let out = Outbox {
+                inbox: inbox.clone(),
+            };
+            return out.close_now().is_ok();
+        }
         self.with_channel(id, |_, core, _| {
-            core.close.get_or_insert(CloseReason::Aborted);
+            core.close(CloseReason::Aborted);
         })
-    }
-
-    fn open(
-        &mut self,
-        stream: TcpStream,
-        handler: Box<dyn Handler>,
-        phase: Phase,
-    ) -> io::Result<ChannelId> {
-        sys::configure(&stream, &self.config)?;
-        let id = self.slab.reserve();
-        let c = &self.config;
-        let limits = Limits {
-            low: c.low_watermark.min(c.high_watermark),
-            high: c.high_watermark,
-            max_write: c.max_write.max(1),
-            read_size: c.read_size.max(1),
-            idle: c.idle_timeout,
-            read: c.read_timeout,
-            write: c.write_timeout,
-        };
-        let now = Instant::now();
-        let mut core = Core::new(id, stream, phase, limits, c.input_budget, now);
-        let want = core.wanted();
-        if let Err(e) = sys::register(
-            &self.shared.poller,
-            &core.sock,
-            Event::new(id.key(), want.read, want.write),
-        ) {
-            self.slab.release(id);
-            return Err(e);
-        }
-        core.interest = want;
-        self.slab
-            .put(id, Entry::Channel(Box::new(Channel { core, handler })));
-        self.stats.channels += 1;
-        if phase == Phase::Open {
-            self.with_channel(id, |r, core, handler| {
-                r.call(core, handler, |h, cx| h.on_open(cx));
-            });
-        }
-        Ok(id)
     }
 
     // ----- timers -----
@@ -539,12 +350,8 @@ impl Reactor {
         for ev in events.iter() {
             self.stats.events += 1;
             let id = ChannelId::from_key(ev.key);
-            let ev = Ev {
-                readable: ev.readable,
-                writable: ev.writable,
-            };
             match self.slab.slot(id) {
-                Some(Entry::Channel(_)) => self.service(id, ev),
+                Some(Entry::Channel(_)) => self.service(id, ev.ready),
                 Some(Entry::Listener(_)) => self.accept(id),
                 _ => {}
             }
@@ -581,14 +388,14 @@ impl Reactor {
         {
             for id in self.slab.ids(false) {
                 self.with_channel(id, |_, core, _| {
-                    core.close.get_or_insert(CloseReason::Shutdown);
+                    core.close(CloseReason::Shutdown);
                 });
             }
         }
         Ok(())
     }
 
-    fn begin_shutdown(&mut self, deadline: Instant) {
+    pub(super) fn begin_shutdown(&mut self, deadline: Instant) {
         self.shutdown = Some(self.shutdown.map_or(deadline, |d| d.min(deadline)));
         for id in self.slab.ids(true) {
             self.unlisten(ListenerId(id));
@@ -599,551 +406,14 @@ impl Reactor {
             });
         }
     }
-
-    fn run_timers(&mut self) {
-        let now = Instant::now();
-        while let Some((at, due)) = self.timers.pop_due(now) {
-            match due {
-                Due::Callback(id) => {
-                    let Some((mut f, period)) = self.timers.take(id) else {
-                        continue;
-                    };
-                    self.stats.timers += 1;
-                    let r = catch_unwind(AssertUnwindSafe(|| f(self)));
-                    let cancelled = self.timers.finish_call();
-                    if let Err(p) = r {
-                        // Like a channel whose handler panicked, a timer
-                        // that panicked is done: its state may be broken.
-                        let _ = catch_unwind(AssertUnwindSafe(move || drop(f)));
-                        self.report_panic(PanicSite::Timer(id), p);
-                        continue;
-                    }
-                    if let Some(p) = period
-                        && !cancelled
-                    {
-                        self.timers.put_back(id, f, p, (at + p).max(now));
-                    }
-                }
-                Due::Channel(id) => {
-                    self.with_channel(id, |r, core, handler| {
-                        if core.timer_at != Some(at) {
-                            return; // stale
-                        }
-                        core.timer_at = None;
-                        r.expire(core, handler);
-                    });
-                }
-                Due::Listener(id) => {
-                    if let Some(Entry::Listener(l)) = self.slab.slot(id)
-                        && l.paused
-                    {
-                        l.paused = false;
-                        let _ = sys::reregister(
-                            &self.shared.poller,
-                            &l.sock,
-                            Event::readable(id.key()),
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    // ----- listeners -----
-
-    fn accept(&mut self, id: ChannelId) {
-        let Some(mut l) = self.slab.take_listener(id) else {
-            return;
-        };
-        for _ in 0..self.config.accept_batch.max(1) {
-            match l.sock.accept() {
-                Ok((s, addr)) => {
-                    self.stats.accepted += 1;
-                    match catch_unwind(AssertUnwindSafe(|| (l.make)(addr))) {
-                        // A failure here (the socket could not be
-                        // registered) drops the connection.
-                        Ok(Some(h)) => {
-                            let _ = self.open(s, h, Phase::Open);
-                        }
-                        Ok(None) => {}
-                        Err(p) => self.report_panic(PanicSite::Accept(ListenerId(id)), p),
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if sys::is_transient_accept_error(&e) => continue,
-                Err(e) => {
-                    // Out of descriptors (or an unexpected error): stop
-                    // accepting for a while instead of spinning on a
-                    // level-triggered listener; existing channels go on.
-                    if !sys::is_resource_exhausted(&e) {
-                        self.stats.accept_errors += 1;
-                    }
-                    self.stats.accept_pauses += 1;
-                    l.paused = true;
-                    let _ = sys::reregister(&self.shared.poller, &l.sock, Event::none(id.key()));
-                    self.timers
-                        .schedule(self.now + self.config.accept_backoff, Due::Listener(id));
-                    break;
-                }
-            }
-        }
-        self.slab.put(id, Entry::Listener(l));
-    }
-
-    // ----- channels -----
-
-    /// Takes channel `id` out of the slab, runs `f` on it with panics
-    /// caught, [drives](Reactor::drive) it, then settles it (closes it, or
-    /// updates its interest and timer and puts it back). False if `id` is
-    /// not an open channel.
-    ///
-    /// Every path into a channel goes through here, so whatever `f` queued
-    /// (a handler callback, consumers run, a wake-up, a timeout) is written
-    /// or has write interest armed before the channel is put back.
-    fn with_channel(
-        &mut self,
-        id: ChannelId,
-        f: impl FnOnce(&mut Reactor, &mut Core, &mut dyn Handler),
-    ) -> bool {
-        let Some(mut ch) = self.slab.take_channel(id) else {
-            return false;
-        };
-        let guard = Inbox::servicing(ch.core.inbox.as_ref());
-        let Channel { core, handler } = &mut *ch;
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            f(self, core, &mut **handler);
-            self.drive(core, &mut **handler);
-        }));
-        drop(guard);
-        if let Err(p) = r {
-            self.stats.panics += 1;
-            ch.core.close = Some(CloseReason::Panicked(panic_message(&*p)));
-        }
-        self.settle(ch);
-        true
-    }
-
-    fn settle(&mut self, mut ch: Box<Channel>) {
-        let id = ch.core.id;
-        if let Some(reason) = ch.core.close.take() {
-            self.finish(ch, reason);
-            return;
-        }
-        let core = &mut ch.core;
-        let want = core.wanted();
-        if want != core.interest {
-            if let Err(e) = sys::reregister(
-                &self.shared.poller,
-                &core.sock,
-                Event::new(id.key(), want.read, want.write),
-            ) {
-                self.finish(ch, CloseReason::Io(e));
-                return;
-            }
-            core.interest = want;
-        }
-        if let Some(at) = core.next_deadline()
-            && core.timer_at.is_none_or(|t| at < t)
-        {
-            core.timer_at = Some(at);
-            self.timers.schedule(at, Due::Channel(id));
-        }
-        let queued = core.out.queued();
-        self.stats.max_queued = self.stats.max_queued.max(queued);
-        let drained = match &core.inbox {
-            Some(inbox) => inbox.settle(queued, core.limits.low, core.limits.high),
-            None => Vec::new(),
-        };
-        self.slab.put(id, Entry::Channel(ch));
-        self.run_drained(drained);
-    }
-
-    /// Ends a channel's turn: writes what is queued, and while something
-    /// may have let the consumers take input they left buffered (a
-    /// wake-up, a consumer queued, a pause lifted — by this very write,
-    /// too), hands it to them again and writes what they queued. Bounded
-    /// per turn; what is left is taken up in the next one.
-    fn drive(&mut self, core: &mut Core, handler: &mut dyn Handler) {
-        let mut rounds = 0;
-        loop {
-            self.flush(core);
-            if !core.recheck {
-                return;
-            }
-            if !core.processing() || core.input.buffered() == 0 {
-                core.recheck = false;
-                return;
-            }
-            if rounds == MAX_READS {
-                // Keep `recheck`; a wake-up brings the channel back next
-                // turn, after the others had theirs.
-                core.waker(&self.shared).wake_by_ref();
-                return;
-            }
-            rounds += 1;
-            core.recheck = false;
-            self.process_input(core, handler);
-        }
-    }
-
-    /// Runs the callbacks waiting for a channel's output to drain.
-    fn run_drained(&mut self, drained: Vec<Drained>) {
-        for f in drained {
-            if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
-                self.report_panic(PanicSite::Drained, p);
-            }
-        }
-    }
-
-    fn finish(&mut self, mut ch: Box<Channel>, reason: CloseReason) {
-        let id = ch.core.id;
-        sys::deregister(&self.shared.poller, &ch.core.sock);
-        let drained = match &ch.core.inbox {
-            Some(inbox) => inbox.close(),
-            None => Vec::new(),
-        };
-        self.run_drained(drained);
-        self.stats.closed += 1;
-        self.stats.channels -= 1;
-        if !reason.is_clean() {
-            self.stats.failed += 1;
-        }
-        let _ = catch_unwind(AssertUnwindSafe(|| ch.handler.on_close(&reason)));
-        if let Some(hook) = &mut self.on_close
-            && let Err(p) = catch_unwind(AssertUnwindSafe(|| hook(id, &reason)))
-        {
-            self.report_panic(PanicSite::CloseHook, p);
-        }
-        self.slab.release(id);
-        // The handler's and the producers' `Drop` run here; a panic in them
-        // must not take the loop down either.
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(ch)));
-    }
-
-    /// Runs one handler callback; an error closes the channel. Outbox
-    /// commands it queued are applied after it.
-    fn call(
-        &mut self,
-        core: &mut Core,
-        handler: &mut dyn Handler,
-        f: impl FnOnce(&mut dyn Handler, &mut ChannelCtx<'_>) -> io::Result<()>,
-    ) {
-        let r = f(
-            handler,
-            &mut ChannelCtx {
-                core: &mut *core,
-                reactor: self,
-            },
-        );
-        if let Err(e) = r {
-            core.close.get_or_insert(CloseReason::Handler(e));
-        }
-        self.apply_inbox(core);
-    }
-
-    fn apply_inbox(&mut self, core: &mut Core) {
-        let Some(inbox) = &core.inbox else { return };
-        let inbox = inbox.clone();
-        let mut cmds = std::mem::take(&mut self.cmds);
-        inbox.drain(&mut cmds);
-        for cmd in cmds.drain(..) {
-            core.apply(cmd);
-        }
-        self.cmds = cmds;
-    }
-
-    fn wake_channel(&mut self, id: ChannelId) {
-        self.stats.wakeups += 1;
-        self.with_channel(id, |r, core, _| {
-            if let Some(w) = &core.waker {
-                w.taken();
-            }
-            if core.phase == Phase::Connecting {
-                return;
-            }
-            r.apply_inbox(core);
-            // Whatever woke the channel (a producer, an outbox, a consumer's
-            // own waker) may let its consumers take what they left buffered:
-            // `drive` hands it on once written output allows.
-            core.recheck = true;
-        });
-    }
-
-    fn service(&mut self, id: ChannelId, ev: Ev) {
-        self.with_channel(id, |r, core, handler| {
-            let wanted = core.interest;
-            let got = Interest {
-                read: ev.readable,
-                write: ev.writable,
-            };
-            if !(got.read && wanted.read || got.write && wanted.write) {
-                // Nothing asked for: with no interest registered only an
-                // error or a hang-up is reported. Twice in a row is not a
-                // stale event.
-                core.unwanted += 1;
-                if core.unwanted >= 2 {
-                    let e = core.sock.take_error().ok().flatten().unwrap_or_else(|| {
-                        io::Error::new(io::ErrorKind::ConnectionReset, "peer hung up")
-                    });
-                    core.close.get_or_insert(CloseReason::Io(e));
-                }
-                return;
-            }
-            core.unwanted = 0;
-            match core.phase {
-                Phase::Connecting => {
-                    let failed = match core.sock.take_error() {
-                        Ok(Some(e)) | Err(e) => Some(e),
-                        Ok(None) => core.sock.peer_addr().err(),
-                    };
-                    match failed {
-                        Some(e) => {
-                            let _ =
-                                catch_unwind(AssertUnwindSafe(|| handler.on_connect_failed(&e)));
-                            core.close = Some(CloseReason::ConnectFailed(e));
-                        }
-                        None => {
-                            core.phase = Phase::Open;
-                            core.last_io = r.now;
-                            r.stats.connected += 1;
-                            r.call(core, handler, |h, cx| h.on_connect(cx));
-                        }
-                    }
-                    return;
-                }
-                Phase::Lingering { .. } => {
-                    r.linger(core);
-                    return;
-                }
-                Phase::Open | Phase::Draining => {}
-            }
-            if ev.readable && core.reading() {
-                r.read(core, handler);
-            }
-        });
-    }
-
-    /// Reads up to [`MAX_READS`] times, handing the input to the consumers
-    /// after each read.
-    fn read(&mut self, core: &mut Core, handler: &mut dyn Handler) {
-        for _ in 0..MAX_READS {
-            if !core.reading() {
-                return;
-            }
-            let room = core.input.room().min(core.limits.read_size);
-            let r = if core.input.buffered() == 0 {
-                // Read into the loop's buffer and copy what came, so a
-                // channel between frames holds no read buffer.
-                self.read_buf.resize(self.config.read_size.max(room), 0);
-                match sys::read(&core.sock, &mut self.read_buf[..room]) {
-                    Ok(n) => {
-                        core.input.read_buf().extend_from_slice(&self.read_buf[..n]);
-                        Ok(n)
-                    }
-                    Err(e) => Err(e),
-                }
-            } else {
-                sys::read_into(&core.sock, core.input.read_buf(), room)
-            };
-            match r {
-                Ok(0) => {
-                    self.peer_closed(core, handler);
-                    return;
-                }
-                Ok(n) => {
-                    self.stats.bytes_read += n as u64;
-                    core.last_io = self.now;
-                    self.process_input(core, handler);
-                    if n < room {
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) => {
-                    core.close.get_or_insert(CloseReason::Io(e));
-                    return;
-                }
-            }
-        }
-    }
-
-    fn process_input(&mut self, core: &mut Core, handler: &mut dyn Handler) {
-        if let Some(inbox) = &core.inbox {
-            inbox.set_queued(core.out.queued());
-        }
-        let ending = core.input.is_ending();
-        if let Err(e) = core.input.process() {
-            core.close.get_or_insert(CloseReason::Handler(e.into()));
-            return;
-        }
-        self.apply_inbox(core);
-        if ending && core.input.is_ended() {
-            // The held input the peer sent before its end is all taken:
-            // the end reaches the handler now.
-            self.call(core, handler, |h, cx| h.on_peer_closed(cx));
-            return;
-        }
-        if core.input.is_ending() {
-            // No frame can still be completed by the peer: no read timeout.
-            core.frame_since = None;
-        } else {
-            core.track_frames(self.now);
-        }
-        if core.check_high() {
-            self.stats.read_pauses += 1;
-        }
-    }
-
-    fn peer_closed(&mut self, core: &mut Core, handler: &mut dyn Handler) {
-        if let Err(e) = core.input.eof() {
-            core.close.get_or_insert(CloseReason::Handler(e.into()));
-            return;
-        }
-        core.frame_since = None;
-        self.apply_inbox(core);
-        if core.input.is_ending() {
-            // A consumer holds input it has not taken yet (paused until a
-            // wake-up): `process_input` tells the handler once it has.
-            return;
-        }
-        self.call(core, handler, |h, cx| h.on_peer_closed(cx));
-    }
-
-    /// Writes what is ready, pulling from producers, until the socket is
-    /// full, a producer is pending, the queue is empty or the turn's
-    /// budget is spent; then finishes a close or shutdown that waited for
-    /// the queue.
-    fn flush(&mut self, core: &mut Core) {
-        if core.close.is_some() || matches!(core.phase, Phase::Connecting | Phase::Lingering { .. })
-        {
-            return;
-        }
-        let waker = core.waker(&self.shared);
-        let mut cx = Context::from_waker(&waker);
-        let max = core.limits.max_write;
-        let mut writes = 0;
-        loop {
-            // Producers are pulled only while the queue holds less memory
-            // than the high watermark: a peer that does not read holds at
-            // most that (plus one chunk) of its producers' output.
-            if let Err(e) = core.out.fill(&mut cx, max as u64, core.limits.high) {
-                core.close = Some(CloseReason::Producer(e));
-                return;
-            }
-            if !core.out.has_ready() {
-                core.blocked_since = None;
-                break;
-            }
-            if writes == MAX_WRITES {
-                break;
-            }
-            writes += 1;
-            self.stats.writes += 1;
-            if self.sendfile && core.out.front_is_file() {
-                self.stats.sendfiles += 1;
-            }
-            match core
-                .out
-                .write(&core.sock, max, &mut self.scratch, self.sendfile)
-            {
-                Ok(Wrote::All(n)) => {
-                    self.stats.bytes_written += n as u64;
-                    core.last_io = self.now;
-                    core.blocked_since = None;
-                }
-                Ok(Wrote::Partial(n)) => {
-                    if n > 0 {
-                        self.stats.bytes_written += n as u64;
-                        core.last_io = self.now;
-                        core.blocked_since = Some(self.now);
-                    } else {
-                        core.blocked_since.get_or_insert(self.now);
-                    }
-                    break;
-                }
-                Err(e) => {
-                    core.close = Some(CloseReason::Io(e));
-                    return;
-                }
-            }
-        }
-        core.check_low();
-        if !core.out.is_empty() {
-            return;
-        }
-        if core.write_side == WriteSide::ShutWhenDone {
-            core.write_side = WriteSide::Shut;
-            let _ = core.sock.shutdown(std::net::Shutdown::Write);
-        }
-        if core.phase == Phase::Draining {
-            if core.input.is_ended() {
-                core.close = Some(CloseReason::Done);
-            } else {
-                // Lingering close: FIN first, then drop what the peer still
-                // sends until its FIN, so our close does not turn into a
-                // reset that destroys the last bytes in flight.
-                core.write_side = WriteSide::Shut;
-                let _ = core.sock.shutdown(std::net::Shutdown::Write);
-                core.phase = Phase::Lingering {
-                    until: self.now + self.config.linger,
-                };
-                self.linger(core);
-            }
-        }
-    }
-
-    fn linger(&mut self, core: &mut Core) {
-        self.scratch.resize(self.scratch.len().max(16 << 10), 0);
-        for _ in 0..MAX_READS {
-            match sys::read(&core.sock, &mut self.scratch) {
-                Ok(0) | Err(_) => {
-                    // The peer's end (or an error): nothing can still be
-                    // lost.
-                    core.close = Some(CloseReason::Done);
-                    return;
-                }
-                Ok(_) => {}
-            }
-        }
-    }
-
-    fn expire(&mut self, core: &mut Core, handler: &mut dyn Handler) {
-        let now = Instant::now();
-        if let Phase::Lingering { until } = core.phase
-            && now >= until
-        {
-            core.close = Some(CloseReason::Done);
-            return;
-        }
-        let Some(which) = core.expired(now) else {
-            return;
-        };
-        let r = handler.on_timeout(
-            &mut ChannelCtx {
-                core: &mut *core,
-                reactor: self,
-            },
-            which,
-        );
-        match r {
-            Ok(()) => core.restart(which, now),
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                core.close.get_or_insert(CloseReason::Timeout(which));
-            }
-            Err(e) => {
-                core.close.get_or_insert(CloseReason::Handler(e));
-            }
-        }
-        self.apply_inbox(core);
-    }
 }
 
 impl Drop for Reactor {
     fn drop(&mut self) {
         // Keep the promise made to `Poller::add_with_mode`: no source is
         // closed while registered.
-        for s in &self.slab.slots {
-            match &s.entry {
+        for e in self.slab.entries() {
+            match e {
                 Entry::Channel(c) => sys::deregister(&self.shared.poller, &c.core.sock),
                 Entry::Listener(l) => sys::deregister(&self.shared.poller, &l.sock),
                 _ => {}

@@ -152,8 +152,12 @@
 //!   watermark plus one read ([`Config::read_size`]) on its behalf; the
 //!   `proxy` example forwards both ways with it.
 
+mod accept;
 mod channel;
+mod checkout;
 mod config;
+mod ctx;
+mod deadline;
 mod event_loop;
 mod fault;
 mod handle;
@@ -161,14 +165,19 @@ mod listener;
 mod out_queue;
 mod outbox;
 mod poller;
+mod service;
+mod slab;
+mod state;
 mod sys;
 mod timer;
 
-pub use channel::{ChannelCtx, ChannelId, CloseReason, Handler, Timeout};
+pub use channel::{ChannelId, CloseReason, Handler};
 pub use config::{
     Config, DEFAULT_HIGH_WATERMARK, DEFAULT_LOW_WATERMARK, DEFAULT_MAX_WRITE,
     DEFAULT_NOTSENT_LOWAT, DEFAULT_READ_SIZE, Stats,
 };
+pub use ctx::ChannelCtx;
+pub use deadline::Timeout;
 pub use event_loop::Reactor;
 pub use fault::PanicSite;
 pub use handle::Handle;

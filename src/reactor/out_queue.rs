@@ -9,8 +9,9 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use super::sys::{self, IOV_BATCH, Sent};
+use super::sys::{self, Sent};
 use crate::chunk::{Chunk, FileRegion};
+use crate::io::{Gathered, MAX_SLICES, advance};
 use crate::produce::Producer;
 
 /// What a queued file region or producer counts for against the
@@ -104,7 +105,7 @@ impl OutQueue {
     }
 
     /// Pulls chunks from `later` into `ready` until `ready` holds `target`
-    /// bytes or [`IOV_BATCH`] chunks, the queue holds `mem_cap` bytes of
+    /// bytes or [`MAX_SLICES`] chunks, the queue holds `mem_cap` bytes of
     /// memory ([`queued`](Self::queued); at least one chunk is pulled
     /// into an empty `ready`), the head producer is pending (its waker
     /// registered through `cx`), or nothing is left. A producer's error is
@@ -116,7 +117,7 @@ impl OutQueue {
         mem_cap: usize,
     ) -> io::Result<()> {
         while self.ready_len < target
-            && self.ready.len() < IOV_BATCH
+            && self.ready.len() < MAX_SLICES
             && (self.ready.is_empty() || self.queued < mem_cap)
         {
             let Some(front) = self.later.front_mut() else {
@@ -153,7 +154,8 @@ impl OutQueue {
     }
 
     /// Writes once from the front of `ready`: consecutive memory chunks in
-    /// one vectored write (at most [`IOV_BATCH`] chunks and `max` bytes), or
+    /// one vectored write (at most [`MAX_SLICES`] chunks and `max` bytes,
+    /// gathered by [`Gathered`] like [`io::Driver`](crate::io::Driver)'s), or
     /// one file region with `sendfile` if `sendfile` allows it (at most
     /// `max` bytes; else, or where `sendfile` is unavailable, through
     /// `scratch`). Partial writes leave the queue exactly at the first
@@ -175,19 +177,9 @@ impl OutQueue {
                 (want, write_region(sock, &region, want, scratch, sendfile))
             }
             Chunk::Bytes(_) => {
-                let mut iov = [IoSlice::new(&[]); IOV_BATCH];
-                let (mut n, mut total) = (0, 0);
-                for c in &self.ready {
-                    let Chunk::Bytes(b) = c else { break };
-                    if n == IOV_BATCH || total >= max {
-                        break;
-                    }
-                    let take = b.len().min(max - total);
-                    iov[n] = IoSlice::new(&b[..take]);
-                    n += 1;
-                    total += take;
-                }
-                (total, sys::write_vectored(sock, &iov[..n]))
+                let memory = self.ready.iter().map_while(|c| c.as_bytes());
+                let batch = Gathered::new(memory.map(|b| &b[..]), max);
+                (batch.len(), sys::write_vectored(sock, batch.slices()))
             }
         };
         match r {
@@ -208,27 +200,19 @@ impl OutQueue {
         }
     }
 
-    /// Drops `n` written bytes from the front of `ready`.
-    fn advance(&mut self, mut n: usize) {
+    /// Drops `n` written bytes from the front of `ready`. Memory held
+    /// shrinks by the bytes written, and by [`ITEM_COST`] for a file region
+    /// written in full.
+    fn advance(&mut self, n: usize) {
         self.ready_len -= n as u64;
-        while n > 0 {
-            let front = self.ready.pop_front().expect("advance within ready");
-            let len = front.len();
-            if (n as u64) < len {
-                let rest = match front {
-                    Chunk::Bytes(mut b) => {
-                        let _ = b.split_to(n);
-                        self.queued -= n;
-                        Chunk::Bytes(b)
-                    }
-                    Chunk::File(r) => Chunk::File(r.advance(n as u64).expect("rest")),
-                };
-                self.ready.push_front(rest);
-                return;
+        let queued = &mut self.queued;
+        advance(&mut self.ready, n, |c, k| {
+            *queued -= match c {
+                Chunk::Bytes(_) => k,
+                Chunk::File(r) if k as u64 == r.len() => ITEM_COST,
+                Chunk::File(_) => 0,
             }
-            self.queued -= cost(&front);
-            n -= len as usize;
-        }
+        });
     }
 
     /// Whether the next write is of a file region.

@@ -142,6 +142,11 @@ impl Inbox {
             .store(paused_by_request, Ordering::SeqCst);
     }
 
+    /// The channel's queued output bytes as last recorded.
+    pub(crate) fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
     fn total(&self) -> usize {
         self.queued.load(Ordering::Relaxed) + self.pending.load(Ordering::Relaxed)
     }

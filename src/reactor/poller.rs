@@ -14,29 +14,68 @@
 //!
 //! Elsewhere (kqueue) it is the `polling` crate.
 
-/// The interest of one source, or one reported event.
+/// Readiness to read and to write: the interest registered for a source,
+/// an event reported for it, and the interest a channel's state asks for
+/// ([`State::wanted`](super::state::State::wanted)) are all this one type.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Readiness(u8);
+
+impl Readiness {
+    /// Neither.
+    pub(crate) const NONE: Readiness = Readiness(0);
+    /// Readable (or, reported: an error or hang-up as well).
+    pub(crate) const READ: Readiness = Readiness(1);
+    /// Writable (or, reported: an error or hang-up as well).
+    pub(crate) const WRITE: Readiness = Readiness(2);
+
+    pub(crate) fn new(read: bool, write: bool) -> Readiness {
+        Readiness(u8::from(read) | (u8::from(write) << 1))
+    }
+
+    pub(crate) fn is_read(self) -> bool {
+        self.0 & Readiness::READ.0 != 0
+    }
+
+    pub(crate) fn is_write(self) -> bool {
+        self.0 & Readiness::WRITE.0 != 0
+    }
+
+    /// Whether `self` and `other` share a direction: an event meets the
+    /// interest it was registered for.
+    pub(crate) fn meets(self, other: Readiness) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+impl std::ops::BitOr for Readiness {
+    type Output = Readiness;
+    fn bitor(self, rhs: Readiness) -> Readiness {
+        Readiness(self.0 | rhs.0)
+    }
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            0 => "None",
+            1 => "Read",
+            2 => "Write",
+            _ => "Both",
+        })
+    }
+}
+
+/// The interest of one source, or one reported event: its key and its
+/// readiness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Event {
     pub(crate) key: usize,
-    pub(crate) readable: bool,
-    pub(crate) writable: bool,
+    pub(crate) ready: Readiness,
 }
 
 impl Event {
-    pub(crate) fn new(key: usize, readable: bool, writable: bool) -> Event {
-        Event {
-            key,
-            readable,
-            writable,
-        }
-    }
-
-    pub(crate) fn readable(key: usize) -> Event {
-        Event::new(key, true, false)
-    }
-
-    pub(crate) fn none(key: usize) -> Event {
-        Event::new(key, false, false)
+    pub(crate) fn new(key: usize, ready: Readiness) -> Event {
+        Event { key, ready }
     }
 }
 
@@ -56,7 +95,7 @@ mod epoll {
     use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
     use rustix::event::{EventfdFlags, Timespec, eventfd};
 
-    use super::Event;
+    use super::{Event, Readiness};
 
     /// The key of the notification `eventfd`; no channel key is this (their
     /// generation bits are masked to 31).
@@ -103,11 +142,10 @@ mod epoll {
                 .filter(|e| e.data.u64() != NOTIFY)
                 .map(|e| {
                     let f = e.flags;
-                    Event {
-                        key: e.data.u64() as usize,
-                        readable: f.intersects(read_flags()),
-                        writable: f.intersects(write_flags()),
-                    }
+                    Event::new(
+                        e.data.u64() as usize,
+                        Readiness::new(f.intersects(read_flags()), f.intersects(write_flags())),
+                    )
                 })
         }
     }
@@ -123,10 +161,10 @@ mod epoll {
     /// Level-triggered flags for `ev`.
     fn flags(ev: Event) -> EventFlags {
         let mut f = EventFlags::empty();
-        if ev.readable {
+        if ev.ready.is_read() {
             f |= read_flags();
         }
-        if ev.writable {
+        if ev.ready.is_write() {
             f |= write_flags();
         }
         f
@@ -232,7 +270,7 @@ mod portable {
 
     use polling::PollMode;
 
-    use super::Event;
+    use super::{Event, Readiness};
 
     /// The `polling` crate's poller, level-triggered.
     #[derive(Debug)]
@@ -256,12 +294,12 @@ mod portable {
         pub(crate) fn iter(&self) -> impl Iterator<Item = Event> + '_ {
             self.0
                 .iter()
-                .map(|e| Event::new(e.key, e.readable, e.writable))
+                .map(|e| Event::new(e.key, Readiness::new(e.readable, e.writable)))
         }
     }
 
     fn ev(e: Event) -> polling::Event {
-        polling::Event::new(e.key, e.readable, e.writable)
+        polling::Event::new(e.key, e.ready.is_read(), e.ready.is_write())
     }
 
     impl Poller {
@@ -347,15 +385,15 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         let mut a = std::net::TcpStream::connect(l.local_addr()?)?;
         let (b, _) = l.accept()?;
-        p.add(&b, Event::readable(7))?;
+        p.add(&b, Event::new(7, Readiness::READ))?;
         a.write_all(b"x")?;
         let mut ev = Events::with_capacity(8);
         for _ in 0..2 {
             p.wait(&mut ev, Some(Duration::from_secs(5)))?;
             let got: Vec<Event> = ev.iter().collect();
-            assert_eq!(got, [Event::new(7, true, false)]);
+            assert_eq!(got, [Event::new(7, Readiness::READ)]);
         }
-        p.modify(&b, Event::none(7))?;
+        p.modify(&b, Event::new(7, Readiness::NONE))?;
         p.wait(&mut ev, Some(Duration::ZERO))?;
         assert_eq!(ev.iter().count(), 0);
         p.delete(&b)?;

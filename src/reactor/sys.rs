@@ -32,10 +32,6 @@ use bytes::BytesMut;
 use super::config::Config;
 use super::poller::{Event, Poller};
 
-/// The most iovecs the reactor hands one vectored write: far under every
-/// supported platform's `IOV_MAX` (1024 on Linux, macOS and the BSDs).
-pub(crate) const IOV_BATCH: usize = 128;
-
 /// Hands the free memory the C allocator keeps back to the system:
 /// glibc's `malloc_trim(0)`, which releases the free pages of every arena
 /// (not only the top of the heap). Elsewhere nothing.

@@ -4,15 +4,20 @@
 //! Entries are never removed from the middle of the heap. A cancelled
 //! callback is dropped from the callback table and its entry is skipped
 //! when it comes up; a channel keeps the deadline of its one live entry
-//! (`Channel::timer_at`) and entries that do not match it are stale. This
+//! (`Deadlines::timer_at`) and entries that do not match it are stale. This
 //! keeps every operation `O(log n)` without a handle into the heap.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
+use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use super::{ChannelId, Reactor};
+use super::channel::Core;
+use super::ctx::ChannelCtx;
+use super::fault::PanicSite;
+use super::{ChannelId, CloseReason, Handler, Reactor};
 
 /// Identifies a timer callback made by [`Reactor::after`] or
 /// [`Reactor::every`]; pass it to [`Reactor::cancel`].
@@ -170,6 +175,73 @@ impl Timers {
             },
         );
         self.schedule(at, Due::Callback(id));
+    }
+}
+
+impl Reactor {
+    pub(super) fn run_timers(&mut self) {
+        let now = Instant::now();
+        while let Some((at, due)) = self.timers.pop_due(now) {
+            match due {
+                Due::Callback(id) => {
+                    let Some((mut f, period)) = self.timers.take(id) else {
+                        continue;
+                    };
+                    self.stats.timers += 1;
+                    let r = catch_unwind(AssertUnwindSafe(|| f(self)));
+                    let cancelled = self.timers.finish_call();
+                    if let Err(p) = r {
+                        // Like a channel whose handler panicked, a timer
+                        // that panicked is done: its state may be broken.
+                        let _ = catch_unwind(AssertUnwindSafe(move || drop(f)));
+                        self.report_panic(PanicSite::Timer(id), p);
+                        continue;
+                    }
+                    if let Some(p) = period
+                        && !cancelled
+                    {
+                        self.timers.put_back(id, f, p, (at + p).max(now));
+                    }
+                }
+                Due::Channel(id) => {
+                    self.with_channel(id, |r, core, handler| {
+                        if core.deadlines.timer_at != Some(at) {
+                            return; // stale
+                        }
+                        core.deadlines.timer_at = None;
+                        r.expire(core, handler);
+                    });
+                }
+                Due::Listener(id) => self.resume_listener(id),
+            }
+        }
+    }
+
+    pub(super) fn expire(&mut self, core: &mut Core, handler: &mut dyn Handler) {
+        let now = Instant::now();
+        if core.state.linger_expired(now) {
+            return;
+        }
+        let Some(which) = core.expired(now) else {
+            return;
+        };
+        let r = handler.on_timeout(
+            &mut ChannelCtx {
+                core: &mut *core,
+                reactor: self,
+            },
+            which,
+        );
+        match r {
+            Ok(()) => core.restart(which, now),
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                core.close(CloseReason::Timeout(which));
+            }
+            Err(e) => {
+                core.close(CloseReason::Handler(e));
+            }
+        }
+        self.apply_inbox(core);
     }
 }
 
