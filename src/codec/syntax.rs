@@ -17,6 +17,18 @@ pub(crate) fn is_forbidden_ctl(b: u8) -> bool {
     (b < 0x20 && b != b'\t') || b == 0x7f
 }
 
+/// `s` without the optional whitespace (`OWS`, SP and HTAB, RFC 9110
+/// section 5.6.3) at either end.
+pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +49,13 @@ mod tests {
             let field_byte = b == b'\t' || (b >= 0x20 && b != 0x7f);
             assert_eq!(is_forbidden_ctl(b), !field_byte, "{b:#04x}");
         }
+    }
+
+    #[test]
+    fn trims_only_spaces_and_tabs() {
+        assert_eq!(trim_ows(b" \t a b \t"), b"a b");
+        assert_eq!(trim_ows(b"\r\na\r\n"), b"\r\na\r\n");
+        assert_eq!(trim_ows(b" \t "), b"");
+        assert_eq!(trim_ows(b""), b"");
     }
 }
