@@ -9,3 +9,4 @@ pub mod dotstuff;
 pub mod escape;
 #[cfg(feature = "gzip")]
 pub mod gzip;
+pub(crate) mod syntax;

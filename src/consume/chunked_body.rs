@@ -2,12 +2,11 @@
 //! [`ChunkedDecoder`] as it arrives.
 
 use std::fmt;
-use std::io;
 
 use bytes::{Bytes, BytesMut};
 
-use super::{ConsumeError, Consumer, Control, Eof, Frame, Framing};
-use crate::codec::chunked::{ChunkedDecoder, Decoded, Trailer};
+use super::{ConsumeError, Consumer, Control, Eof, Framing};
+use crate::codec::chunked::{ChunkedDecoder, Trailer};
 
 type EndFn = Box<dyn FnOnce(Vec<Trailer>, &mut Control) -> Result<(), ConsumeError> + Send>;
 
@@ -73,39 +72,27 @@ where
         Framing::Raw
     }
 
-    fn on_frame(&mut self, _: Frame, ctl: &mut Control) -> Result<(), ConsumeError> {
-        Err(ConsumeError::Invalid {
-            offset: ctl.offset(),
-            reason: "a chunked body frames its own input",
-        })
-    }
-
     fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
-        loop {
-            match self.decoder.decode(buf).map_err(io::Error::from)? {
-                Decoded::Data(b) => (self.on_data)(b, ctl)?,
-                Decoded::NeedMore => return Ok(()),
-                Decoded::End => {
-                    ctl.done();
-                    if let Some(f) = self.on_end.take() {
-                        f(self.decoder.take_trailers(), ctl)?;
-                    }
-                    return Ok(());
-                }
+        let on_data = &mut self.on_data;
+        if self.decoder.decode_each(buf, |b| on_data(b, &mut *ctl))? {
+            ctl.done();
+            if let Some(f) = self.on_end.take() {
+                f(self.decoder.take_trailers(), ctl)?;
             }
         }
+        Ok(())
     }
 
     fn on_eof(&mut self, _eof: Eof, _ctl: &mut Control) -> Result<(), ConsumeError> {
-        self.decoder.finish().map_err(io::Error::from)?;
-        Ok(())
+        Ok(self.decoder.finish()?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::consume::{ConsumerFifo, Count, from_fn};
+    use crate::consume::{ConsumerFifo, Count, Frame, from_fn};
+    use std::io;
     use std::sync::{Arc, Mutex};
 
     type Log = Arc<Mutex<Vec<String>>>;

@@ -134,6 +134,15 @@ impl From<FrameError> for ConsumeError {
     }
 }
 
+/// A chunked body's decoding error, as [`ConsumeError::Io`] with the kind
+/// its `From<ChunkedError> for io::Error` gives (`InvalidData`, or
+/// `UnexpectedEof` for a body cut short).
+impl From<crate::codec::chunked::ChunkedError> for ConsumeError {
+    fn from(e: crate::codec::chunked::ChunkedError) -> Self {
+        ConsumeError::Io(e.into())
+    }
+}
+
 impl From<io::Error> for ConsumeError {
     fn from(e: io::Error) -> Self {
         ConsumeError::Io(e)

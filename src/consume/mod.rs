@@ -99,9 +99,8 @@
 //! ```ignore
 //! impl Consumer for ChunkedBody {
 //!     fn framing(&self) -> Framing { Framing::Raw }
-//!     fn on_frame(&mut self, _: Frame, _: &mut Control) -> Result<(), ConsumeError> {
-//!         unreachable!("raw consumers receive on_raw")
-//!     }
+//!     // No `on_frame`: a raw consumer never receives a frame, and the
+//!     // trait's default covers it.
 //!     fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
 //!         loop {
 //!             match self.decoder.decode(buf).map_err(io::Error::from)? {
@@ -182,7 +181,21 @@ pub trait Consumer {
     fn framing(&self) -> Framing;
 
     /// A whole frame or a piece, as the framing says.
-    fn on_frame(&mut self, frame: Frame, ctl: &mut Control) -> Result<(), ConsumeError>;
+    ///
+    /// Every consumer declaring [`Framing::Whole`] or [`Framing::Pieces`]
+    /// implements this. A [`Framing::Raw`] consumer takes its bytes in
+    /// [`on_raw`](Consumer::on_raw) and never receives a frame, so it
+    /// implements only that: the default fails with
+    /// [`ConsumeError::Invalid`], the mirror of `on_raw`'s default (a
+    /// consumer that declares one framing and implements the other's
+    /// callback fails the FIFO on its first input rather than losing it).
+    fn on_frame(&mut self, frame: Frame, ctl: &mut Control) -> Result<(), ConsumeError> {
+        let _ = frame;
+        Err(ConsumeError::Invalid {
+            offset: ctl.offset(),
+            reason: "framed input without on_frame",
+        })
+    }
 
     /// A whole frame: the same as [`on_frame`](Consumer::on_frame) with
     /// [`Frame::Whole`], which the default calls. The consumer FIFO's fast
@@ -272,5 +285,41 @@ impl<C: Consumer + ?Sized> Consumer for Box<C> {
     }
     fn on_eof(&mut self, eof: Eof, ctl: &mut Control) -> Result<(), ConsumeError> {
         (**self).on_eof(eof, ctl)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A consumer that declares one framing and implements only the other's
+    /// callback.
+    struct Only(Framing);
+
+    impl Consumer for Only {
+        fn framing(&self) -> Framing {
+            self.0.clone()
+        }
+        fn on_raw(&mut self, buf: &mut BytesMut, ctl: &mut Control) -> Result<(), ConsumeError> {
+            buf.clear();
+            ctl.done();
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_raw_consumer_needs_no_on_frame_and_a_framed_one_without_it_fails() {
+        let mut fifo = ConsumerFifo::new();
+        fifo.push(Only(Framing::Raw));
+        fifo.feed(b"anything").unwrap();
+        assert!(fifo.is_empty());
+
+        let mut fifo = ConsumerFifo::new();
+        fifo.push(Only(Framing::whole("\n")));
+        let e = fifo.feed(b"a line\n").unwrap_err();
+        assert!(
+            matches!(e, ConsumeError::Invalid { reason, .. } if reason.contains("on_frame")),
+            "{e:?}"
+        );
     }
 }

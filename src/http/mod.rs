@@ -33,38 +33,26 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
-mod access_log;
-mod conditional;
-mod config;
-mod conn;
-mod date;
-mod error;
-mod listing;
-mod mime;
-mod path;
-mod request;
-mod respond;
-mod response;
+// Three layers, dependencies pointing one way (server → files → proto):
+// the sans-I/O protocol, file serving (which uses only the protocol), and
+// the server on the reactor (which uses both). See ARCHITECTURE.md.
+mod files;
+mod proto;
 mod server;
-mod status;
 
-pub use access_log::AccessLogEntry;
-pub use conditional::{ByteRange, Validators};
-pub use config::{
+pub use files::listing::{html_escape, listing_html};
+pub use files::mime::{DEFAULT_CONTENT_TYPE, content_type, is_compressible};
+pub use proto::{
+    BodyFraming, ByteRange, DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADERS, DEFAULT_MAX_LINE, HeadLimits,
+    HeadScanner, Header, HttpError, Method, RequestHead, ResponseHead, Status, UrlPath, Validators,
+    Version, format_http_date, now_http_date, parse_http_date, percent_decode,
+    percent_encode_segment,
+};
+pub use server::Server;
+pub use server::access_log::AccessLogEntry;
+pub use server::config::{
     DEFAULT_GLOB, DEFAULT_GZIP_LEVEL, DEFAULT_GZIP_THRESHOLD, DEFAULT_GZIP_WINDOW_BITS,
     DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_INPUT_BUDGET, DEFAULT_MAX_BODY,
     DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_LISTING, DEFAULT_MAX_OPEN_FILES, DEFAULT_MIN_BODY_RATE,
     DEFAULT_OUTPUT_BUDGET, DEFAULT_SENDFILE_MIN, MinDataRate, ServerConfig,
 };
-pub use date::{format_http_date, now_http_date, parse_http_date};
-pub use error::HttpError;
-pub use listing::{html_escape, listing_html};
-pub use mime::{DEFAULT_CONTENT_TYPE, content_type, is_compressible};
-pub use path::{UrlPath, percent_decode, percent_encode_segment};
-pub use request::{
-    BodyFraming, DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADERS, DEFAULT_MAX_LINE, HeadLimits, HeadScanner,
-    Header, Method, RequestHead, Version,
-};
-pub use response::ResponseHead;
-pub use server::Server;
-pub use status::Status;

@@ -4,9 +4,8 @@ use std::mem;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::{
-    ChunkedError, Extension, Leniency, Limits, MAX_SIZE_DIGITS, Trailer, is_forbidden_ctl, is_tchar,
-};
+use super::{ChunkedError, Extension, Leniency, Limits, MAX_SIZE_DIGITS, Trailer};
+use crate::codec::syntax::{is_forbidden_ctl, is_tchar};
 
 const CR: u8 = b'\r';
 const LF: u8 = b'\n';
@@ -232,6 +231,31 @@ impl ChunkedDecoder {
             _ => Err(ChunkedError::UnexpectedEnd {
                 offset: self.offset,
             }),
+        }
+    }
+
+    /// Decodes what `buf` holds, handing each piece of payload to
+    /// `on_data` as [`decode`](Self::decode) splits it off: `Ok(true)` once
+    /// the final CRLF is consumed (what is left in `buf` belongs to the
+    /// next message), `Ok(false)` once `buf` is used up. The first error,
+    /// the decoder's or `on_data`'s, stops it; the bytes decoded until then
+    /// are gone from `buf`, so a caller counting the bytes it was given
+    /// measures `buf` before and after.
+    ///
+    /// The loop every push-driven adapter runs: the
+    /// [`ChunkedBody`](crate::consume::ChunkedBody) consumer and the HTTP
+    /// server's request reader.
+    pub(crate) fn decode_each<E: From<ChunkedError>>(
+        &mut self,
+        buf: &mut BytesMut,
+        mut on_data: impl FnMut(Bytes) -> Result<(), E>,
+    ) -> Result<bool, E> {
+        loop {
+            match self.decode(buf)? {
+                Decoded::Data(piece) => on_data(piece)?,
+                Decoded::NeedMore => return Ok(false),
+                Decoded::End => return Ok(true),
+            }
         }
     }
 

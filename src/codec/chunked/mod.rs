@@ -111,6 +111,8 @@ use std::io;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::codec::syntax::{is_forbidden_ctl, is_tchar};
+
 mod dechunk;
 mod decode;
 mod encode;
@@ -613,19 +615,6 @@ impl From<ChunkedError> for io::Error {
         };
         io::Error::new(kind, e)
     }
-}
-
-/// RFC 9110 section 5.6.2: `tchar`.
-pub(crate) fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
-        | b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
-}
-
-/// A control byte that may not appear in a field value or quoted-string
-/// (everything below SP except HTAB, and DEL).
-pub(crate) fn is_forbidden_ctl(b: u8) -> bool {
-    (b < 0x20 && b != b'\t') || b == 0x7f
 }
 
 /// Where the first byte of `name` that is not a tchar is (0 if empty).

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::Status;
+use super::status::Status;
 
 /// A response head under construction: `HTTP/1.1` status line, header
 /// fields in the order added, then the empty line ([`finish`](Self::finish)).

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::HeadLimits;
 use super::access_log::{AccessLog, AccessLogEntry};
+use crate::http::proto::HeadLimits;
 
 /// Default most bytes of a request body (`POST /echo`): 1 MiB (413 past it).
 pub const DEFAULT_MAX_BODY: u64 = 1 << 20;
@@ -83,7 +83,7 @@ impl MinDataRate {
     }
 }
 
-/// The configuration of a [`Server`](super::Server).
+/// The configuration of a [`Server`](crate::http::Server).
 ///
 /// Every peer-controlled quantity has a cap here, with its own status:
 /// head sizes ([`HeadLimits`]: 414, 431), the body (413), requests in

@@ -4,7 +4,7 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 
-use super::Status;
+use super::status::Status;
 use crate::codec::chunked::ChunkedError;
 
 /// Why a request gets an error response instead of what it asked for.
@@ -19,18 +19,18 @@ use crate::codec::chunked::ChunkedError;
 pub enum HttpError {
     /// The request line is longer than `limit` bytes (414).
     RequestLineTooLong {
-        /// The limit in force ([`HeadLimits::max_line`](super::HeadLimits::max_line)).
+        /// The limit in force ([`HeadLimits::max_line`](crate::http::HeadLimits::max_line)).
         limit: usize,
     },
     /// The request head (request line and header fields) is longer than
     /// `limit` bytes (431).
     HeadTooLarge {
-        /// The limit in force ([`HeadLimits::max_head`](super::HeadLimits::max_head)).
+        /// The limit in force ([`HeadLimits::max_head`](crate::http::HeadLimits::max_head)).
         limit: usize,
     },
     /// More than `limit` header fields (431).
     TooManyHeaders {
-        /// The limit in force ([`HeadLimits::max_headers`](super::HeadLimits::max_headers)).
+        /// The limit in force ([`HeadLimits::max_headers`](crate::http::HeadLimits::max_headers)).
         limit: usize,
     },
     /// The request line is malformed (400).
@@ -93,7 +93,7 @@ pub enum HttpError {
         allow: &'static str,
     },
     /// A method the server does not recognise (501, RFC 9110 section
-    /// 15.6.2); see [`Method::is_known`](super::Method::is_known).
+    /// 15.6.2); see [`Method::is_known`](crate::http::Method::is_known).
     MethodNotImplemented,
     /// `If-Match` or `If-Unmodified-Since` does not hold for the file
     /// (412, RFC 9110 section 13.1.1 and 13.1.4).

@@ -5,7 +5,8 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use super::HttpError;
+use super::error::HttpError;
+use crate::codec::syntax::{is_forbidden_ctl, is_tchar, trim_ows};
 
 /// Default most bytes in the request line, CRLF excluded: 8 KiB (414 past it).
 pub const DEFAULT_MAX_LINE: usize = 8 << 10;
@@ -251,25 +252,6 @@ pub struct RequestHead {
     pub headers: Vec<Header>,
 }
 
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// Field-value bytes: visible ASCII, obs-text, space and tab.
-fn is_field_byte(b: u8) -> bool {
-    b == b'\t' || b >= 0x20 && b != 0x7f
-}
-
-fn trim_ows(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
-}
-
 impl RequestHead {
     /// Parses a whole head: the bytes [`HeadScanner::scan`] delimited,
     /// through the final empty line. Strict: lines end with CRLF, single
@@ -353,7 +335,7 @@ impl RequestHead {
                 return Err(bad(pos + i, "invalid byte in field name"));
             }
             let raw = &line[colon + 1..];
-            if let Some(i) = raw.iter().position(|&b| !is_field_byte(b)) {
+            if let Some(i) = raw.iter().position(|&b| is_forbidden_ctl(b)) {
                 return Err(bad(pos + colon + 1 + i, "invalid byte in field value"));
             }
             let value = trim_ows(raw);
@@ -395,6 +377,39 @@ impl RequestHead {
             v.split(|&b| b == b',')
                 .any(|t| trim_ows(t).eq_ignore_ascii_case(token.as_bytes()))
         })
+    }
+
+    /// Whether `Accept-Encoding` accepts gzip with a non-zero quality
+    /// (RFC 9110 section 12.5.3): `gzip`, `x-gzip`, or `*` when gzip is
+    /// not named.
+    pub(crate) fn accepts_gzip(&self) -> bool {
+        let mut star = None;
+        for v in self.headers("accept-encoding") {
+            for item in v.split(|&b| b == b',') {
+                let mut parts = item.split(|&b| b == b';');
+                let name = trim_ows(parts.next().unwrap_or_default());
+                let q = parts
+                    .filter_map(|p| {
+                        let p = trim_ows(p);
+                        p.strip_prefix(b"q=").or_else(|| p.strip_prefix(b"Q="))
+                    })
+                    .next()
+                    .map(|q| {
+                        std::str::from_utf8(q)
+                            .ok()
+                            .and_then(|s| s.parse::<f32>().ok())
+                            .unwrap_or(0.0)
+                    })
+                    .unwrap_or(1.0);
+                if name.eq_ignore_ascii_case(b"gzip") || name.eq_ignore_ascii_case(b"x-gzip") {
+                    return q > 0.0;
+                }
+                if name == b"*" {
+                    star = Some(q > 0.0);
+                }
+            }
+        }
+        star.unwrap_or(false)
     }
 
     /// Whether the client asked to keep the connection open after this
@@ -611,6 +626,26 @@ mod tests {
         // The asterisk form is for OPTIONS only (RFC 9112 section 3.2.4).
         let h = parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
         assert_eq!((h.method, &h.target[..]), (Method::Options, &b"*"[..]));
+    }
+
+    #[test]
+    fn accept_encoding() {
+        let table: &[(&str, bool)] = &[
+            ("", false),
+            ("Accept-Encoding: gzip\r\n", true),
+            ("Accept-Encoding: deflate, GZIP;q=0.5\r\n", true),
+            ("Accept-Encoding: gzip;q=0\r\n", false),
+            ("Accept-Encoding: gzip; q=0.0, *\r\n", false),
+            ("Accept-Encoding: *\r\n", true),
+            ("Accept-Encoding: *;q=0\r\n", false),
+            ("Accept-Encoding: br\r\nAccept-Encoding: x-gzip\r\n", true),
+            ("Accept-Encoding: identity\r\n", false),
+            ("Accept-Encoding: gzipx\r\n", false),
+        ];
+        for (h, want) in table {
+            let head = parse(&format!("GET / HTTP/1.1\r\nHost: a\r\n{h}\r\n")).unwrap();
+            assert_eq!(head.accepts_gzip(), *want, "{h:?}");
+        }
     }
 
     #[test]

@@ -7,8 +7,8 @@
 use std::fs::Metadata;
 use std::time::UNIX_EPOCH;
 
-use super::RequestHead;
 use super::date::parse_http_date;
+use super::request::RequestHead;
 
 /// What identifies one version of a file: a strong entity tag built from
 /// its length and modification time, and that time in seconds.

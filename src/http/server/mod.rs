@@ -1,29 +1,26 @@
 //! [`Server`]: the file server on a reactor, and its per-connection
 //! handler.
 
-use std::fs;
 use std::io;
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::conn::{ConnState, RequestReader};
-use super::{AccessLogEntry, ResponseHead, ServerConfig, Status, now_http_date};
+use crate::http::proto::{ResponseHead, Status, now_http_date};
 use crate::reactor::{ChannelCtx, Handler, ListenerId, Reactor, Timeout};
+use access_log::AccessLogEntry;
+use in_flight::ConnState;
+use reader::RequestReader;
+use shared::Shared;
 
-/// What every connection of a server shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: ServerConfig,
-    /// The canonical root: every path served resolves under it.
-    pub(crate) root: PathBuf,
-    /// The root opened as a directory, for opening files beneath it in one
-    /// system call (Linux `openat2` with `RESOLVE_BENEATH`).
-    #[cfg(target_os = "linux")]
-    pub(crate) root_fd: Option<std::os::fd::OwnedFd>,
-}
+pub(crate) mod access_log;
+pub(crate) mod config;
+mod in_flight;
+mod reader;
+mod shared;
+
+use config::ServerConfig;
 
 /// An HTTP/1.1 file server: `GET` and `HEAD` of the files under a root,
 /// `POST /echo`, on any number of [`Reactor`]s.
@@ -34,7 +31,7 @@ pub(crate) struct Shared {
 /// # Per connection
 ///
 /// - Requests are read by one consumer on the connection's consumer FIFO:
-///   the head (`\r\n\r\n`, with [`HeadLimits`](super::HeadLimits)), then
+///   the head (`\r\n\r\n`, with [`HeadLimits`](crate::http::HeadLimits)), then
 ///   the body by count or by the strict chunked decoder, then the next
 ///   request. Pipelined requests are answered in order; at
 ///   [`max_in_flight`](ServerConfig::max_in_flight) responses not yet
@@ -68,30 +65,8 @@ pub struct Server {
 impl Server {
     /// A server for `config`; fails if the root is not a directory.
     pub fn new(config: ServerConfig) -> io::Result<Server> {
-        let root = fs::canonicalize(&config.root)?;
-        if !root.is_dir() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{} is not a directory", root.display()),
-            ));
-        }
-        #[cfg(target_os = "linux")]
-        let root_fd = {
-            use rustix::fs::{Mode, OFlags, open};
-            open(
-                &root,
-                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .ok()
-        };
         Ok(Server {
-            shared: Arc::new(Shared {
-                config,
-                root,
-                #[cfg(target_os = "linux")]
-                root_fd,
-            }),
+            shared: Arc::new(Shared::new(config)?),
         })
     }
 
@@ -102,7 +77,7 @@ impl Server {
 
     /// The canonical root directory.
     pub fn root(&self) -> &std::path::Path {
-        &self.shared.root
+        self.shared.files.root()
     }
 
     /// Serves the connections `listener` accepts on `reactor`.

@@ -4,7 +4,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use super::path::percent_encode_segment;
+use crate::http::proto::percent_encode_segment;
 
 /// Escapes `s` for HTML text and attribute values.
 pub fn html_escape(s: &str) -> String {

@@ -1,6 +1,6 @@
 //! [`AccessLogEntry`]: what the server tells its access-log hook about each
 //! response. The library never prints; a binary installs the hook
-//! ([`ServerConfig::access_log`](super::ServerConfig::access_log)) and
+//! ([`ServerConfig::access_log`](crate::http::ServerConfig::access_log)) and
 //! decides where the lines go.
 
 use std::fmt;
@@ -8,10 +8,10 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Status;
+use crate::http::proto::Status;
 
 /// One response, handed to the hook set with
-/// [`ServerConfig::access_log`](super::ServerConfig::access_log).
+/// [`ServerConfig::access_log`](crate::http::ServerConfig::access_log).
 ///
 /// A response is logged once, when its last byte was handed to the socket
 /// writer, when it failed, or when the connection dropped it unsent

@@ -1,0 +1,176 @@
+//! Finding and opening what a path names beneath the root, safely: never
+//! above the root (symbolic links included), never anything but a regular
+//! file or a directory, never an open that blocks the loop.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::http::proto::{HttpError, UrlPath};
+
+/// The file-system half of [`UrlPath`]: the protocol side decodes and
+/// normalises a target without touching a file; this asks the file system
+/// where it leads.
+impl UrlPath {
+    /// Finds the path under `root` (which must be canonical, see
+    /// [`fs::canonicalize`]): the canonical path of what it names, which
+    /// must still lie under `root` once symbolic links are followed
+    /// ([`HttpError::Forbidden`] otherwise), or [`HttpError::NotFound`].
+    pub fn resolve(&self, root: &Path) -> Result<PathBuf, HttpError> {
+        let full = root.join(self.relative());
+        match fs::canonicalize(&full) {
+            Ok(real) if real.starts_with(root) => Ok(real),
+            Ok(_) => Err(HttpError::Forbidden),
+            Err(e) => Err(match e.kind() {
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => HttpError::NotFound,
+                io::ErrorKind::PermissionDenied => HttpError::Forbidden,
+                // Includes a name too long for the file system.
+                _ => HttpError::NotFound,
+            }),
+        }
+    }
+}
+
+/// Opens the regular file `path` names beneath the root in one system
+/// call: `openat2` with `RESOLVE_BENEATH` refuses any resolution that
+/// leaves the root, symbolic links included. `Ok(None)` means "use the
+/// portable path": not Linux, an old kernel, a directory, or an absolute
+/// symbolic link (which `RESOLVE_BENEATH` refuses even when it points
+/// inside the root).
+///
+/// The open never blocks the loop: `O_NONBLOCK` makes opening a FIFO
+/// return at once (where a plain open waits for a writer, and every
+/// connection on the loop with it), and anything but a regular file or a
+/// directory is then refused (403).
+#[cfg(target_os = "linux")]
+pub(super) fn open_beneath(
+    root: &std::os::fd::OwnedFd,
+    path: &UrlPath,
+) -> Result<Option<(File, fs::Metadata)>, HttpError> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags, openat2};
+    use rustix::io::Errno;
+    if path.segments().is_empty() || path.trailing_slash() {
+        return Ok(None);
+    }
+    let rel = path.relative();
+    match openat2(
+        root,
+        &rel,
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
+        Mode::empty(),
+        ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+    ) {
+        Ok(fd) => {
+            let f = File::from(fd);
+            let meta = f.metadata().map_err(|e| internal(&e))?;
+            if meta.is_dir() {
+                return Ok(None);
+            }
+            check_regular(&meta)?;
+            Ok(Some((f, meta)))
+        }
+        Err(Errno::NOENT | Errno::NOTDIR | Errno::NAMETOOLONG) => Err(HttpError::NotFound),
+        Err(e @ (Errno::MFILE | Errno::NFILE)) => Err(internal(&e.into())),
+        // A socket (ENXIO) or a device without a driver: not a file.
+        Err(Errno::ACCESS | Errno::PERM | Errno::NXIO | Errno::NODEV) => Err(HttpError::Forbidden),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Only regular files are served: a FIFO, a socket or a device under the
+/// root is refused (403), never opened for reading.
+pub(super) fn check_regular(meta: &fs::Metadata) -> Result<(), HttpError> {
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(HttpError::Forbidden)
+    }
+}
+
+/// Opens `path` for reading without blocking: with `O_NONBLOCK` where
+/// opening can wait (a FIFO that appeared since it was looked at).
+pub(super) fn open_nonblocking(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0));
+    }
+    options.open(path)
+}
+
+/// `Retry-After` when out of descriptors: a second is long enough for
+/// responses in flight to finish and give theirs back.
+const RETRY_AFTER_SECS: u32 = 1;
+
+/// Maps an I/O failure serving a request to its error response.
+pub(super) fn internal(e: &io::Error) -> HttpError {
+    // Out of descriptors (this process's EMFILE or the system's ENFILE)
+    // passes as connections close: 503 and retry, not 500 (issue 11).
+    #[cfg(unix)]
+    if let Some(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE) =
+        rustix::io::Errno::from_io_error(e)
+    {
+        return HttpError::Unavailable {
+            retry_after: RETRY_AFTER_SECS,
+        };
+    }
+    match e.kind() {
+        io::ErrorKind::NotFound => HttpError::NotFound,
+        io::ErrorKind::PermissionDenied => HttpError::Forbidden,
+        kind => HttpError::Internal { kind },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::files::reply::Reply;
+    use crate::http::proto::Status;
+
+    #[test]
+    fn resolves_and_refuses_symlinks_out() {
+        let base = std::env::temp_dir().join(format!("producers-path-{}", std::process::id()));
+        let root = base.join("root");
+        fs::create_dir_all(root.join("d")).unwrap();
+        fs::write(root.join("d/f.txt"), b"x").unwrap();
+        fs::write(base.join("secret"), b"s").unwrap();
+        let root = fs::canonicalize(&root).unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(base.join("secret"), root.join("out")).unwrap();
+            std::os::unix::fs::symlink(root.join("d/f.txt"), root.join("in")).unwrap();
+        }
+        let r = |t: &str| UrlPath::from_target(t.as_bytes()).unwrap().resolve(&root);
+        assert_eq!(r("/d/f.txt").unwrap(), root.join("d/f.txt"));
+        assert_eq!(r("/nope"), Err(HttpError::NotFound));
+        assert_eq!(r("/d/f.txt/x"), Err(HttpError::NotFound));
+        #[cfg(unix)]
+        {
+            assert_eq!(r("/out"), Err(HttpError::Forbidden));
+            assert_eq!(r("/in").unwrap(), root.join("d/f.txt"));
+        }
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn out_of_descriptors_is_503_with_retry_after() {
+        // EMFILE (this process) and ENFILE (the system) pass; other I/O
+        // failures stay 500.
+        for errno in [rustix::io::Errno::MFILE, rustix::io::Errno::NFILE] {
+            let e = internal(&io::Error::from_raw_os_error(errno.raw_os_error()));
+            assert_eq!(e, HttpError::Unavailable { retry_after: 1 }, "{errno}");
+            let r = Reply::error(&e);
+            assert_eq!(r.status(), Status::SERVICE_UNAVAILABLE);
+            let head = r.head.finish();
+            assert!(head.windows(16).any(|w| w == b"Retry-After: 1\r\n"));
+        }
+        let e = internal(&io::Error::from_raw_os_error(
+            rustix::io::Errno::IO.raw_os_error(),
+        ));
+        assert_eq!(e.status(), Status::INTERNAL_SERVER_ERROR);
+        let e = internal(&io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(e, HttpError::NotFound);
+    }
+}

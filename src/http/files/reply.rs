@@ -1,0 +1,88 @@
+//! [`Reply`]: what a request gets — a status, its specific header fields
+//! and a body — before the connection's framing is added.
+
+use bytes::Bytes;
+
+use crate::http::proto::{HttpError, ResponseHead, Status};
+use crate::produce::{FileProducer, ListProducer};
+
+/// A response body before framing.
+#[derive(Debug)]
+pub(crate) enum Body {
+    /// No body (304, 204).
+    Empty,
+    /// Bytes in memory.
+    Bytes(Bytes),
+    /// Part or all of a file, of known length.
+    File(FileProducer),
+    /// A file to gzip: the compressed length is unknown.
+    Gzip(FileProducer),
+    /// Pieces sent with the chunked coding.
+    Chunks(ListProducer),
+}
+
+/// A response: the head without the connection's fields, and the body.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) head: ResponseHead,
+    pub(crate) body: Body,
+}
+
+impl Reply {
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> Status {
+        self.head.status()
+    }
+
+    /// The answer to `OPTIONS`: 200, the methods in `Allow`, no content
+    /// (so `Content-Length: 0`, RFC 9110 section 9.3.7).
+    pub(crate) fn options(allow: &'static str) -> Reply {
+        Reply {
+            head: ResponseHead::new(Status::OK).header("Allow", allow),
+            body: Body::Bytes(Bytes::new()),
+        }
+    }
+
+    /// The short error page for `e`.
+    pub(crate) fn error(e: &HttpError) -> Reply {
+        let status = e.status();
+        let mut head =
+            ResponseHead::new(status).header("Content-Type", "text/plain; charset=utf-8");
+        match e {
+            HttpError::MethodNotAllowed { allow } => head.add("Allow", allow.as_bytes()),
+            HttpError::RangeNotSatisfiable { len } => {
+                head.add("Content-Range", format!("bytes */{len}").as_bytes())
+            }
+            HttpError::Unavailable { retry_after } => {
+                head.add("Retry-After", retry_after.to_string().as_bytes())
+            }
+            _ => {}
+        }
+        Reply {
+            head,
+            body: Body::Bytes(Bytes::from(format!("{status}\n"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_pages() {
+        let r = Reply::error(&HttpError::MethodNotAllowed { allow: "GET, HEAD" });
+        assert_eq!(r.status(), Status::METHOD_NOT_ALLOWED);
+        let head = r.head.finish();
+        assert!(head.windows(16).any(|w| w == b"Allow: GET, HEAD"));
+        let Body::Bytes(b) = r.body else { panic!() };
+        assert_eq!(&b[..], b"405 Method Not Allowed\n");
+        let r = Reply::error(&HttpError::RangeNotSatisfiable { len: 7 });
+        assert!(
+            r.head
+                .finish()
+                .windows(21)
+                .any(|w| w == b"Content-Range: bytes */7"[..21].as_ref())
+        );
+    }
+}
