@@ -359,6 +359,41 @@ fn read_until_end(s: &mut TcpStream) -> (usize, io::Result<()>) {
 }
 
 #[test]
+fn the_lingering_close_waits_for_the_peer_and_drops_what_it_sends() {
+    // Contract rule 7: after close-when-done the server shuts its write half
+    // and reads and drops input until the peer's FIN or the linger time, so
+    // input the peer sends late cannot meet a closed socket (a reset, which
+    // destroys output still in flight). It closed at the first read that
+    // found nothing yet.
+    let data = Bytes::from(pattern(256 << 10));
+    let d2 = data.clone();
+    let server = serve(Config::default(), move |_| {
+        Some(Blast {
+            data: d2.clone(),
+            sndbuf: None,
+        })
+    });
+    let mut c = client(server.addr);
+    c.set_nonblocking(false).unwrap();
+    let mut got = vec![0; data.len()];
+    c.read_exact(&mut got).unwrap();
+    assert!(got == data[..]);
+    // The server's end came (its write half is shut) ...
+    assert_eq!(c.read(&mut [0u8; 16]).unwrap(), 0);
+    // ... but it still lingers, reading and dropping.
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.stats().closed, 0, "closed before the peer's end");
+    c.write_all(b"input the server drops").unwrap();
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(server.stats().closed, 0);
+    // The peer's FIN ends it at once.
+    c.shutdown(Shutdown::Write).unwrap();
+    let closes = server.wait_closes(1);
+    assert_eq!(closes[0].1, "closed when done");
+    server.stop(Duration::from_secs(1));
+}
+
+#[test]
 fn abort_resets_the_connection_and_drops_queued_output() {
     const QUEUED: usize = 4 << 20;
     /// Queues far more than the socket takes, then aborts when the peer

@@ -387,9 +387,7 @@ impl Reactor {
             && Instant::now() >= deadline
         {
             for id in self.slab.ids(false) {
-                self.with_channel(id, |_, core, _| {
-                    core.close(CloseReason::Shutdown);
-                });
+                self.with_channel(id, |_, core, _| core.state.shutdown_deadline());
             }
         }
         Ok(())

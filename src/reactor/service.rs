@@ -272,13 +272,22 @@ impl Reactor {
         self.scratch.resize(self.scratch.len().max(16 << 10), 0);
         for _ in 0..MAX_READS {
             match sys::read(&core.sock, &mut self.scratch) {
-                Ok(0) | Err(_) => {
-                    // The peer's end (or an error): nothing can still be
-                    // lost.
+                Ok(0) => {
+                    // The peer's end: nothing can still be lost.
                     core.state.peer_gone();
                     return;
                 }
                 Ok(_) => {}
+                // Nothing yet: linger on until the peer's end or the
+                // deadline (closing now would answer what the peer sends
+                // next with a reset).
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    // A reset or another error: the connection is gone.
+                    core.state.peer_gone();
+                    return;
+                }
             }
         }
     }

@@ -326,6 +326,17 @@ impl State {
         }
     }
 
+    /// The reactor's shutdown deadline passed: a lingering channel has
+    /// delivered everything (`Closing(Done)`); any other closes with
+    /// `Shutdown` (the first reason stays).
+    pub(crate) fn shutdown_deadline(&mut self) {
+        if self.is_lingering() {
+            self.phase = Phase::Closing(CloseReason::Done);
+        } else {
+            self.close(CloseReason::Shutdown);
+        }
+    }
+
     /// `Lingering` → `Closing(Done)` once `until` has passed; true if so.
     pub(crate) fn linger_expired(&mut self, now: Instant) -> bool {
         if self.linger_until().is_some_and(|until| now >= until) {
@@ -386,6 +397,18 @@ mod tests {
         s.queue_empty(false, until);
         assert!(s.linger_expired(until));
         assert_eq!(reason(&mut s).as_deref(), Some("Done"));
+    }
+
+    #[test]
+    fn the_shutdown_deadline_closes_a_lingering_channel_as_done() {
+        let mut s = open();
+        s.close_when_done();
+        s.queue_empty(false, Instant::now() + Duration::from_secs(2));
+        s.shutdown_deadline();
+        assert_eq!(reason(&mut s).as_deref(), Some("Done"));
+        let mut s = open();
+        s.shutdown_deadline();
+        assert_eq!(reason(&mut s).as_deref(), Some("Shutdown"));
     }
 
     #[test]
