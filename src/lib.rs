@@ -75,6 +75,7 @@
 pub mod chunk;
 pub mod codec;
 pub mod consume;
+mod ext;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod io;
@@ -90,9 +91,10 @@ pub mod testing;
 
 pub use chunk::{Chunk, FileRegion};
 pub use consume::{ConsumeError, Consumer, ConsumerFifo, Control, Frame, Framing, Terminator};
+pub use ext::ProducerExt;
 #[cfg(feature = "http")]
 pub use http::{Server, ServerConfig};
-pub use produce::{Chain, Counters, FileProducer, More, Producer, ProducerExt, from_bytes};
+pub use produce::{Chain, Counters, FileProducer, More, Producer, from_bytes};
 #[cfg(feature = "reactor")]
 pub use reactor::{ChannelCtx, CloseReason, Handler, Outbox, Reactor};
 

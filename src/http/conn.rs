@@ -15,10 +15,11 @@ use super::{
     AccessLogEntry, BodyFraming, HeadScanner, HttpError, Method, RequestHead, ResponseHead, Status,
     UrlPath, Version, now_http_date,
 };
+use crate::ProducerExt;
 use crate::codec::chunked::{ChunkedDecoder, Decoded};
 use crate::codec::gzip::{Compressed, Compressor, Format};
 use crate::consume::{ConsumeError, Consumer, Control, Eof, Frame, Framing};
-use crate::produce::{Counters, ListProducer, More, Producer, ProducerExt, deferred, from_bytes};
+use crate::produce::{Counters, ListProducer, More, Producer, deferred, from_bytes};
 use crate::reactor::Outbox;
 
 /// What a connection's consumer, handler and response producers share.

@@ -29,7 +29,7 @@ use crate::chunk::Chunk;
 ///   `target` is safe, even one no allocation could hold (issue 11).
 ///
 /// A `target` of 0 passes everything through. Made by
-/// [`ProducerExt::glob`](super::ProducerExt::glob).
+/// [`ProducerExt::glob`](crate::ProducerExt::glob).
 #[derive(Debug)]
 pub struct Globbed<P> {
     inner: P,
