@@ -75,22 +75,22 @@ use crate::chunk::Chunk;
 mod bytes_producer;
 mod chain;
 mod deferred;
-mod file;
-mod glob;
+mod file_producer;
+mod globbed;
 mod hooked;
-mod lines;
-mod list;
+mod lines_producer;
+mod list_producer;
 mod output;
 mod pieces;
 
 pub use bytes_producer::{BytesProducer, from_bytes};
 pub use chain::{Chain, Then, WhenEmpty};
 pub use deferred::{Deferred, deferred};
-pub use file::FileProducer;
-pub use glob::Globbed;
+pub use file_producer::FileProducer;
+pub use globbed::Globbed;
 pub use hooked::Hooked;
-pub use lines::LinesProducer;
-pub use list::ListProducer;
+pub use lines_producer::LinesProducer;
+pub use list_producer::ListProducer;
 pub use output::{
     DEFAULT_OUTPUT_CAPACITY, OutputProducer, OutputWriter, output, output_with_capacity,
 };

@@ -81,15 +81,15 @@
 //!   [`GzipError::Truncated`].
 
 mod adler;
-mod compress;
+mod compressed;
 mod compressor;
-mod decompress;
+mod decompressed;
 mod decompressor;
 mod error;
 
-pub use compress::{Compressed, DEFAULT_POLL_BUDGET};
+pub use compressed::{Compressed, DEFAULT_POLL_BUDGET};
 pub use compressor::{Compressor, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
-pub use decompress::Decompressed;
+pub use decompressed::Decompressed;
 pub use decompressor::{Decompressor, Progress};
 pub use error::{GzipError, HeaderField};
 

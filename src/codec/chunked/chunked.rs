@@ -347,7 +347,7 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::super::decode::decode_pieces;
+    use super::super::chunked_decoder::decode_pieces;
     use super::super::{ChunkedDecoder, Extension, Limits, Part, Trailer};
     use super::*;
     use crate::testing::{self, Script, Step};
