@@ -9,8 +9,9 @@
 //! - [`Producer`]: `poll_more` returns a [`Chunk`], pending (with a
 //!   [`Waker`](std::task::Waker)), the end, or an error. Never an empty
 //!   chunk; the end is sticky. See [the contract](produce#the-contract).
-//! - [`Chunk`]: shared [`Bytes`](bytes::Bytes), or a [`FileRegion`] that a
-//!   socket writer can `sendfile`.
+//! - [`Chunk`]: shared bytes ([`chunk::NonEmptyBytes`], a
+//!   [`Bytes`](bytes::Bytes) that cannot be empty), or a [`FileRegion`]
+//!   that a socket writer can `sendfile`; never empty, by type.
 //! - [`ProducerExt`]: combinators that read left to right —
 //!   [`glob`](ProducerExt::glob), [`hooked`](ProducerExt::hooked),
 //!   [`then`](ProducerExt::then), [`pieces`](ProducerExt::pieces).

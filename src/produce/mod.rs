@@ -22,7 +22,9 @@
 //!
 //! 1. **No empty chunks.** Medusa used `""` to mean "end", so a producer
 //!    that happened to have nothing was taken as finished. Here end is
-//!    `None`, and a [`Chunk`] cannot be empty.
+//!    `None`, and a [`Chunk`] cannot be empty: the rule is held by types
+//!    ([`NonEmptyBytes`](crate::chunk::NonEmptyBytes) and
+//!    [`FileRegion`](crate::FileRegion) refuse to be empty), not by care.
 //! 2. **End is sticky.** After `None`, every call returns `None`.
 //! 3. **Errors are final.** After an error, every call returns `None`; the
 //!    consumer of the output has already been told the stream is broken.
@@ -34,7 +36,8 @@
 //!    exact number of bytes the remaining calls will produce. A server uses
 //!    it to send `Content-Length` instead of chunked coding.
 //! 6. **File regions are transparent.** A combinator that needs the bytes of
-//!    a [`Chunk::File`] reads them (in bounded pieces, see
+//!    a [`Chunk::File`] reads them (in bounded pieces of
+//!    [`REGION_PIECE`](crate::chunk::REGION_PIECE), see
 //!    [`Chunk::split_bytes`]); one that does not passes the region on, so the
 //!    writer at the end can `sendfile` it.
 //!

@@ -61,7 +61,7 @@ impl<P: Producer> Pieces<P> {
         }
         let head = match chunk {
             Chunk::Bytes(mut b) => {
-                let head = b.split_to(self.size);
+                let head = b.split_to(self.size).expect("0 < size < len");
                 self.held = Some(Chunk::Bytes(b));
                 Chunk::Bytes(head)
             }

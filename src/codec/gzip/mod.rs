@@ -110,9 +110,6 @@ pub const ENCODE_CHUNK: usize = 32 << 10;
 /// The most bytes a [`Decompressed`] producer hands out in one chunk: 64 KiB.
 pub const DECODE_CHUNK: usize = 64 << 10;
 
-/// The largest piece of a file region read at once by a combinator: 64 KiB.
-pub(crate) const READ_PIECE: usize = 64 << 10;
-
 /// Which wrapping around deflate data: gzip, zlib or none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
