@@ -65,14 +65,15 @@ impl BytesProducer {
 impl Producer for BytesProducer {
     #[inline]
     fn poll_more(&mut self, _cx: &mut Context<'_>) -> More {
-        let n = self.piece_size.min(self.data.len() - self.pos);
-        // An empty slice (nothing left) is the end.
-        let more = match Chunk::from_bytes(self.data.slice(self.pos..self.pos + n)) {
-            Some(piece) => {
-                self.pos += n;
-                Poll::Ready(Some(Ok(piece)))
-            }
-            None => Poll::Ready(None),
+        let left = self.data.len() - self.pos;
+        let more = if left == 0 {
+            Poll::Ready(None)
+        } else {
+            let n = self.piece_size.min(left);
+            let piece = self.data.slice(self.pos..self.pos + n);
+            self.pos += n;
+            // `n > 0`, so never `None` (and the check folds away).
+            Poll::Ready(Chunk::from_bytes(piece).map(Ok))
         };
         self.counters.record(more)
     }
