@@ -35,7 +35,7 @@ fn total_bytes() -> u64 {
 
 /// The same shared 64 KiB buffer, `left` times: no copy, no allocation.
 struct Repeat {
-    buf: Bytes,
+    chunk: Chunk,
     left: u64,
 }
 
@@ -45,7 +45,7 @@ impl Producer for Repeat {
             return Poll::Ready(None);
         }
         self.left -= 1;
-        Poll::Ready(Some(Ok(Chunk::Bytes(self.buf.clone()))))
+        Poll::Ready(Some(Ok(self.chunk.clone())))
     }
     fn counters(&self) -> Option<Counters> {
         None
@@ -127,7 +127,7 @@ fn bulk(c: &mut Criterion) {
         b.iter(|| {
             channel_send(
                 Box::new(Repeat {
-                    buf: buf.clone(),
+                    chunk: Chunk::from_bytes(buf.clone()).unwrap(),
                     left: chunks,
                 }),
                 total,

@@ -1,39 +1,82 @@
 //! The unit of output: shared bytes, or a region of a file.
 //!
 //! A [`Chunk`] is what a [`Producer`](crate::Producer) hands out. It is either
-//! [`Bytes`] (reference-counted, sliced without copying) or a [`FileRegion`]
-//! (a file, an offset and a length) that a socket writer can `sendfile`
-//! without the payload ever entering user space. Anything that needs the bytes
-//! of a region reads them transparently with [`FileRegion::read_prefix`] or
+//! [`NonEmptyBytes`] (reference-counted [`Bytes`], sliced without copying) or
+//! a [`FileRegion`] (a file, an offset and a length) that a socket writer can
+//! `sendfile` without the payload ever entering user space. Anything that
+//! needs the bytes of a region reads them transparently with
+//! [`FileRegion::read_prefix`], [`Chunk::split_bytes`] or
 //! [`Chunk::into_bytes`].
 //!
-//! Invariant: a chunk is never empty. Constructors that could make an empty
-//! chunk return `None` instead.
+//! Invariant, held by the types: a chunk is never empty. Neither payload can
+//! be made empty — [`NonEmptyBytes::new`] and [`FileRegion::new`] return
+//! `None` for nothing, and their splits never leave an empty half — so no
+//! producer has to remember the rule (issue 12).
 
 use std::fmt;
 use std::fs::File;
 use std::io;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
+/// The largest piece of a file region read at once by a combinator that needs
+/// the bytes (the codecs: chunked decoding, compression, escaping,
+/// dot-stuffing): 64 KiB, through [`Chunk::split_bytes`].
+///
+/// Why this size: a region can be a whole file, and a codec must not pull it
+/// into memory at once; 64 KiB is large enough that the `pread` per piece
+/// costs little per byte and small enough that the piece stays in cache while
+/// the codec walks it. It is also the decoders' own output chunk
+/// ([`DECODE_CHUNK`](crate::codec::gzip::DECODE_CHUNK)), so one piece in is
+/// about one chunk out.
+pub const REGION_PIECE: usize = 64 << 10;
+
 /// One non-empty piece of output.
+///
+/// The shape is a plain enum, matched as `Chunk::Bytes(b)` / `Chunk::File(r)`;
+/// what makes it non-empty is the payloads' types. `Chunk::from_bytes` is the
+/// way in from [`Bytes`]:
+///
+/// ```
+/// use producers::Chunk;
+///
+/// assert!(Chunk::from_bytes("").is_none());
+/// let chunk = Chunk::from_bytes("hello").unwrap();
+/// assert_eq!(chunk.len(), 5);
+/// if let Chunk::Bytes(b) = &chunk {
+///     assert_eq!(&b[..], b"hello"); // `NonEmptyBytes` derefs to `Bytes`
+/// }
+/// ```
+///
+/// An empty chunk does not compile: `Chunk::Bytes` takes a [`NonEmptyBytes`],
+/// not a [`Bytes`].
+///
+/// ```compile_fail,E0308
+/// use bytes::Bytes;
+/// use producers::Chunk;
+///
+/// let empty = Chunk::Bytes(Bytes::new());
+/// ```
 #[derive(Clone, Debug)]
 pub enum Chunk {
-    /// Bytes in memory, shared without copying.
-    Bytes(Bytes),
-    /// A region of an open file, read (or `sendfile`d) only when needed.
+    /// Bytes in memory, shared without copying; never empty.
+    Bytes(NonEmptyBytes),
+    /// A region of an open file, read (or `sendfile`d) only when needed;
+    /// never empty.
     File(FileRegion),
 }
 
 impl Chunk {
     /// Wraps bytes into a chunk, or `None` if they are empty.
+    #[inline]
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Option<Chunk> {
-        let bytes = bytes.into();
-        (!bytes.is_empty()).then_some(Chunk::Bytes(bytes))
+        NonEmptyBytes::new(bytes).map(Chunk::Bytes)
     }
 
     /// The number of payload bytes in this chunk (never zero).
+    #[inline]
     pub fn len(&self) -> u64 {
         match self {
             Chunk::Bytes(b) => b.len() as u64,
@@ -41,9 +84,10 @@ impl Chunk {
         }
     }
 
-    /// Always `false`: chunks are never empty. Present for API symmetry.
+    /// Always `false`: neither payload type can hold zero bytes. Here
+    /// because a type with a `len` is expected to have one.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        false
     }
 
     /// Returns the bytes, reading a file region in full if need be.
@@ -52,7 +96,7 @@ impl Chunk {
     /// [`io::ErrorKind::UnexpectedEof`] error, never a short result.
     pub fn into_bytes(self) -> io::Result<Bytes> {
         match self {
-            Chunk::Bytes(b) => Ok(b),
+            Chunk::Bytes(b) => Ok(b.into_bytes()),
             Chunk::File(r) => r.read_all(),
         }
     }
@@ -62,18 +106,14 @@ impl Chunk {
     ///
     /// Memory bytes are sliced without copying; a file region reads only the
     /// prefix it returns, so a combinator that needs bytes can walk a large
-    /// region in bounded pieces.
+    /// region in bounded pieces (of [`REGION_PIECE`], usually).
     pub fn split_bytes(self, max: usize) -> io::Result<(Bytes, Option<Chunk>)> {
         debug_assert!(max > 0);
         match self {
-            Chunk::Bytes(mut b) => {
-                if b.len() <= max {
-                    Ok((b, None))
-                } else {
-                    let head = b.split_to(max);
-                    Ok((head, Some(Chunk::Bytes(b))))
-                }
-            }
+            Chunk::Bytes(mut b) => Ok(match b.split_to(max) {
+                Some(head) => (head.into_bytes(), Some(Chunk::Bytes(b))),
+                None => (b.into_bytes(), None),
+            }),
             Chunk::File(r) => {
                 let (head, rest) = r.read_prefix(max)?;
                 Ok((head, rest.map(Chunk::File)))
@@ -84,9 +124,123 @@ impl Chunk {
     /// The bytes if this chunk is in memory.
     pub fn as_bytes(&self) -> Option<&Bytes> {
         match self {
-            Chunk::Bytes(b) => Some(b),
+            Chunk::Bytes(b) => Some(b.as_bytes()),
             Chunk::File(_) => None,
         }
+    }
+}
+
+impl From<NonEmptyBytes> for Chunk {
+    fn from(b: NonEmptyBytes) -> Chunk {
+        Chunk::Bytes(b)
+    }
+}
+
+/// [`Bytes`] that cannot be empty: the payload of [`Chunk::Bytes`].
+///
+/// Made only by [`new`](Self::new) (which returns `None` for empty bytes)
+/// and [`from_static`](Self::from_static), and split only into non-empty
+/// halves ([`split_to`](Self::split_to), [`advance`](Self::advance)), so a
+/// chunk is non-empty by construction, as a [`FileRegion`] is. It derefs to
+/// [`Bytes`] (and so to `[u8]`) for reading; there is deliberately no
+/// `DerefMut`, since `Bytes`'s own `split_to`, `advance` or `clear` could
+/// empty it. Cloning and splitting are as cheap as for `Bytes`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NonEmptyBytes(
+    /// Invariant: not empty.
+    Bytes,
+);
+
+impl NonEmptyBytes {
+    /// Wraps `bytes`, or `None` if they are empty.
+    #[inline]
+    pub fn new(bytes: impl Into<Bytes>) -> Option<NonEmptyBytes> {
+        let bytes = bytes.into();
+        (!bytes.is_empty()).then_some(NonEmptyBytes(bytes))
+    }
+
+    /// Wraps a static slice without copying.
+    ///
+    /// # Panics
+    ///
+    /// If `bytes` is empty (at compile time in a `const`).
+    pub const fn from_static(bytes: &'static [u8]) -> NonEmptyBytes {
+        assert!(!bytes.is_empty(), "NonEmptyBytes::from_static of nothing");
+        NonEmptyBytes(Bytes::from_static(bytes))
+    }
+
+    /// The bytes, as a plain [`Bytes`].
+    #[inline]
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// The bytes, borrowed as a plain [`Bytes`].
+    #[inline]
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// Splits off and returns the first `at` bytes, keeping the rest, if
+    /// both halves are non-empty (`0 < at < len`); otherwise returns `None`
+    /// and leaves `self` as it was. No copy.
+    #[inline]
+    pub fn split_to(&mut self, at: usize) -> Option<NonEmptyBytes> {
+        (at > 0 && at < self.0.len()).then(|| NonEmptyBytes(self.0.split_to(at)))
+    }
+
+    /// Drops the first `n` bytes, returning what is left (`None` when
+    /// nothing is), like [`FileRegion::advance`]. No copy.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is larger than the length.
+    #[inline]
+    pub fn advance(mut self, n: usize) -> Option<NonEmptyBytes> {
+        assert!(n <= self.0.len(), "advance past the end of the bytes");
+        bytes::Buf::advance(&mut self.0, n);
+        NonEmptyBytes::new(self.0)
+    }
+}
+
+impl Deref for NonEmptyBytes {
+    type Target = Bytes;
+
+    #[inline]
+    fn deref(&self) -> &Bytes {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for NonEmptyBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<NonEmptyBytes> for Bytes {
+    fn from(b: NonEmptyBytes) -> Bytes {
+        b.0
+    }
+}
+
+impl PartialEq<[u8]> for NonEmptyBytes {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<Bytes> for NonEmptyBytes {
+    fn eq(&self, other: &Bytes) -> bool {
+        self.0 == other
+    }
+}
+
+/// Shows the bytes as [`Bytes`] does (`b"…"`), so a chunk debugs as
+/// `Bytes(b"…")`.
+impl fmt::Debug for NonEmptyBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
     }
 }
 
@@ -139,9 +293,11 @@ impl FileRegion {
         self.len
     }
 
-    /// Always `false`: regions are never empty.
+    /// Always `false`: a region cannot be empty ([`new`](Self::new) and
+    /// the splits refuse to make one). Here because a type with a `len` is
+    /// expected to have one.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        false
     }
 
     /// Drops the first `n` bytes of the region, returning what is left
@@ -209,15 +365,33 @@ pub(crate) fn shrunk(at: u64) -> io::Error {
     )
 }
 
-/// Positional read: does not move the file's cursor.
+/// Positional read of up to `buf.len()` bytes at `offset`: the crate's one
+/// canonical `pread`, for [`FileRegion`] and
+/// [`FileProducer`](crate::FileProducer). (`http/respond.rs` still has a
+/// private copy, to be replaced by this one with the `http` restructuring.)
+///
+/// On Unix it is `pread` and never moves the file's cursor, so regions of one
+/// shared file can be read from several threads in any order. On Windows
+/// `seek_read` moves the cursor (nothing here relies on it). Elsewhere it
+/// falls back to seek-then-read, which moves the cursor and is not atomic
+/// between threads sharing the file.
 #[cfg(unix)]
 pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     std::os::unix::fs::FileExt::read_at(file, buf, offset)
 }
 
+/// See the Unix version.
 #[cfg(windows)]
 pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// See the Unix version.
+#[cfg(not(any(unix, windows)))]
+pub(crate) fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read(buf)
 }
 
 #[cfg(test)]
@@ -231,7 +405,29 @@ mod tests {
     #[test]
     fn empty_chunks_cannot_be_made() {
         assert!(Chunk::from_bytes(Bytes::new()).is_none());
+        assert!(NonEmptyBytes::new(Bytes::new()).is_none());
         assert!(FileRegion::new(temp_file(b"x"), 0, 0).is_none());
+    }
+
+    #[test]
+    fn non_empty_bytes_split_only_into_non_empty_halves() {
+        let mut b = NonEmptyBytes::new(&b"hello"[..]).unwrap();
+        assert!(b.split_to(0).is_none());
+        assert!(b.split_to(5).is_none());
+        assert!(b.split_to(6).is_none());
+        assert_eq!(&b[..], b"hello");
+        let head = b.split_to(2).unwrap();
+        assert_eq!((&head[..], &b[..]), (&b"he"[..], &b"llo"[..]));
+        let rest = b.clone().advance(1).unwrap();
+        assert_eq!(&rest[..], b"lo");
+        assert!(b.advance(3).is_none());
+        assert_eq!(format!("{:?}", Chunk::Bytes(head)), r#"Bytes(b"he")"#);
+    }
+
+    #[test]
+    #[should_panic(expected = "advance past the end")]
+    fn non_empty_bytes_advance_past_the_end_panics() {
+        let _ = NonEmptyBytes::from_static(b"ab").advance(3);
     }
 
     #[test]

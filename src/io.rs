@@ -63,9 +63,9 @@ impl<P: Producer> Read for ProducerReader<P> {
         };
         let n = (chunk.len().min(buf.len() as u64)) as usize;
         self.current = match chunk {
-            Chunk::Bytes(mut b) => {
-                b.copy_to_slice(&mut buf[..n]);
-                Chunk::from_bytes(b)
+            Chunk::Bytes(b) => {
+                buf[..n].copy_from_slice(&b[..n]);
+                b.advance(n).map(Chunk::Bytes)
             }
             Chunk::File(r) => {
                 r.read_into(&mut buf[..n])?;
@@ -449,7 +449,7 @@ impl<P: Producer> Driver<P> {
                 }
             };
             let (bytes, rest) = match chunk {
-                Chunk::Bytes(b) => (b, None),
+                Chunk::Bytes(b) => (b.into_bytes(), None),
                 region @ Chunk::File(_) => match region.split_bytes(self.max_write - self.queued) {
                     Ok(split) => split,
                     Err(e) => {

@@ -9,8 +9,9 @@
 //! - [`Producer`]: `poll_more` returns a [`Chunk`], pending (with a
 //!   [`Waker`](std::task::Waker)), the end, or an error. Never an empty
 //!   chunk; the end is sticky. See [the contract](produce#the-contract).
-//! - [`Chunk`]: shared [`Bytes`](bytes::Bytes), or a [`FileRegion`] that a
-//!   socket writer can `sendfile`.
+//! - [`Chunk`]: shared bytes ([`chunk::NonEmptyBytes`], a
+//!   [`Bytes`](bytes::Bytes) that cannot be empty), or a [`FileRegion`]
+//!   that a socket writer can `sendfile`; never empty, by type.
 //! - [`ProducerExt`]: combinators that read left to right —
 //!   [`glob`](ProducerExt::glob), [`hooked`](ProducerExt::hooked),
 //!   [`then`](ProducerExt::then), [`pieces`](ProducerExt::pieces).
@@ -75,6 +76,7 @@
 pub mod chunk;
 pub mod codec;
 pub mod consume;
+mod ext;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod io;
@@ -90,9 +92,10 @@ pub mod testing;
 
 pub use chunk::{Chunk, FileRegion};
 pub use consume::{ConsumeError, Consumer, ConsumerFifo, Control, Frame, Framing, Terminator};
+pub use ext::ProducerExt;
 #[cfg(feature = "http")]
 pub use http::{Server, ServerConfig};
-pub use produce::{Chain, Counters, FileProducer, More, Producer, ProducerExt, from_bytes};
+pub use produce::{Chain, Counters, FileProducer, More, Producer, from_bytes};
 #[cfg(feature = "reactor")]
 pub use reactor::{ChannelCtx, CloseReason, Handler, Outbox, Reactor};
 

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
-use crate::produce::{Counters, More, Producer, ProducerExt};
+use crate::ProducerExt;
+use crate::produce::{Counters, More, Producer};
 
 /// A boxed producer, as stages take and give them.
 pub type BoxProducer = Box<dyn Producer + Send>;

@@ -15,11 +15,19 @@ use futures_core::Stream;
 use crate::chunk::Chunk;
 use crate::produce::{Counters, More, Producer};
 
+/// The largest item a [`ProducerStream`] reads from a file region: 256 KiB.
+///
+/// Larger than a codec's [`REGION_PIECE`](crate::chunk::REGION_PIECE)
+/// (64 KiB) because the item is not walked byte by byte but handed whole to
+/// the runtime's body (hyper writes it as one frame): at 256 KiB the cost per
+/// item (a poll, a frame, a write call) stays small next to the `pread` and
+/// the copy, while a large file still never lands in memory whole.
+pub const REGION_ITEM: usize = 256 << 10;
+
 /// A stream of a producer's output as [`Bytes`].
 ///
-/// File regions are read in pieces of at most
-/// [`REGION_PIECE`](Self::REGION_PIECE) bytes, so a large file never lands
-/// in memory whole. Empty items are never yielded.
+/// File regions are read in pieces of at most [`REGION_ITEM`] bytes, so a
+/// large file never lands in memory whole. Empty items are never yielded.
 #[derive(Debug)]
 pub struct ProducerStream<P> {
     producer: P,
@@ -28,9 +36,6 @@ pub struct ProducerStream<P> {
 }
 
 impl<P: Producer + Unpin> ProducerStream<P> {
-    /// The largest piece read from a file region per item: 256 KiB.
-    pub const REGION_PIECE: usize = 256 << 10;
-
     /// A stream of `producer`'s output.
     pub fn new(producer: P) -> Self {
         ProducerStream {
@@ -69,7 +74,7 @@ impl<P: Producer + Unpin> Stream for ProducerStream<P> {
                 Poll::Pending => return Poll::Pending,
             },
         };
-        match chunk.split_bytes(Self::REGION_PIECE) {
+        match chunk.split_bytes(REGION_ITEM) {
             Ok((bytes, rest)) => {
                 this.region = rest;
                 Poll::Ready(Some(Ok(bytes)))

@@ -45,7 +45,7 @@
 //! `"\r"` make the stream end early — both Medusa bugs); and the payload is
 //! **not copied**: the output is zero-copy slices of the input chunks between
 //! insertion points, with a shared static `"."` inserted between them. File
-//! regions are read in pieces of [`READ_PIECE`]
+//! regions are read in pieces of [`REGION_PIECE`]
 //! bytes. A bare LF does not end a line (RFC 5321 section 2.3.8), so a `.`
 //! after it is not stuffed — the un-stuffer agrees.
 //!
@@ -92,8 +92,8 @@ use std::task::{Context, Poll};
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
 
-use super::escape::{Escaped, Escaper, READ_PIECE};
-use crate::chunk::Chunk;
+use super::escape::{Escaped, Escaper};
+use crate::chunk::{Chunk, NonEmptyBytes, REGION_PIECE};
 use crate::produce::{Counters, More, Producer};
 
 /// The end-of-data line after a body that ends with CRLF (or is empty).
@@ -193,7 +193,7 @@ impl<P: Producer> DotStuffed<P> {
         match self.inner.poll_more(cx) {
             Poll::Ready(None) if self.trailer == Trailer::Owed => {
                 self.trailer = Trailer::Sent;
-                Poll::Ready(Some(Ok(Chunk::Bytes(Bytes::from_static(
+                Poll::Ready(Some(Ok(Chunk::Bytes(NonEmptyBytes::from_static(
                     self.terminator(),
                 )))))
             }
@@ -523,7 +523,7 @@ impl DotUnstuffer {
 /// Made by [`ProducerExt::dot_unstuffed`](crate::ProducerExt::dot_unstuffed);
 /// a wrapper around [`DotUnstuffer`]. Data is handed out as zero-copy slices
 /// of the input chunks; file regions are read in pieces of
-/// [`READ_PIECE`] bytes.
+/// [`REGION_PIECE`] bytes.
 ///
 /// - The input must end at the end-of-data line (issue 11: nothing may be
 ///   lost silently). After it the inner producer is read to its end; a
@@ -664,7 +664,10 @@ impl<P: Producer> DotUnstuffed<P> {
                     match self.decoder.decode_bytes(&mut input) {
                         Ok(Unstuffed::Data(b)) => {
                             self.state = Input::Decoding { input, rest };
-                            return Poll::Ready(Some(Ok(Chunk::Bytes(b))));
+                            // `Data` is never empty; were it, decoding goes on.
+                            if let Some(c) = Chunk::from_bytes(b) {
+                                return Poll::Ready(Some(Ok(c)));
+                            }
                         }
                         Ok(Unstuffed::End) if self.stop_at_end => {
                             self.state = Input::Ended { input, rest };
@@ -679,7 +682,7 @@ impl<P: Producer> DotUnstuffed<P> {
                         Ok(Unstuffed::NeedMore) => {
                             self.state = match rest {
                                 None => Input::Reading,
-                                Some(c) => match c.split_bytes(READ_PIECE) {
+                                Some(c) => match c.split_bytes(REGION_PIECE) {
                                     Ok((input, rest)) => Input::Decoding { input, rest },
                                     Err(e) => return Poll::Ready(Some(Err(e))),
                                 },
@@ -690,7 +693,10 @@ impl<P: Producer> DotUnstuffed<P> {
                 }
                 Input::Reading => match self.inner.poll_more(cx) {
                     Poll::Ready(Some(Ok(Chunk::Bytes(input)))) => {
-                        self.state = Input::Decoding { input, rest: None };
+                        self.state = Input::Decoding {
+                            input: input.into_bytes(),
+                            rest: None,
+                        };
                     }
                     Poll::Ready(Some(Ok(c @ Chunk::File(_)))) => {
                         self.state = Input::Decoding {
@@ -1196,7 +1202,7 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);
         // A file region with more after the end than one read piece.
         let mut wire = b"x\r\n.\r\n".to_vec();
-        wire.extend_from_slice(&vec![b'!'; READ_PIECE + 10]);
+        wire.extend_from_slice(&vec![b'!'; REGION_PIECE + 10]);
         let f = testing::file_with(&wire);
         let e = FileProducer::from_file(f)
             .unwrap()

@@ -45,7 +45,7 @@
 //!   output, and the producer simply asks its inner producer for more; the end
 //!   is reported only when the inner producer has ended and the held tail has
 //!   been handed out.
-//! - **File regions** are read in bounded pieces of [`READ_PIECE`] bytes, and
+//! - **File regions** are read in bounded pieces of [`REGION_PIECE`] bytes, and
 //!   come out as memory.
 
 use std::collections::VecDeque;
@@ -55,14 +55,8 @@ use std::task::{Context, Poll};
 use bytes::{Buf, Bytes};
 use memchr::memmem;
 
-use crate::chunk::Chunk;
+use crate::chunk::{Chunk, NonEmptyBytes, REGION_PIECE};
 use crate::produce::{Counters, More, Producer};
-
-/// How many bytes of a file region the escaping combinators read at a time.
-///
-/// Regions are read in pieces of at most this size (64 KiB), so a large file
-/// never has to fit in memory.
-pub const READ_PIECE: usize = 64 << 10;
 
 /// The sans-I/O core of [`Escaped`]: replaces every occurrence of `find` by
 /// `replace` in a stream fed in pieces of any size.
@@ -106,8 +100,8 @@ pub struct Escaper {
     /// Output pieces decided but not handed out yet; never more than three
     /// (a held-back literal, input up to an occurrence, and the
     /// replacement), because input is consumed at most one occurrence at a
-    /// time.
-    queue: VecDeque<Bytes>,
+    /// time. Empty pieces are never queued.
+    queue: VecDeque<NonEmptyBytes>,
 }
 
 impl Escaper {
@@ -183,8 +177,8 @@ impl Escaper {
     /// The next piece of output, consuming from the front of `input` as
     /// needed. Returns `None` when `input` is used up and everything decided
     /// so far has been handed out; then feed the next piece of input (or call
-    /// [`finish`](Escaper::finish)). Pieces are never empty.
-    pub fn next_piece(&mut self, input: &mut Bytes) -> Option<Bytes> {
+    /// [`finish`](Escaper::finish)). Pieces are never empty, by type.
+    pub fn next_piece(&mut self, input: &mut Bytes) -> Option<NonEmptyBytes> {
         loop {
             if let Some(p) = self.queue.pop_front() {
                 return Some(p);
@@ -197,7 +191,7 @@ impl Escaper {
     }
 
     /// Pops an already decided piece without consuming input.
-    pub(crate) fn pop_queued(&mut self) -> Option<Bytes> {
+    pub(crate) fn pop_queued(&mut self) -> Option<NonEmptyBytes> {
         self.queue.pop_front()
     }
 
@@ -213,8 +207,9 @@ impl Escaper {
         Some(self.find.slice(..tail_len))
     }
 
+    /// Queues `piece` unless it is empty.
     fn push(&mut self, piece: Bytes) {
-        if !piece.is_empty() {
+        if let Some(piece) = NonEmptyBytes::new(piece) {
             self.queue.push_back(piece);
         }
     }
@@ -418,7 +413,7 @@ impl<P: Producer> Escaped<P> {
                     }
                     self.state = match rest {
                         None => State::Reading,
-                        Some(c) => match c.split_bytes(READ_PIECE) {
+                        Some(c) => match c.split_bytes(REGION_PIECE) {
                             Ok((input, rest)) => State::Escaping { input, rest },
                             Err(e) => self.fail(e),
                         },
@@ -426,7 +421,10 @@ impl<P: Producer> Escaped<P> {
                 }
                 State::Reading => match self.inner.poll_more(cx) {
                     Poll::Ready(Some(Ok(Chunk::Bytes(input)))) => {
-                        self.state = State::Escaping { input, rest: None };
+                        self.state = State::Escaping {
+                            input: input.into_bytes(),
+                            rest: None,
+                        };
                     }
                     Poll::Ready(Some(Ok(c @ Chunk::File(_)))) => {
                         self.state = State::Escaping {
@@ -438,7 +436,7 @@ impl<P: Producer> Escaped<P> {
                     Poll::Ready(None) => {
                         // The end: the held tail is literal and goes out.
                         if let Some(tail) = self.escaper.finish() {
-                            self.escaper.queue.push_back(tail);
+                            self.escaper.push(tail);
                         }
                     }
                     Poll::Pending => {
@@ -453,7 +451,7 @@ impl<P: Producer> Escaped<P> {
     /// The state after an error: the held tail goes out before it.
     fn fail(&mut self, e: io::Error) -> State {
         if let Some(tail) = self.escaper.finish() {
-            self.escaper.queue.push_back(tail);
+            self.escaper.push(tail);
         }
         State::Failed(e)
     }
@@ -513,8 +511,7 @@ mod tests {
         for c in chunks {
             let mut input = Bytes::copy_from_slice(c);
             while let Some(p) = esc.next_piece(&mut input) {
-                assert!(!p.is_empty(), "an empty piece");
-                out.push(p);
+                out.push(p.into_bytes());
             }
             assert!(input.is_empty());
             assert!(esc.tail_len() < find.len());
@@ -686,7 +683,7 @@ mod tests {
             .regions()
             .escaped("ab", "[ab]");
         let sizes = testing::chunk_sizes(p);
-        assert!(sizes.iter().all(|&s| s <= READ_PIECE as u64));
+        assert!(sizes.iter().all(|&s| s <= REGION_PIECE as u64));
         let f = testing::file_with(&data);
         testing::check(
             || {

@@ -133,34 +133,34 @@ use bytes::{Bytes, BytesMut};
 
 mod chunked_body;
 mod collect;
+#[cfg(feature = "gzip")]
+mod compressed_body;
+mod consumer_fifo;
 mod control;
 mod count;
 mod error;
-mod fifo;
 mod fn_consumer;
 mod framer;
 mod framing;
-#[cfg(feature = "gzip")]
-mod inflate;
 mod lines;
-mod netstring;
+mod netstrings;
 mod sink;
 mod terminator;
 mod whole_frames;
 
 pub use chunked_body::ChunkedBody;
 pub use collect::Collect;
+#[cfg(feature = "gzip")]
+pub use compressed_body::CompressedBody;
+pub use consumer_fifo::{ConsumerFifo, DEFAULT_INPUT_BUDGET, DEFAULT_REARM_LIMIT, MAX_READ_FROM};
 pub use control::Control;
 pub use count::Count;
 pub use error::{ConsumeError, FrameError};
-pub use fifo::{ConsumerFifo, DEFAULT_INPUT_BUDGET, DEFAULT_REARM_LIMIT, MAX_READ_FROM};
 pub use fn_consumer::{FnConsumer, from_fn};
 pub use framer::{AtEof, Eof, Frame, Framer};
 pub use framing::{DEFAULT_MAX_FRAME, Framing, Overflow};
-#[cfg(feature = "gzip")]
-pub use inflate::CompressedBody;
 pub use lines::{DEFAULT_MAX_LINE, Lines};
-pub use netstring::{DEFAULT_MAX_RECORD, Netstrings};
+pub use netstrings::{DEFAULT_MAX_RECORD, Netstrings};
 pub use sink::Sink;
 pub use terminator::Terminator;
 pub use whole_frames::WholeFrames;

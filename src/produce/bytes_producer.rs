@@ -72,7 +72,8 @@ impl Producer for BytesProducer {
             let n = self.piece_size.min(left);
             let piece = self.data.slice(self.pos..self.pos + n);
             self.pos += n;
-            Poll::Ready(Some(Ok(Chunk::Bytes(piece))))
+            // `n > 0`, so never `None` (and the check folds away).
+            Poll::Ready(Chunk::from_bytes(piece).map(Ok))
         };
         self.counters.record(more)
     }

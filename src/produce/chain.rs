@@ -175,7 +175,7 @@ impl Producer for Chain {
 }
 
 /// One producer's output followed by another's, statically dispatched.
-/// Made by [`ProducerExt::then`](super::ProducerExt::then).
+/// Made by [`ProducerExt::then`](crate::ProducerExt::then).
 #[derive(Debug)]
 pub struct Then<A, B> {
     first: A,

@@ -38,7 +38,8 @@ enum State<F, P> {
 /// once, on the thread that polls.
 ///
 /// ```
-/// use producers::produce::{ProducerExt, deferred, from_bytes};
+/// use producers::ProducerExt;
+/// use producers::produce::{deferred, from_bytes};
 ///
 /// let p = deferred(|| from_bytes("later"));
 /// let out = from_bytes("now, ").then(p).collect_bytes()?;
@@ -162,7 +163,8 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
-    use crate::produce::{BytesProducer, ProducerExt, from_bytes};
+    use crate::ProducerExt;
+    use crate::produce::{BytesProducer, from_bytes};
     use crate::testing;
 
     crate::conformance!(

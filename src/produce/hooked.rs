@@ -16,7 +16,7 @@ use super::{Counters, More, Producer};
 ///   bytes handed out and an [`io::ErrorKind::ConnectionAborted`] error, so
 ///   an access log never misses a request.
 ///
-/// Made by [`ProducerExt::hooked`](super::ProducerExt::hooked).
+/// Made by [`ProducerExt::hooked`](crate::ProducerExt::hooked).
 pub struct Hooked<P, F>
 where
     F: FnOnce(u64, Option<&io::Error>),

@@ -1,4 +1,9 @@
-//! The [`Producer`] trait, its contract, and the combinators built on it.
+//! The [`Producer`] trait, its contract, the sources and the generic
+//! combinators (`Globbed`, `Hooked`, `Pieces`, `Then` …).
+//!
+//! The methods that build pipelines from them (and from the codecs) are on
+//! [`ProducerExt`](crate::ProducerExt), which lives above this module: the
+//! producer core names no codec.
 //!
 //! # The contract
 //!
@@ -17,7 +22,9 @@
 //!
 //! 1. **No empty chunks.** Medusa used `""` to mean "end", so a producer
 //!    that happened to have nothing was taken as finished. Here end is
-//!    `None`, and a [`Chunk`] cannot be empty.
+//!    `None`, and a [`Chunk`] cannot be empty: the rule is held by types
+//!    ([`NonEmptyBytes`](crate::chunk::NonEmptyBytes) and
+//!    [`FileRegion`](crate::FileRegion) refuse to be empty), not by care.
 //! 2. **End is sticky.** After `None`, every call returns `None`.
 //! 3. **Errors are final.** After an error, every call returns `None`; the
 //!    consumer of the output has already been told the stream is broken.
@@ -29,7 +36,8 @@
 //!    exact number of bytes the remaining calls will produce. A server uses
 //!    it to send `Content-Length` instead of chunked coding.
 //! 6. **File regions are transparent.** A combinator that needs the bytes of
-//!    a [`Chunk::File`] reads them (in bounded pieces, see
+//!    a [`Chunk::File`] reads them (in bounded pieces of
+//!    [`REGION_PIECE`](crate::chunk::REGION_PIECE), see
 //!    [`Chunk::split_bytes`]); one that does not passes the region on, so the
 //!    writer at the end can `sendfile` it.
 //!
@@ -65,31 +73,31 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
-use bytes::{Bytes, BytesMut};
-
 use crate::chunk::Chunk;
 
 mod bytes_producer;
 mod chain;
 mod deferred;
-mod file;
-mod glob;
+mod file_producer;
+mod globbed;
 mod hooked;
-mod lines;
-mod list;
+mod lines_producer;
+mod list_producer;
 mod output;
+mod pieces;
 
 pub use bytes_producer::{BytesProducer, from_bytes};
 pub use chain::{Chain, Then, WhenEmpty};
 pub use deferred::{Deferred, deferred};
-pub use file::FileProducer;
-pub use glob::Globbed;
+pub use file_producer::FileProducer;
+pub use globbed::Globbed;
 pub use hooked::Hooked;
-pub use lines::LinesProducer;
-pub use list::ListProducer;
+pub use lines_producer::LinesProducer;
+pub use list_producer::ListProducer;
 pub use output::{
     DEFAULT_OUTPUT_CAPACITY, OutputProducer, OutputWriter, output, output_with_capacity,
 };
+pub use pieces::Pieces;
 
 /// The result of one [`Producer::poll_more`] call.
 pub type More = Poll<Option<io::Result<Chunk>>>;
@@ -211,169 +219,6 @@ impl Counters {
         self.bytes.checked_div(self.chunks).unwrap_or(0)
     }
 }
-
-/// Extension methods that build pipelines left to right.
-///
-/// Implemented for every [`Producer`] that is `Sized`.
-pub trait ProducerExt: Producer + Sized {
-    /// Re-cuts this producer's output into pieces of at most `size` bytes,
-    /// without copying memory chunks (file regions are read as needed).
-    ///
-    /// # Panics
-    ///
-    /// If `size` is 0 (like [`slice::chunks`]); use
-    /// [`BytesProducer::with_piece_size`] for a checked constructor.
-    fn pieces(self, size: usize) -> Pieces<Self> {
-        Pieces::new(self, size)
-    }
-
-    /// Coalesces small chunks into buffers of `target` bytes. See [`Globbed`].
-    fn glob(self, target: usize) -> Globbed<Self> {
-        Globbed::new(self, target)
-    }
-
-    /// Calls `hook(total_bytes, error)` exactly once when this producer ends,
-    /// fails, or is dropped before its end. See [`Hooked`].
-    fn hooked<F>(self, hook: F) -> Hooked<Self, F>
-    where
-        F: FnOnce(u64, Option<&io::Error>),
-    {
-        Hooked::new(self, hook)
-    }
-
-    /// This producer's output followed by `next`'s.
-    fn then<Q: Producer>(self, next: Q) -> Then<Self, Q> {
-        Then::new(self, next)
-    }
-
-    // --- codec combinators (chunked, gzip/zlib/deflate, dot-stuffing) ---
-    // Each codec adds its methods here, grouped by codec.
-
-    /// Encodes this producer's output with the HTTP/1.1 chunked transfer
-    /// coding: size line, payload (never copied; file regions stay regions)
-    /// and CRLF per chunk, then the last-chunk. Builder methods add
-    /// extensions, trailers and a maximum chunk size. See
-    /// [`Chunked`](crate::codec::chunked::Chunked).
-    fn chunked(self) -> crate::codec::chunked::Chunked<Self> {
-        crate::codec::chunked::Chunked::new(self)
-    }
-
-    /// Decodes this producer's chunked-coded output, strictly and with the
-    /// default limits. See [`Dechunked`](crate::codec::chunked::Dechunked).
-    fn dechunked(self) -> crate::codec::chunked::Dechunked<Self> {
-        crate::codec::chunked::Dechunked::new(self, crate::codec::chunked::ChunkedDecoder::new())
-    }
-
-    /// Dot-stuffs this producer's output for SMTP/NNTP (RFC 5321 section
-    /// 4.5.2): a `.` is added to every line that starts with one, the first
-    /// included. Chain [`.terminated(true)`](crate::codec::dotstuff::DotStuffed::terminated)
-    /// to close it with `CRLF.CRLF`. See [`DotStuffed`](crate::codec::dotstuff::DotStuffed).
-    fn dot_stuffed(self) -> crate::codec::dotstuff::DotStuffed<Self> {
-        crate::codec::dotstuff::DotStuffed::new(self)
-    }
-
-    /// Un-stuffs this producer's dot-stuffed output, ending at the
-    /// end-of-data line `CRLF.CRLF`; fails with `InvalidData` if the output
-    /// ends before it. See [`DotUnstuffed`](crate::codec::dotstuff::DotUnstuffed).
-    fn dot_unstuffed(self) -> crate::codec::dotstuff::DotUnstuffed<Self> {
-        crate::codec::dotstuff::DotUnstuffed::new(self)
-    }
-
-    /// Replaces every occurrence of `find` by `replace`, however the output
-    /// is cut into chunks (Medusa's `escaping_producer`). See
-    /// [`Escaped`](crate::codec::escape::Escaped).
-    ///
-    /// # Panics
-    ///
-    /// If `find` is empty.
-    fn escaped(
-        self,
-        find: impl Into<Bytes>,
-        replace: impl Into<Bytes>,
-    ) -> crate::codec::escape::Escaped<Self> {
-        crate::codec::escape::Escaped::new(self, crate::codec::escape::Escaper::new(find, replace))
-    }
-
-    /// Compresses this producer's output as gzip (RFC 1952) at `level`
-    /// (0-9). See [`Compressed`](crate::codec::gzip::Compressed) and
-    /// [`FlushPolicy`](crate::codec::gzip::FlushPolicy).
-    ///
-    /// # Panics
-    ///
-    /// If `level` is above 9.
-    #[cfg(feature = "gzip")]
-    fn gzip(self, level: u32) -> crate::codec::gzip::Compressed<Self> {
-        crate::codec::gzip::Compressed::new(self, crate::codec::gzip::Format::Gzip, level)
-    }
-
-    /// Compresses this producer's output as zlib (RFC 1950; HTTP's
-    /// `Content-Encoding: deflate`) at `level` (0-9).
-    ///
-    /// # Panics
-    ///
-    /// If `level` is above 9.
-    #[cfg(feature = "gzip")]
-    fn zlib(self, level: u32) -> crate::codec::gzip::Compressed<Self> {
-        crate::codec::gzip::Compressed::new(self, crate::codec::gzip::Format::Zlib, level)
-    }
-
-    /// Compresses this producer's output as raw deflate (RFC 1951, no
-    /// header or check) at `level` (0-9).
-    ///
-    /// # Panics
-    ///
-    /// If `level` is above 9.
-    #[cfg(feature = "gzip")]
-    fn deflate(self, level: u32) -> crate::codec::gzip::Compressed<Self> {
-        crate::codec::gzip::Compressed::new(self, crate::codec::gzip::Format::Deflate, level)
-    }
-
-    /// Decodes this producer's output as gzip (all members), with a cap on
-    /// the decompressed size. See [`Decompressed`](crate::codec::gzip::Decompressed).
-    #[cfg(feature = "gzip")]
-    fn gunzip(self) -> crate::codec::gzip::Decompressed<Self> {
-        crate::codec::gzip::Decompressed::new(self, crate::codec::gzip::Format::Gzip)
-    }
-
-    /// Decodes this producer's output as zlib, with a cap on the
-    /// decompressed size.
-    #[cfg(feature = "gzip")]
-    fn unzlib(self) -> crate::codec::gzip::Decompressed<Self> {
-        crate::codec::gzip::Decompressed::new(self, crate::codec::gzip::Format::Zlib)
-    }
-
-    /// Decodes this producer's output as raw deflate, with a cap on the
-    /// decompressed size.
-    #[cfg(feature = "gzip")]
-    fn inflate(self) -> crate::codec::gzip::Decompressed<Self> {
-        crate::codec::gzip::Decompressed::new(self, crate::codec::gzip::Format::Deflate)
-    }
-
-    // --- end of codec combinators ---
-
-    /// Boxes this producer for a FIFO of mixed producers.
-    fn boxed(self) -> Box<dyn Producer + Send>
-    where
-        Self: Send + 'static,
-    {
-        Box::new(self)
-    }
-
-    /// Reads the whole output into one buffer, blocking while pending.
-    /// File regions are read. Meant for tests and small outputs.
-    fn collect_bytes(mut self) -> io::Result<Bytes> {
-        let mut out = BytesMut::new();
-        while let Some(c) = self.more()? {
-            out.extend_from_slice(&c.into_bytes()?);
-        }
-        Ok(out.freeze())
-    }
-}
-
-impl<P: Producer> ProducerExt for P {}
-
-mod pieces;
-pub use pieces::Pieces;
 
 /// Runs `f` with a context whose waker unparks the current thread. The
 /// waker is made once per thread, so blocking calls allocate nothing.

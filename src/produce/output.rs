@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 
 use super::{Counters, More, Producer};
-use crate::chunk::Chunk;
+use crate::chunk::{Chunk, NonEmptyBytes};
 
 /// The default bound on bytes written but not yet taken: 1 MiB.
 pub const DEFAULT_OUTPUT_CAPACITY: usize = 1 << 20;
@@ -77,7 +77,7 @@ impl Shared {
 
 #[derive(Debug)]
 struct State {
-    queue: VecDeque<Bytes>,
+    queue: VecDeque<NonEmptyBytes>,
     /// Total bytes in `queue`.
     queued: usize,
     writer: WriterState,
@@ -109,9 +109,9 @@ impl OutputWriter {
     ///
     /// Fails with [`io::ErrorKind::BrokenPipe`] if the producer was dropped.
     pub fn send(&mut self, bytes: Bytes) -> io::Result<()> {
-        if bytes.is_empty() {
+        let Some(bytes) = NonEmptyBytes::new(bytes) else {
             return Ok(());
-        }
+        };
         let mut st = self.wait_for_room()?;
         st.queued += bytes.len();
         st.queue.push_back(bytes);
@@ -174,8 +174,12 @@ impl Write for OutputWriter {
         }
         let mut st = self.wait_for_room()?;
         let n = buf.len().min(self.shared.capacity - st.queued);
+        // There is room and `buf` is not empty, so `n` is at least 1.
+        let Some(piece) = NonEmptyBytes::new(Bytes::copy_from_slice(&buf[..n])) else {
+            return Ok(0);
+        };
         st.queued += n;
-        st.queue.push_back(Bytes::copy_from_slice(&buf[..n]));
+        st.queue.push_back(piece);
         let waker = st.waker.take();
         drop(st);
         if let Some(w) = waker {

@@ -9,7 +9,7 @@ use crate::chunk::Chunk;
 ///
 /// Memory chunks are sliced, never copied; file regions are split into
 /// smaller regions (still not read). Made by
-/// [`ProducerExt::pieces`](super::ProducerExt::pieces). Useful to simulate a
+/// [`ProducerExt::pieces`](crate::ProducerExt::pieces). Useful to simulate a
 /// peer that delivers small reads, and for the `chunk:N` stage of `pipe`.
 #[derive(Debug)]
 pub struct Pieces<P> {
@@ -61,7 +61,7 @@ impl<P: Producer> Pieces<P> {
         }
         let head = match chunk {
             Chunk::Bytes(mut b) => {
-                let head = b.split_to(self.size);
+                let head = b.split_to(self.size).expect("0 < size < len");
                 self.held = Some(Chunk::Bytes(b));
                 Chunk::Bytes(head)
             }
@@ -93,8 +93,8 @@ impl<P: Producer> Producer for Pieces<P> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Producer, ProducerExt, from_bytes};
     use crate::testing;
+    use crate::{Producer, ProducerExt, from_bytes};
 
     #[test]
     fn conformance() {

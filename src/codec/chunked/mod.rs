@@ -113,13 +113,16 @@ use bytes::{Bytes, BytesMut};
 
 use crate::codec::syntax::{is_forbidden_ctl, is_tchar};
 
-mod dechunk;
-mod decode;
-mod encode;
+mod chunked_decoder;
+mod dechunked;
+// Named after its type, like every file here; the module is private, so
+// `chunked::chunked` never appears in a path.
+#[allow(clippy::module_inception)]
+mod chunked;
 
-pub use dechunk::Dechunked;
-pub use decode::{ChunkedDecoder, Decoded};
-pub use encode::Chunked;
+pub use chunked::Chunked;
+pub use chunked_decoder::{ChunkedDecoder, Decoded};
+pub use dechunked::Dechunked;
 
 /// Default cap on one size line: hex digits and extensions, without the
 /// CRLF.

@@ -81,15 +81,15 @@
 //!   [`GzipError::Truncated`].
 
 mod adler;
-mod compress;
+mod compressed;
 mod compressor;
-mod decompress;
+mod decompressed;
 mod decompressor;
 mod error;
 
-pub use compress::{Compressed, DEFAULT_POLL_BUDGET};
+pub use compressed::{Compressed, DEFAULT_POLL_BUDGET};
 pub use compressor::{Compressor, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
-pub use decompress::Decompressed;
+pub use decompressed::Decompressed;
 pub use decompressor::{Decompressor, Progress};
 pub use error::{GzipError, HeaderField};
 
@@ -109,9 +109,6 @@ pub const ENCODE_CHUNK: usize = 32 << 10;
 
 /// The most bytes a [`Decompressed`] producer hands out in one chunk: 64 KiB.
 pub const DECODE_CHUNK: usize = 64 << 10;
-
-/// The largest piece of a file region read at once by a combinator: 64 KiB.
-pub(crate) const READ_PIECE: usize = 64 << 10;
 
 /// Which wrapping around deflate data: gzip, zlib or none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

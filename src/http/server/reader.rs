@@ -10,6 +10,7 @@ use bytes::{Bytes, BytesMut};
 use super::access_log::AccessLogEntry;
 use super::in_flight::ConnState;
 use super::shared::Shared;
+use crate::ProducerExt;
 use crate::codec::chunked::ChunkedDecoder;
 use crate::codec::gzip::{Compressed, Compressor, Format};
 use crate::consume::{ConsumeError, Consumer, Control, Eof, Framing};
@@ -18,7 +19,7 @@ use crate::http::proto::{
     BodyFraming, HeadScanner, HttpError, Method, RequestHead, ResponseHead, Status, UrlPath,
     Version, now_http_date,
 };
-use crate::produce::{ListProducer, Producer, ProducerExt, deferred, from_bytes};
+use crate::produce::{ListProducer, Producer, deferred, from_bytes};
 use crate::reactor::Outbox;
 
 /// `Allow` for `/echo`.

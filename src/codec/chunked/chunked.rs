@@ -3,10 +3,10 @@
 
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
 use super::{ChunkedError, render_extension, render_trailer};
-use crate::chunk::Chunk;
+use crate::chunk::{Chunk, NonEmptyBytes};
 use crate::produce::{Counters, More, Producer};
 
 /// Size lines are written into a shared arena this big, then split off, so
@@ -19,7 +19,7 @@ const LINE_ARENA: usize = 4096;
 ///
 /// Each inner chunk becomes three pieces: the size line (`1f4\r\n`,
 /// lowercase hex, no leading zeros, with the configured extensions), the
-/// payload as it came (the same [`Bytes`], or the same file region: never
+/// payload as it came (the same [`Bytes`](bytes::Bytes), or the same file region: never
 /// copied) and `\r\n`. When the inner producer ends, one last piece holds
 /// the last-chunk (`0\r\n`, with its own extensions), the trailer fields and
 /// the final CRLF. No empty chunk is ever framed: producers never hand one
@@ -234,7 +234,9 @@ impl<P: Producer> Chunked<P> {
         } else {
             match chunk {
                 Chunk::Bytes(mut b) => {
-                    let head = b.split_to(self.max_chunk as usize);
+                    let head = b
+                        .split_to(self.max_chunk as usize)
+                        .expect("0 < max_chunk < len");
                     (Chunk::Bytes(head), Some(Chunk::Bytes(b)))
                 }
                 Chunk::File(r) => {
@@ -251,10 +253,10 @@ impl<P: Producer> Chunked<P> {
     }
 
     /// `{len:x}{extensions}\r\n`, written into the arena.
-    fn size_line(&mut self, len: u64) -> Bytes {
+    fn size_line(&mut self, len: u64) -> NonEmptyBytes {
         if len.is_power_of_two() && self.extensions.is_empty() {
             let (line, n) = &POW2_LINES[len.trailing_zeros() as usize];
-            return Bytes::from_static(&line[..*n]);
+            return NonEmptyBytes::from_static(&line[..*n]);
         }
         let need = 16 + self.extensions.len() + 2;
         if self.lines.capacity() < need {
@@ -268,7 +270,7 @@ impl<P: Producer> Chunked<P> {
         self.lines.extend_from_slice(&hex[..digits]);
         self.lines.extend_from_slice(&self.extensions);
         self.lines.extend_from_slice(b"\r\n");
-        self.lines.split().freeze()
+        NonEmptyBytes::new(self.lines.split().freeze()).expect("at least one digit and CRLF")
     }
 
     /// The last piece: last-chunk, trailers, final CRLF.
@@ -278,7 +280,7 @@ impl<P: Producer> Chunked<P> {
         tail.extend_from_slice(b"\r\n");
         tail.extend_from_slice(&self.trailers);
         tail.extend_from_slice(b"\r\n");
-        Chunk::Bytes(tail.freeze())
+        Chunk::from_bytes(tail.freeze()).expect("at least `0\r\n\r\n`")
     }
 
     fn poll_inner(&mut self, cx: &mut Context<'_>) -> More {
@@ -306,7 +308,7 @@ impl<P: Producer> Chunked<P> {
             },
             State::Crlf => {
                 self.state = State::SizeLine;
-                Poll::Ready(Some(Ok(Chunk::Bytes(Bytes::from_static(b"\r\n")))))
+                Poll::Ready(Some(Ok(Chunk::Bytes(NonEmptyBytes::from_static(b"\r\n")))))
             }
             State::Done => Poll::Ready(None),
         }
@@ -345,9 +347,10 @@ impl<P: Producer> Producer for Chunked<P> {
 mod tests {
     use std::io;
 
+    use bytes::Bytes;
     use proptest::prelude::*;
 
-    use super::super::decode::decode_pieces;
+    use super::super::chunked_decoder::decode_pieces;
     use super::super::{ChunkedDecoder, Extension, Limits, Part, Trailer};
     use super::*;
     use crate::testing::{self, Script, Step};

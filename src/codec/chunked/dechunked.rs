@@ -6,11 +6,8 @@ use std::task::{Context, Poll};
 use bytes::BytesMut;
 
 use super::{ChunkedDecoder, ChunkedError, Decoded};
-use crate::chunk::Chunk;
+use crate::chunk::{Chunk, REGION_PIECE};
 use crate::produce::{Counters, More, Producer};
-
-/// File regions in the input are read in pieces of at most this many bytes.
-const READ_PIECE: usize = 64 * 1024;
 
 /// Decodes the chunked-coded output of the inner producer, handing out the
 /// payload.
@@ -176,8 +173,8 @@ impl<P: Producer> Dechunked<P> {
             },
         };
         match chunk {
-            Chunk::Bytes(b) => self.feed(b),
-            region @ Chunk::File(_) => match region.split_bytes(READ_PIECE) {
+            Chunk::Bytes(b) => self.feed(b.into_bytes()),
+            region @ Chunk::File(_) => match region.split_bytes(REGION_PIECE) {
                 Ok((head, rest)) => {
                     self.feed(head);
                     if let Some(rest) = rest {
@@ -198,7 +195,12 @@ impl<P: Producer> Dechunked<P> {
         }
         loop {
             match self.decoder.decode(&mut self.buf) {
-                Ok(Decoded::Data(data)) => return Poll::Ready(Some(Ok(Chunk::Bytes(data)))),
+                Ok(Decoded::Data(data)) => {
+                    // `Data` is never empty; were it, decoding goes on.
+                    if let Some(c) = Chunk::from_bytes(data) {
+                        return Poll::Ready(Some(Ok(c)));
+                    }
+                }
                 Ok(Decoded::End) if self.stop_at_end => {
                     self.state = State::Finished;
                     return Poll::Ready(None);

@@ -4,13 +4,13 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
 
-use super::{Compressor, ENCODE_CHUNK, FlushPolicy, Format, READ_PIECE};
+use super::{Compressor, ENCODE_CHUNK, FlushPolicy, Format};
+use crate::chunk::{Chunk, REGION_PIECE};
+use crate::produce::{Counters, More, Producer};
 
 /// The most input bytes a [`Compressed`] compresses in one poll by default:
 /// 256 KiB, a few milliseconds of work at level 6.
 pub const DEFAULT_POLL_BUDGET: usize = 256 << 10;
-use crate::chunk::Chunk;
-use crate::produce::{Counters, More, Producer};
 
 /// Compresses another producer's output as gzip, zlib or raw deflate.
 ///
@@ -211,7 +211,7 @@ impl<P: Producer> Compressed<P> {
                         continue;
                     }
                     if let Some(chunk) = self.chunk_rest.take() {
-                        match chunk.split_bytes(READ_PIECE) {
+                        match chunk.split_bytes(REGION_PIECE) {
                             Ok((head, rest)) => {
                                 self.input = head;
                                 self.chunk_rest = rest;

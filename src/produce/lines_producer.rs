@@ -64,7 +64,8 @@ impl Producer for LinesProducer {
                 buf.extend_from_slice(b"\r\n");
             }
             self.remaining -= size as u64;
-            Poll::Ready(Some(Ok(Chunk::Bytes(buf.freeze()))))
+            // Never `None`: every line adds its CRLF.
+            Poll::Ready(Chunk::from_bytes(buf.freeze()).map(Ok))
         };
         self.counters.record(more)
     }

@@ -5,8 +5,8 @@ use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
 
-use super::{DECODE_CHUNK, Decompressor, Format, READ_PIECE};
-use crate::chunk::Chunk;
+use super::{DECODE_CHUNK, Decompressor, Format};
+use crate::chunk::{Chunk, REGION_PIECE};
 use crate::produce::{Counters, More, Producer};
 
 /// Decodes another producer's output, which is gzip, zlib or raw deflate.
@@ -175,7 +175,7 @@ impl<P: Producer> Decompressed<P> {
                         continue;
                     }
                     if let Some(chunk) = self.chunk_rest.take() {
-                        match chunk.split_bytes(READ_PIECE) {
+                        match chunk.split_bytes(REGION_PIECE) {
                             Ok((head, rest)) => {
                                 self.input = head;
                                 self.chunk_rest = rest;

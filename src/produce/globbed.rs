@@ -29,7 +29,7 @@ use crate::chunk::Chunk;
 ///   `target` is safe, even one no allocation could hold (issue 11).
 ///
 /// A `target` of 0 passes everything through. Made by
-/// [`ProducerExt::glob`](super::ProducerExt::glob).
+/// [`ProducerExt::glob`](crate::ProducerExt::glob).
 #[derive(Debug)]
 pub struct Globbed<P> {
     inner: P,
@@ -190,7 +190,7 @@ impl<P: Producer> Globbed<P> {
         // read; the rest of it comes back through `owed`.
         let room = self.target - self.buf.len();
         let (mut bytes, rest) = match chunk {
-            Chunk::Bytes(b) => (b, None),
+            Chunk::Bytes(b) => (b.into_bytes(), None),
             region @ Chunk::File(_) => match region.split_bytes(room.min(Self::MAX_RESERVE)) {
                 Ok(split) => split,
                 Err(e) => {

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 
 use super::{Counters, More, Producer};
-use crate::chunk::Chunk;
+use crate::chunk::{Chunk, NonEmptyBytes};
 
 /// A sequence of buffers handed out in order, each as its own chunk.
 ///
@@ -15,7 +15,7 @@ use crate::chunk::Chunk;
 /// `buffer_list_producer` stopped at the first empty string).
 #[derive(Debug, Clone, Default)]
 pub struct ListProducer {
-    bufs: VecDeque<Bytes>,
+    bufs: VecDeque<NonEmptyBytes>,
     remaining: u64,
     counters: Counters,
 }
@@ -36,8 +36,7 @@ impl ListProducer {
 
     /// Appends a buffer to the end of the list.
     pub fn push(&mut self, buf: impl Into<Bytes>) {
-        let buf = buf.into();
-        if !buf.is_empty() {
+        if let Some(buf) = NonEmptyBytes::new(buf) {
             self.remaining += buf.len() as u64;
             self.bufs.push_back(buf);
         }
