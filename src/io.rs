@@ -228,6 +228,7 @@ impl<'a> Gathered<'a> {
     }
 
     /// The bytes in them: what a write that took everything returns.
+    #[cfg_attr(not(feature = "reactor"), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
