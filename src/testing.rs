@@ -97,6 +97,28 @@ macro_rules! conformance {
     };
 }
 
+/// Reads `p` to its end or its first error: the bytes handed out (file
+/// regions read) and how it ended. Checks that an error is final (the
+/// next call is the end).
+#[track_caller]
+pub fn drain<P: Producer>(mut p: P) -> (Vec<u8>, io::Result<()>) {
+    let mut out = Vec::new();
+    loop {
+        match p.more() {
+            Ok(Some(c)) => out.extend_from_slice(&c.into_bytes().expect("reading a file region")),
+            Ok(None) => return (out, Ok(())),
+            Err(e) => {
+                assert!(
+                    matches!(p.more(), Ok(None)),
+                    "errors are final: after {} bytes and {e}",
+                    out.len()
+                );
+                return (out, Err(e));
+            }
+        }
+    }
+}
+
 /// The sizes of the chunks a producer hands out, to its end.
 #[track_caller]
 pub fn chunk_sizes<P: Producer>(mut p: P) -> Vec<u64> {

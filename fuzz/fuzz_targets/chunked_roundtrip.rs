@@ -22,23 +22,11 @@ use std::io;
 use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use producers::codec::chunked::{ChunkedDecoder, ChunkedError, Dechunked, Decoded, Limits};
-use producers::testing::{Script, Step};
+use producers::testing::{self, Script, Step};
 use producers::produce::BytesProducer;
-use producers::{Producer, ProducerExt};
+use producers::ProducerExt;
 
 const NEXT: &[u8] = b"GET / HTTP/1.1\r\n";
-
-/// Reads `p` to its end or its first error.
-fn drain(p: &mut impl Producer) -> (Vec<u8>, io::Result<()>) {
-    let mut out = Vec::new();
-    loop {
-        match p.more() {
-            Ok(Some(c)) => out.extend_from_slice(&c.into_bytes().unwrap()),
-            Ok(None) => return (out, Ok(())),
-            Err(e) => return (out, Err(e)),
-        }
-    }
-}
 
 fn clean(v: &[u8]) -> Vec<u8> {
     let v: Vec<u8> = v
@@ -112,7 +100,7 @@ fuzz_target!(|data: &[u8]| {
         )
     };
     let mut p = Dechunked::new(script(), ChunkedDecoder::with_limits(limits));
-    let (out, r) = drain(&mut p);
+    let (out, r) = testing::drain(&mut p);
     if extra.is_empty() {
         r.expect("our own encoding decodes");
     } else {
@@ -131,7 +119,7 @@ fuzz_target!(|data: &[u8]| {
     );
 
     let mut p = Dechunked::new(script(), ChunkedDecoder::with_limits(limits)).stop_at_end(true);
-    let (out, r) = drain(&mut p);
+    let (out, r) = testing::drain(&mut p);
     r.expect("our own encoding decodes");
     assert_eq!(out, payload);
     let mut left = p.remainder().to_vec();

@@ -23,19 +23,7 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use producers::ProducerExt;
 use producers::codec::dotstuff::{DotError, DotUnstuffer, Unstuffed};
-use producers::testing::{Script, Step};
-
-/// Reads `p` to its end or its first error.
-fn drain(p: &mut impl ProducerExt) -> (Vec<u8>, io::Result<()>) {
-    let mut out = Vec::new();
-    loop {
-        match p.more() {
-            Ok(Some(c)) => out.extend_from_slice(&c.into_bytes().unwrap()),
-            Ok(None) => return (out, Ok(())),
-            Err(e) => return (out, Err(e)),
-        }
-    }
-}
+use producers::testing::{self, Script, Step};
 
 /// `data` cut at `cuts` (each modulo `data.len() + 1`).
 fn pieces<'a>(data: &'a [u8], cuts: &[u8]) -> Vec<&'a [u8]> {
@@ -127,7 +115,7 @@ fuzz_target!(|input: &[u8]| {
                 )
             };
             let mut p = script().dot_unstuffed();
-            let (out, r) = drain(&mut p);
+            let (out, r) = testing::drain(&mut p);
             assert_eq!(out, want);
             if extra.is_empty() {
                 r.expect("our own stuffing un-stuffs");
@@ -143,7 +131,7 @@ fuzz_target!(|input: &[u8]| {
                 );
             }
             let mut p = script().dot_unstuffed().stop_at_end(true);
-            let (out, r) = drain(&mut p);
+            let (out, r) = testing::drain(&mut p);
             r.expect("our own stuffing un-stuffs");
             assert_eq!(out, want);
             let (left, inner) = p.into_parts();

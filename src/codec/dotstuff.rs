@@ -1127,18 +1127,7 @@ mod tests {
     /// Un-stuffs `wire` cut at `cuts` (with a pending after each piece)
     /// through the producer: the data handed out and how it ended.
     fn unstuff_producer(wire: &[u8], cuts: &[usize]) -> (Vec<u8>, io::Result<()>) {
-        let mut p = chunked(wire, cuts).dot_unstuffed();
-        let mut out = Vec::new();
-        loop {
-            match p.more() {
-                Ok(Some(c)) => out.extend_from_slice(&c.into_bytes().unwrap()),
-                Ok(None) => break (out, Ok(())),
-                Err(e) => {
-                    assert!(p.more().unwrap().is_none(), "errors are final");
-                    break (out, Err(e));
-                }
-            }
-        }
+        testing::drain(chunked(wire, cuts).dot_unstuffed())
     }
 
     #[test]

@@ -396,18 +396,7 @@ mod tests {
                 last = c;
             }
         }
-        let mut p = Script::new(steps).dechunked();
-        let mut out = Vec::new();
-        loop {
-            match p.more() {
-                Ok(Some(c)) => out.extend_from_slice(&c.into_bytes().unwrap()),
-                Ok(None) => break (out, Ok(())),
-                Err(e) => {
-                    assert!(p.more().unwrap().is_none(), "errors are final");
-                    break (out, Err(e));
-                }
-            }
-        }
+        testing::drain(Script::new(steps).dechunked())
     }
 
     #[test]
