@@ -1,22 +1,23 @@
 // Producers inside another server: a producer pipeline (file → gzip → glob)
-// served as a hyper response body through the Stream adapter.
+// served as a hyper response body, `producers::body::ProducerBody`.
 //
-//     cargo run --example hyper_body -- --file README.md --addr 127.0.0.1:8081
+//     cargo run --example hyper_body --features http-body -- --file README.md --addr 127.0.0.1:8081
 //     curl --compressed http://127.0.0.1:8081/
+//     curl -i http://127.0.0.1:8081/raw
 //
 // Prints `listening on http://ADDR` once ready; `--exit-after SECONDS` stops
-// it. Every GET gets the file gzip-compressed (chunked by hyper, since the
-// compressed length is unknown). `tests/hyper_body.rs` runs `serve` in-process.
+// it. `GET /raw` gets the file as it is (hyper sends `Content-Length`, from
+// the producer's exact length); any other GET gets it gzip-compressed
+// (chunked by hyper, since the compressed length is unknown).
+// `tests/hyper_body.rs` runs `serve` in-process.
 //
 // The recipe:
 //
 //     let pipeline = producers::file(&path)?.gzip(6).glob(64 << 10);
-//     let body = StreamBody::new(DataFrames(ProducerStream::new(pipeline)));
-//     Response::builder().header("Content-Encoding", "gzip").body(body)
+//     Response::builder().header("Content-Encoding", "gzip").body(ProducerBody::new(pipeline))
 //
-// `ProducerStream` turns the producer into a `Stream<Item = io::Result<Bytes>>`
-// (file regions read in bounded pieces); `DataFrames` maps each item to
-// `Frame::data`, the shape `http_body_util::StreamBody` takes.
+// `ProducerBody` is an `http_body::Body`: exact size hint from `exact_len`,
+// file regions read in bounded pieces, errors end the body.
 
 #![allow(dead_code)]
 
@@ -24,35 +25,18 @@ use std::convert::Infallible;
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_core::Stream;
-use http_body_util::StreamBody;
-use hyper::body::{Frame, Incoming};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use producers::stream::ProducerStream;
+use producers::body::ProducerBody;
 use producers::{Producer, ProducerExt};
-
-/// Maps a stream of bytes to a stream of body data frames.
-pub struct DataFrames<S>(pub S);
-
-impl<S: Stream<Item = io::Result<Bytes>> + Unpin> Stream for DataFrames<S> {
-    type Item = io::Result<Frame<Bytes>>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.0)
-            .poll_next(cx)
-            .map(|item| item.map(|r| r.map(Frame::data)))
-    }
-}
 
 /// The pipeline: the file, gzip-compressed, globbed into 64 KiB pieces.
 pub fn pipeline(path: &std::path::Path) -> io::Result<impl Producer + Unpin + Send + use<>> {
@@ -62,14 +46,21 @@ pub fn pipeline(path: &std::path::Path) -> io::Result<impl Producer + Unpin + Se
 /// The response for one request: the pipeline as a streamed body.
 pub fn respond(
     path: &std::path::Path,
-) -> io::Result<
-    Response<StreamBody<DataFrames<ProducerStream<impl Producer + Unpin + Send + use<>>>>>,
-> {
-    let body = StreamBody::new(DataFrames(ProducerStream::new(pipeline(path)?)));
+) -> io::Result<Response<ProducerBody<impl Producer + Unpin + Send + use<>>>> {
     Ok(Response::builder()
         .header("Content-Type", "application/octet-stream")
         .header("Content-Encoding", "gzip")
-        .body(body)
+        .body(ProducerBody::new(pipeline(path)?))
+        .expect("valid response"))
+}
+
+/// The response for `GET /raw`: the file as it is, its length known.
+pub fn respond_raw(
+    path: &std::path::Path,
+) -> io::Result<Response<ProducerBody<producers::FileProducer>>> {
+    Ok(Response::builder()
+        .header("Content-Type", "application/octet-stream")
+        .body(ProducerBody::new(producers::file(path)?))
         .expect("valid response"))
 }
 
@@ -88,10 +79,15 @@ pub async fn serve(
         }
         let file = file.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |_req: Request<Incoming>| {
+            let service = service_fn(move |req: Request<Incoming>| {
                 let file = file.clone();
                 async move {
-                    Ok::<_, Infallible>(match respond(&file) {
+                    let r = if req.uri().path() == "/raw" {
+                        respond_raw(&file).map(|r| r.map(http_body_util::Either::Right))
+                    } else {
+                        respond(&file).map(|r| r.map(http_body_util::Either::Left))
+                    };
+                    Ok::<_, Infallible>(match r {
                         Ok(r) => r.map(http_body_util::Either::Left),
                         Err(e) => Response::builder()
                             .status(404)

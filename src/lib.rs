@@ -26,7 +26,8 @@
 //! - Adapters: [`io::ProducerReader`] (`std::io::Read`), [`io::ReadProducer`]
 //!   (a producer over a blocking `Read`), [`io::Driver`] (a
 //!   vectored writer into any `std::io::Write`), and with the `stream`
-//!   feature [`stream`] (`futures_core::Stream` both ways).
+//!   feature [`stream`] (`futures_core::Stream` both ways), with
+//!   `http-body` [`body`] (`http_body::Body`).
 //!
 //! Everything else is reached through its module: the codecs in
 //! [`codec`] (`codec::chunked::Chunked`, `codec::gzip::Compressed` …),
@@ -60,6 +61,7 @@
 //! | `reactor` | yes | the poll-based event loop (polling, rustix, socket2) |
 //! | `stream` | yes | `futures_core::Stream` adapters, for hyper and axum bodies |
 //! | `http` | yes | the HTTP/1.1 file server on the reactor (needs `reactor` and `gzip`) |
+//! | `http-body` | no | `body`: `http_body::Body` for producers, a response body for hyper and axum (exact length, trailers) |
 //! | `stage` | no | `stage`: pipeline stages parsed from strings (`gzip:6 chunk:4K`), for the `pipe` and `sweep` tools |
 //! | `testing` | no | `testing`: the producer conformance check, `conformance!`, `Script`, counting wakers |
 
@@ -73,6 +75,8 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "http-body")]
+pub mod body;
 pub mod chunk;
 pub mod codec;
 pub mod consume;

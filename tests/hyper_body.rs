@@ -1,7 +1,9 @@
 //! A producer pipeline (file → gzip → glob) served by hyper as a response
-//! body: the example's `serve` runs in-process on 127.0.0.1:0, a raw socket
-//! fetches it, and the decoded bytes must equal the file.
-#![cfg(all(feature = "stream", feature = "gzip"))]
+//! body (`producers::body::ProducerBody`): the example's `serve` runs
+//! in-process on 127.0.0.1:0, a raw socket fetches it, and the decoded bytes
+//! must equal the file. A known length is sent with `Content-Length`, an
+//! unknown one chunked.
+#![cfg(all(feature = "http-body", feature = "gzip"))]
 
 #[path = "../examples/hyper_body.rs"]
 #[allow(unreachable_pub)]
@@ -34,21 +36,14 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     }
 }
 
-#[test]
-fn a_gzip_pipeline_as_a_hyper_body() {
-    let dir = std::env::temp_dir().join(format!("producers-hyper-body-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("data.txt");
-    let data: Vec<u8> = (0..40_000)
-        .flat_map(|i| format!("line {i} of the file served through hyper\n").into_bytes())
-        .collect();
-    std::fs::write(&path, &data).unwrap();
-
+/// Runs the example's server over `path` and fetches each of `targets`
+/// (one connection each): the lowercased head and the raw body of each.
+fn fetch(path: &std::path::Path, targets: &[&str]) -> Vec<(String, Vec<u8>)> {
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = std_listener.local_addr().unwrap();
     std_listener.set_nonblocking(true).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let (stop2, path2) = (stop.clone(), path.clone());
+    let (stop2, path2) = (stop.clone(), path.to_path_buf());
     let server = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
@@ -59,19 +54,46 @@ fn a_gzip_pipeline_as_a_hyper_body() {
             hyper_body::serve(listener, path2, stop2).await
         })
     });
-
-    let mut c = TcpStream::connect(addr).unwrap();
-    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    let mut out = Vec::new();
+    for target in targets {
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(
+            format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .unwrap();
-    let mut resp = Vec::new();
-    c.read_to_end(&mut resp).unwrap();
-    let end = find(&resp, b"\r\n\r\n").unwrap() + 4;
-    let head = String::from_utf8_lossy(&resp[..end]).to_lowercase();
-    assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+        let mut resp = Vec::new();
+        c.read_to_end(&mut resp).unwrap();
+        let end = find(&resp, b"\r\n\r\n").unwrap() + 4;
+        let head = String::from_utf8_lossy(&resp[..end]).to_lowercase();
+        assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
+        out.push((head, resp[end..].to_vec()));
+    }
+    stop.store(true, Ordering::SeqCst);
+    let _ = TcpStream::connect(addr);
+    server.join().unwrap().unwrap();
+    out
+}
+
+#[test]
+fn a_gzip_pipeline_chunked_and_a_known_length_with_content_length() {
+    let dir = std::env::temp_dir().join(format!("producers-hyper-body-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("data.txt");
+    // Over 256 KiB, so the file is read in several pieces.
+    let data: Vec<u8> = (0..40_000)
+        .flat_map(|i| format!("line {i} of the file served through hyper\n").into_bytes())
+        .collect();
+    assert!(data.len() > 3 * producers::body::REGION_FRAME);
+    std::fs::write(&path, &data).unwrap();
+
+    let got = fetch(&path, &["/", "/raw"]);
+
+    let (head, body) = &got[0];
     assert!(head.contains("content-encoding: gzip\r\n"), "{head}");
     assert!(head.contains("transfer-encoding: chunked\r\n"), "{head}");
-    let gz = dechunk(&resp[end..]);
+    assert!(!head.contains("content-length"), "{head}");
+    let gz = dechunk(body);
     assert!(
         gz.len() < data.len() / 4,
         "compressed: {} of {}",
@@ -84,8 +106,13 @@ fn a_gzip_pipeline_as_a_hyper_body() {
         .unwrap();
     assert_eq!(decoded, data);
 
-    stop.store(true, Ordering::SeqCst);
-    let _ = TcpStream::connect(addr);
-    server.join().unwrap().unwrap();
+    let (head, body) = &got[1];
+    assert!(
+        head.contains(&format!("content-length: {}\r\n", data.len())),
+        "{head}"
+    );
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    assert_eq!(body, &data);
+
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,0 +1,396 @@
+//! A producer as an `http_body::Body` (feature `http-body`): a response body
+//! for hyper and axum.
+//!
+//! [`ProducerBody`] keeps what the peer ecosystem keeps: a producer's exact
+//! length becomes the body's exact size hint (so hyper sends
+//! `Content-Length`, and chunked coding otherwise), memory chunks become
+//! data frames without a copy, file regions are read in bounded pieces (a
+//! large file never lands in memory whole, a poll never blocks for long), an
+//! error ends the body with that error, and [`Trailers`] computed over the
+//! bytes as sent are yielded as a trailers frame at the end.
+//!
+//! ```
+//! use producers::body::ProducerBody;
+//! use producers::from_bytes;
+//! use http_body::Body as _;
+//!
+//! let body = ProducerBody::new(from_bytes("hello"));
+//! assert_eq!(body.size_hint().exact(), Some(5));
+//! ```
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use ::http::HeaderMap;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+
+use crate::chunk::Chunk;
+use crate::produce::Producer;
+
+/// The largest data frame a [`ProducerBody`] reads from a file region:
+/// 256 KiB.
+///
+/// The same size as the `stream` feature's `REGION_ITEM`, for the same
+/// reason: the frame is handed whole to hyper (one frame, one write call),
+/// so the cost per frame stays small next to the `pread` and the copy, while
+/// a large file is still read piece by piece.
+pub const REGION_FRAME: usize = 256 << 10;
+
+/// Trailers computed over a body's data as it is sent, yielded as a trailers
+/// frame when the body ends.
+///
+/// `update` sees every data frame, in order; `finish` is called once, at the
+/// end (not after an error), and an empty map sends no trailers frame.
+pub trait Trailers {
+    /// Takes in one data frame's bytes.
+    fn update(&mut self, data: &[u8]);
+
+    /// The trailer fields, once the last data frame has been sent.
+    fn finish(self) -> HeaderMap;
+}
+
+/// No trailers: the default of a [`ProducerBody`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoTrailers;
+
+impl Trailers for NoTrailers {
+    fn update(&mut self, _data: &[u8]) {}
+
+    fn finish(self) -> HeaderMap {
+        HeaderMap::new()
+    }
+}
+
+/// Trailers from a pair of closures: `update` per data frame, `finish` at
+/// the end. Built by [`trailers_fn`].
+#[derive(Clone, Debug)]
+pub struct TrailersFn<U, F> {
+    update: U,
+    finish: F,
+}
+
+/// Trailers from a pair of closures: `update` sees every data frame,
+/// `finish` returns the trailer fields at the end.
+pub fn trailers_fn<U, F>(update: U, finish: F) -> TrailersFn<U, F>
+where
+    U: FnMut(&[u8]),
+    F: FnOnce() -> HeaderMap,
+{
+    TrailersFn { update, finish }
+}
+
+impl<U, F> Trailers for TrailersFn<U, F>
+where
+    U: FnMut(&[u8]),
+    F: FnOnce() -> HeaderMap,
+{
+    fn update(&mut self, data: &[u8]) {
+        (self.update)(data)
+    }
+
+    fn finish(self) -> HeaderMap {
+        (self.finish)()
+    }
+}
+
+/// A response body of a producer's output.
+///
+/// The size hint is exact when the producer knows its length
+/// ([`Producer::exact_len`]); memory chunks pass through as data frames
+/// without a copy; file regions are read in pieces of at most
+/// [`REGION_FRAME`] bytes; an error is yielded as `Err` and then the body
+/// ends. With [`with_trailers`](ProducerBody::with_trailers), a trailers
+/// frame follows the last data frame.
+#[derive(Debug)]
+pub struct ProducerBody<P, T = NoTrailers> {
+    producer: P,
+    /// The rest of a file region being read in pieces.
+    region: Option<Chunk>,
+    /// The trailers being computed; `None` without them, and once finished.
+    trailers: Option<T>,
+    ended: bool,
+}
+
+impl<P: Producer + Unpin> ProducerBody<P> {
+    /// A body of `producer`'s output, without trailers.
+    pub fn new(producer: P) -> Self {
+        ProducerBody {
+            producer,
+            region: None,
+            trailers: None,
+            ended: false,
+        }
+    }
+
+    /// The same body with `trailers` computed over its data and sent at the
+    /// end.
+    pub fn with_trailers<T: Trailers>(self, trailers: T) -> ProducerBody<P, T> {
+        ProducerBody {
+            producer: self.producer,
+            region: self.region,
+            trailers: Some(trailers),
+            ended: self.ended,
+        }
+    }
+}
+
+impl<P, T> ProducerBody<P, T> {
+    /// The producer.
+    pub fn get_ref(&self) -> &P {
+        &self.producer
+    }
+
+    /// The producer, mutably.
+    pub fn get_mut(&mut self) -> &mut P {
+        &mut self.producer
+    }
+
+    /// The producer; an unread region rest and the trailers are dropped.
+    pub fn into_inner(self) -> P {
+        self.producer
+    }
+}
+
+impl<P: Producer + Unpin, T: Trailers + Unpin> Body for ProducerBody<P, T> {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
+        let chunk = match this.region.take() {
+            Some(c) => c,
+            None => match this.producer.poll_more(cx) {
+                Poll::Ready(Some(Ok(c))) => c,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(this.fail(e)))),
+                Poll::Ready(None) => {
+                    this.ended = true;
+                    let map = this.trailers.take().map(T::finish).unwrap_or_default();
+                    return Poll::Ready((!map.is_empty()).then(|| Ok(Frame::trailers(map))));
+                }
+                Poll::Pending => return Poll::Pending,
+            },
+        };
+        let bytes = match chunk {
+            Chunk::Bytes(b) => b.into_bytes(),
+            region => match region.split_bytes(REGION_FRAME) {
+                Ok((bytes, rest)) => {
+                    this.region = rest;
+                    bytes
+                }
+                Err(e) => return Poll::Ready(Some(Err(this.fail(e)))),
+            },
+        };
+        if let Some(t) = this.trailers.as_mut() {
+            t.update(&bytes);
+        }
+        Poll::Ready(Some(Ok(Frame::data(bytes))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended
+            || (self.trailers.is_none()
+                && self.region.is_none()
+                && self.producer.exact_len() == Some(0))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        if self.ended {
+            return SizeHint::with_exact(0);
+        }
+        let region = self.region.as_ref().map_or(0, Chunk::len);
+        match self.producer.exact_len() {
+            Some(n) => SizeHint::with_exact(n + region),
+            None => {
+                let mut hint = SizeHint::new();
+                hint.set_lower(region);
+                hint
+            }
+        }
+    }
+}
+
+impl<P, T> ProducerBody<P, T> {
+    /// Ends the body after `e`: no more frames, no trailers.
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        self.ended = true;
+        self.region = None;
+        self.trailers = None;
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, Script, Step};
+    use crate::{FileProducer, ProducerExt, from_bytes};
+    use http_body_util::BodyExt;
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// Polls a body to its end with a counting waker (scripted pendings wake
+    /// at once): the data frames, the trailers, the error if any.
+    fn frames<B: Body<Data = Bytes, Error = io::Error> + Unpin>(
+        mut b: B,
+    ) -> (Vec<Bytes>, Option<HeaderMap>, Option<io::ErrorKind>) {
+        let (mut cx, _) = testing::counting_context();
+        let (mut data, mut trailers) = (Vec::new(), None);
+        loop {
+            match Pin::new(&mut b).poll_frame(&mut cx) {
+                Poll::Ready(Some(Ok(f))) => match f.into_data() {
+                    Ok(d) => {
+                        assert!(trailers.is_none(), "data after trailers");
+                        assert!(!d.is_empty());
+                        data.push(d);
+                    }
+                    Err(f) => trailers = Some(f.into_trailers().unwrap()),
+                },
+                Poll::Ready(Some(Err(e))) => {
+                    assert!(b.is_end_stream());
+                    assert!(matches!(
+                        Pin::new(&mut b).poll_frame(&mut cx),
+                        Poll::Ready(None)
+                    ));
+                    return (data, trailers, Some(e.kind()));
+                }
+                Poll::Ready(None) => {
+                    assert!(b.is_end_stream());
+                    return (data, trailers, None);
+                }
+                Poll::Pending => {}
+            }
+        }
+    }
+
+    #[test]
+    fn memory_collects_with_an_exact_size_hint_and_no_copy() {
+        let src = Bytes::from_static(b"hello, world");
+        let body = ProducerBody::new(from_bytes(src.clone()));
+        assert_eq!(body.size_hint().exact(), Some(12));
+        assert!(!body.is_end_stream());
+        let (data, trailers, err) = frames(ProducerBody::new(from_bytes(src.clone())));
+        assert_eq!((trailers, err), (None, None));
+        assert_eq!(data.len(), 1);
+        assert_eq!(data[0], src);
+        assert_eq!(data[0].as_ptr(), src.as_ptr(), "passed through, not copied");
+        let collected = block_on(body.collect()).unwrap();
+        assert!(collected.trailers().is_none());
+        assert_eq!(collected.to_bytes(), src);
+    }
+
+    #[test]
+    fn an_unknown_length_has_no_exact_hint_and_an_empty_body_ends_at_once() {
+        let p = Script::new([Step::chunk("ab"), Step::Pending, Step::chunk("c")]);
+        let body = ProducerBody::new(p);
+        assert_eq!(body.size_hint().exact(), None);
+        assert_eq!(block_on(body.collect()).unwrap().to_bytes(), "abc");
+        let empty = ProducerBody::new(from_bytes(""));
+        assert!(empty.is_end_stream());
+        assert_eq!(empty.size_hint().exact(), Some(0));
+    }
+
+    #[test]
+    fn file_regions_are_read_in_bounded_pieces() {
+        let d: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+        let f = testing::file_with(&d);
+        let p = from_bytes("<")
+            .then(FileProducer::from_file(f).unwrap().regions())
+            .then(from_bytes(">"));
+        let body = ProducerBody::new(p);
+        assert_eq!(body.size_hint().exact(), Some(d.len() as u64 + 2));
+        let (data, _, err) = frames(body);
+        assert!(err.is_none());
+        assert!(data.iter().all(|b| b.len() <= REGION_FRAME));
+        assert!(data.len() >= 2 + d.len().div_ceil(REGION_FRAME));
+        let out: Vec<u8> = data.concat();
+        assert_eq!(out.len(), d.len() + 2);
+        assert_eq!(&out[1..out.len() - 1], &d[..]);
+    }
+
+    #[test]
+    fn the_size_hint_counts_down_through_a_region() {
+        let d = vec![7u8; 3 * REGION_FRAME];
+        let f = testing::file_with(&d);
+        let mut body = ProducerBody::new(FileProducer::from_file(f).unwrap().regions());
+        let (mut cx, _) = testing::counting_context();
+        let mut left = d.len() as u64;
+        while let Poll::Ready(Some(Ok(f))) = Pin::new(&mut body).poll_frame(&mut cx) {
+            left -= f.into_data().unwrap().len() as u64;
+            assert_eq!(body.size_hint().exact(), Some(left));
+        }
+        assert_eq!(left, 0);
+        assert!(body.is_end_stream());
+    }
+
+    #[test]
+    fn an_error_mid_body_surfaces_then_the_body_ends_without_trailers() {
+        let p = Script::new([
+            Step::chunk("a"),
+            Step::Pending,
+            Step::chunk("bc"),
+            Step::error(io::ErrorKind::TimedOut),
+        ]);
+        let body = ProducerBody::new(p).with_trailers(trailers_fn(
+            |_| {},
+            || {
+                let mut m = HeaderMap::new();
+                m.insert("x-done", "yes".parse().unwrap());
+                m
+            },
+        ));
+        let (data, trailers, err) = frames(body);
+        assert_eq!(data.concat(), b"abc");
+        assert_eq!(trailers, None);
+        assert_eq!(err, Some(io::ErrorKind::TimedOut));
+    }
+
+    /// Counts the bytes sent, as a trailer.
+    #[derive(Default)]
+    struct Count(usize);
+
+    impl Trailers for Count {
+        fn update(&mut self, data: &[u8]) {
+            self.0 += data.len();
+        }
+
+        fn finish(self) -> HeaderMap {
+            let mut m = HeaderMap::new();
+            m.insert("x-count", self.0.into());
+            m
+        }
+    }
+
+    #[test]
+    fn trailers_follow_the_last_data_frame() {
+        let d = vec![1u8; REGION_FRAME + 10];
+        let p = from_bytes("ab").then(FileProducer::from_file(testing::file_with(&d)).unwrap());
+        let (data, trailers, err) = frames(ProducerBody::new(p).with_trailers(Count::default()));
+        assert!(err.is_none());
+        assert_eq!(data.concat().len(), d.len() + 2);
+        assert_eq!(trailers.unwrap()["x-count"], (d.len() + 2).to_string());
+
+        // An empty body with trailers still sends them (it does not end at once).
+        let body = ProducerBody::new(from_bytes("")).with_trailers(Count::default());
+        assert!(!body.is_end_stream());
+        let collected = block_on(body.collect()).unwrap();
+        assert_eq!(collected.trailers().unwrap()["x-count"], "0");
+
+        // An empty map sends no trailers frame.
+        let body = ProducerBody::new(from_bytes("xy")).with_trailers(NoTrailers);
+        let (data, trailers, _) = frames(body);
+        assert_eq!((data.concat(), trailers), (b"xy".to_vec(), None));
+    }
+}
