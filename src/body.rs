@@ -29,14 +29,9 @@ use http_body::{Body, Frame, SizeHint};
 use crate::chunk::Chunk;
 use crate::produce::Producer;
 
-/// The largest data frame a [`ProducerBody`] reads from a file region:
-/// 256 KiB.
-///
-/// The same size as the `stream` feature's `REGION_ITEM`, for the same
-/// reason: the frame is handed whole to hyper (one frame, one write call),
-/// so the cost per frame stays small next to the `pread` and the copy, while
-/// a large file is still read piece by piece.
-pub const REGION_FRAME: usize = 256 << 10;
+/// The largest data frame a [`ProducerBody`] reads from a file region: the
+/// crate's [`REGION_FRAME`] (256 KiB).
+pub use crate::chunk::REGION_FRAME;
 
 /// Trailers computed over a body's data as it is sent, yielded as a trailers
 /// frame when the body ends.

@@ -33,6 +33,17 @@ use bytes::Bytes;
 /// about one chunk out.
 pub const REGION_PIECE: usize = 64 << 10;
 
+/// The largest piece of a file region read at once by an adapter that hands
+/// the bytes whole to another runtime (a `Stream` item, an `http_body`
+/// data frame): 256 KiB, through [`Chunk::split_bytes`].
+///
+/// Larger than [`REGION_PIECE`] because the piece is not walked byte by byte
+/// but handed whole to the runtime's body (hyper writes it as one frame): at
+/// 256 KiB the cost per piece (a poll, a frame, a write call) stays small
+/// next to the `pread` and the copy, while a large file still never lands in
+/// memory whole.
+pub const REGION_FRAME: usize = 256 << 10;
+
 /// One non-empty piece of output.
 ///
 /// The shape is a plain enum, matched as `Chunk::Bytes(b)` / `Chunk::File(r)`;

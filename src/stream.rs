@@ -15,14 +15,9 @@ use futures_core::Stream;
 use crate::chunk::Chunk;
 use crate::produce::{Counters, More, Producer};
 
-/// The largest item a [`ProducerStream`] reads from a file region: 256 KiB.
-///
-/// Larger than a codec's [`REGION_PIECE`](crate::chunk::REGION_PIECE)
-/// (64 KiB) because the item is not walked byte by byte but handed whole to
-/// the runtime's body (hyper writes it as one frame): at 256 KiB the cost per
-/// item (a poll, a frame, a write call) stays small next to the `pread` and
-/// the copy, while a large file still never lands in memory whole.
-pub const REGION_ITEM: usize = 256 << 10;
+/// The largest item a [`ProducerStream`] reads from a file region: the
+/// crate's [`REGION_FRAME`](crate::chunk::REGION_FRAME) (256 KiB).
+pub use crate::chunk::REGION_FRAME as REGION_ITEM;
 
 /// A stream of a producer's output as [`Bytes`].
 ///

@@ -789,6 +789,20 @@ fn read_until_closed(c: &mut TcpStream, limit: Duration) -> (Vec<u8>, Duration) 
     (got, t0.elapsed())
 }
 
+/// Writes `piece` to `c` `times` times, one every `every`, on a thread,
+/// until a write fails (the server closed).
+fn trickle(c: &TcpStream, piece: &'static [u8], times: usize, every: Duration) -> JoinHandle<()> {
+    let mut w = c.try_clone().unwrap();
+    std::thread::spawn(move || {
+        for _ in 0..times {
+            if w.write_all(piece).is_err() {
+                break;
+            }
+            std::thread::sleep(every);
+        }
+    })
+}
+
 #[test]
 fn empty_lines_before_a_request_do_not_restart_the_header_timeout() {
     // RFC 9112 section 2.2 lets a server skip empty lines before a request;
@@ -796,17 +810,7 @@ fn empty_lines_before_a_request_do_not_restart_the_header_timeout() {
     // forever is timed out like any slow head.
     let s = start(|c| c.header_timeout(Some(Duration::from_millis(500))));
     let mut c = connect(s.addr);
-    let writer = {
-        let mut w = c.try_clone().unwrap();
-        std::thread::spawn(move || {
-            for _ in 0..40 {
-                if w.write_all(b"\r\n").is_err() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        })
-    };
+    let writer = trickle(&c, b"\r\n", 40, Duration::from_millis(100));
     let (got, elapsed) = read_until_closed(&mut c, Duration::from_secs(4));
     writer.join().unwrap();
     assert!(
@@ -862,17 +866,7 @@ fn a_trickled_body_is_timed_out_at_the_minimum_rate_and_a_steady_one_is_not() {
     let mut c = connect(s.addr);
     c.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
         .unwrap();
-    let writer = {
-        let mut w = c.try_clone().unwrap();
-        std::thread::spawn(move || {
-            for _ in 0..1000 {
-                if w.write_all(b"x").is_err() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
+    let writer = trickle(&c, b"x", 1000, Duration::from_millis(50));
     let (got, elapsed) = read_until_closed(&mut c, Duration::from_secs(5));
     assert!(
         got.starts_with(b"HTTP/1.1 408 Request Timeout\r\n"),

@@ -231,8 +231,8 @@ fn open_file(
         head.add("Content-Encoding", b"gzip");
         return Ok(Reply {
             head,
-            // Small reads: the compressor takes 16 KiB at a time anyway,
-            // and a blocked connection holds one read.
+            // Small reads: a connection whose client does not read holds
+            // one read buffer while the compressor waits (issue 11).
             body: Body::Gzip(producer.block_size(16 << 10)),
         });
     }
