@@ -93,6 +93,8 @@ pub mod stage;
 pub mod stream;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use chunk::{Chunk, FileRegion};
 pub use consume::{ConsumeError, Consumer, ConsumerFifo, Control, Frame, Framing, Terminator};
