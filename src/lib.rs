@@ -27,7 +27,7 @@
 //!   (a producer over a blocking `Read`), [`io::Driver`] (a
 //!   vectored writer into any `std::io::Write`), and with the `stream`
 //!   feature [`stream`] (`futures_core::Stream` both ways), with
-//!   `http-body` [`body`] (`http_body::Body`).
+//!   `http-body` [`body`] (`http_body::Body`, both ways).
 //!
 //! Everything else is reached through its module: the codecs in
 //! [`codec`] (`codec::chunked::Chunked`, `codec::gzip::Compressed` …),
@@ -61,7 +61,8 @@
 //! | `reactor` | yes | the poll-based event loop (polling, rustix, socket2) |
 //! | `stream` | yes | `futures_core::Stream` adapters, for hyper and axum bodies |
 //! | `http` | yes | the HTTP/1.1 file server on the reactor (needs `reactor` and `gzip`) |
-//! | `http-body` | no | `body`: `http_body::Body` for producers, a response body for hyper and axum (exact length, trailers) |
+//! | `http-body` | no | `body`: `http_body::Body` both ways: a producer as a response body for hyper and axum (exact length, trailers), a request body as a producer (capped) |
+//! | `digest` | no | `digest`: `Content-Digest` (RFC 9530, sha-256) over a body as sent, a trailer of the chunked encoder and of a `body::ProducerBody` (sha2) |
 //! | `stage` | no | `stage`: pipeline stages parsed from strings (`gzip:6 chunk:4K`), for the `pipe` and `sweep` tools |
 //! | `testing` | no | `testing`: the producer conformance check, `conformance!`, `Script`, counting wakers |
 
@@ -80,6 +81,8 @@ pub mod body;
 pub mod chunk;
 pub mod codec;
 pub mod consume;
+#[cfg(feature = "digest")]
+pub mod digest;
 mod ext;
 #[cfg(feature = "http")]
 pub mod http;

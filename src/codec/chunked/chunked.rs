@@ -5,8 +5,8 @@ use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 
-use super::{ChunkedError, render_extension, render_trailer};
-use crate::chunk::{Chunk, NonEmptyBytes};
+use super::{ChunkedError, NoHook, TrailerHook, render_extension, render_trailer};
+use crate::chunk::{Chunk, NonEmptyBytes, REGION_PIECE};
 use crate::produce::{Counters, More, Producer};
 
 /// Size lines are written into a shared arena this big, then split off, so
@@ -47,6 +47,17 @@ const LINE_ARENA: usize = 4096;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
+/// # Computed trailers
+///
+/// With [`trailer_hook`](Chunked::trailer_hook), a [`TrailerHook`] sees
+/// every payload byte as it is framed and returns trailer fields when the
+/// inner producer ends; they are validated, then sent after the fixed
+/// [`trailer`](Chunked::trailer)s. An invalid one, like an error of the
+/// inner producer, ends the output with the error and without the
+/// last-chunk: a truncated body, never a clean end. While a hook is active,
+/// file regions are read in [`REGION_PIECE`] pieces so the hook sees them
+/// (see [`TrailerHook`]).
+///
 /// # Exact length
 ///
 /// The framing depends on where the inner producer cuts its chunks, which
@@ -54,8 +65,10 @@ const LINE_ARENA: usize = 4096;
 /// while any inner chunk is still to come. It is known (and given) once the
 /// inner producer's own `exact_len` is `Some(0)`, or it has ended: what is
 /// left is then the framing of the pieces already taken, and the last-chunk.
+/// With an active [`TrailerHook`], it is `None` until the end, since the
+/// trailers are only known then.
 #[derive(Debug)]
-pub struct Chunked<P> {
+pub struct Chunked<P, H = NoHook> {
     inner: P,
     state: State,
     /// What is left of the inner chunk after the payload being framed (cut
@@ -66,8 +79,12 @@ pub struct Chunked<P> {
     extensions: BytesMut,
     /// `0`, the last-chunk's extensions; `\r\n` is added when it goes out.
     last_line: BytesMut,
-    /// The trailer field lines, each with its CRLF.
+    /// The trailer field lines, each with its CRLF: the fixed ones, then
+    /// (once the inner producer has ended) the hook's.
     trailers: BytesMut,
+    /// Computes trailers over the payload; `None` once finished, or after
+    /// an error.
+    hook: Option<H>,
     /// The largest payload per chunk; `u64::MAX` when unlimited. Never 0.
     max_chunk: u64,
     /// Free room for size lines (see [`LINE_ARENA`]).
@@ -124,12 +141,36 @@ impl<P: Producer> Chunked<P> {
             extensions: BytesMut::new(),
             last_line,
             trailers: BytesMut::new(),
+            hook: Some(NoHook),
             max_chunk: u64::MAX,
             lines: BytesMut::new(),
             counters: Counters::default(),
         }
     }
 
+    /// Computes trailer fields over the payload with `hook`, sent after the
+    /// fixed ones when the inner producer ends. See [`TrailerHook`] (and,
+    /// with the `digest` feature, `digest::ContentDigest`).
+    ///
+    /// Set it before the first poll: the hook sees only the payload framed
+    /// after it is set.
+    pub fn trailer_hook<H: TrailerHook>(self, hook: H) -> Chunked<P, H> {
+        Chunked {
+            inner: self.inner,
+            state: self.state,
+            rest: self.rest,
+            extensions: self.extensions,
+            last_line: self.last_line,
+            trailers: self.trailers,
+            hook: Some(hook),
+            max_chunk: self.max_chunk,
+            lines: self.lines,
+            counters: self.counters,
+        }
+    }
+}
+
+impl<P: Producer, H: TrailerHook> Chunked<P, H> {
     /// Splits payloads larger than `size` bytes into several chunks.
     ///
     /// # Panics
@@ -246,6 +287,12 @@ impl<P: Producer> Chunked<P> {
                 }
             }
         };
+        if let (Some(hook), Chunk::Bytes(b)) = (&mut self.hook, &payload) {
+            // An inactive hook sees nothing (and regions pass unread).
+            if hook.is_active() {
+                hook.update(b);
+            }
+        }
         let line = self.size_line(payload.len());
         self.state = State::Payload(payload);
         self.rest = rest;
@@ -273,33 +320,67 @@ impl<P: Producer> Chunked<P> {
         NonEmptyBytes::new(self.lines.split().freeze()).expect("at least one digit and CRLF")
     }
 
-    /// The last piece: last-chunk, trailers, final CRLF.
-    fn tail(&self) -> Chunk {
+    /// The last piece: last-chunk, trailers (the hook's appended after the
+    /// fixed ones, validated), final CRLF.
+    fn tail(&mut self) -> Result<Chunk, ChunkedError> {
+        if let Some(hook) = self.hook.take().filter(H::is_active) {
+            for field in hook.finish() {
+                render_trailer(&mut self.trailers, &field.name, &field.value)?;
+            }
+        }
         let mut tail = BytesMut::with_capacity(self.tail_len() as usize);
         tail.extend_from_slice(&self.last_line);
         tail.extend_from_slice(b"\r\n");
         tail.extend_from_slice(&self.trailers);
         tail.extend_from_slice(b"\r\n");
-        Chunk::from_bytes(tail.freeze()).expect("at least `0\r\n\r\n`")
+        Ok(Chunk::from_bytes(tail.freeze()).expect("at least `0\r\n\r\n`"))
+    }
+
+    /// With an active hook, reads the front of a file region into memory
+    /// (at most [`REGION_PIECE`], and no more than one chunk) and frames
+    /// it, keeping the rest of the region for the next size line; frames
+    /// anything else as it is.
+    fn read_and_frame(&mut self, chunk: Chunk) -> std::io::Result<Chunk> {
+        match chunk {
+            Chunk::File(_) if self.hook.as_ref().is_some_and(H::is_active) => {
+                let max = (REGION_PIECE as u64).min(self.max_chunk) as usize;
+                let (head, rest) = chunk.split_bytes(max)?;
+                let head = Chunk::from_bytes(head).expect("a region's prefix is not empty");
+                // The head fits in one chunk, so framing it leaves no rest.
+                let line = self.frame(head);
+                debug_assert!(self.rest.is_none());
+                self.rest = rest;
+                Ok(line)
+            }
+            chunk => Ok(self.frame(chunk)),
+        }
     }
 
     fn poll_inner(&mut self, cx: &mut Context<'_>) -> More {
         match self.state {
             State::SizeLine => {
-                if let Some(rest) = self.rest.take() {
-                    return Poll::Ready(Some(Ok(self.frame(rest))));
-                }
-                match self.inner.poll_more(cx) {
-                    Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(self.frame(chunk)))),
-                    Poll::Ready(Some(Err(e))) => {
-                        self.state = State::Done;
-                        Poll::Ready(Some(Err(e)))
-                    }
-                    Poll::Ready(None) => {
-                        self.state = State::Done;
-                        Poll::Ready(Some(Ok(self.tail())))
-                    }
-                    Poll::Pending => Poll::Pending,
+                let chunk = match self.rest.take() {
+                    Some(rest) => rest,
+                    None => match self.inner.poll_more(cx) {
+                        Poll::Ready(Some(Ok(chunk))) => chunk,
+                        Poll::Ready(Some(Err(e))) => return self.fail(e),
+                        Poll::Ready(None) => {
+                            return match self.tail() {
+                                Ok(tail) => {
+                                    self.state = State::Done;
+                                    Poll::Ready(Some(Ok(tail)))
+                                }
+                                // A bad computed trailer: no last-chunk, so
+                                // the peer sees a cut body, not a bad one.
+                                Err(e) => self.fail(e.into()),
+                            };
+                        }
+                        Poll::Pending => return Poll::Pending,
+                    },
+                };
+                match self.read_and_frame(chunk) {
+                    Ok(line) => Poll::Ready(Some(Ok(line))),
+                    Err(e) => self.fail(e),
                 }
             }
             State::Payload(_) => match std::mem::replace(&mut self.state, State::Crlf) {
@@ -313,6 +394,15 @@ impl<P: Producer> Chunked<P> {
             State::Done => Poll::Ready(None),
         }
     }
+
+    /// Ends the output with `e`: no last-chunk, no trailers; the hook is
+    /// dropped without being finished.
+    fn fail(&mut self, e: std::io::Error) -> More {
+        self.state = State::Done;
+        self.rest = None;
+        self.hook = None;
+        Poll::Ready(Some(Err(e)))
+    }
 }
 
 /// Lowercase hex digits needed for `n` (1 for 0).
@@ -320,7 +410,7 @@ fn hex_digits(n: u64) -> usize {
     (64 - n.max(1).leading_zeros() as usize).div_ceil(4)
 }
 
-impl<P: Producer> Producer for Chunked<P> {
+impl<P: Producer, H: TrailerHook> Producer for Chunked<P, H> {
     fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
         let more = self.poll_inner(cx);
         self.counters.record(more)
@@ -333,6 +423,9 @@ impl<P: Producer> Producer for Chunked<P> {
             State::Payload(payload) => payload.len() + 2,
             State::Crlf => 2,
         };
+        if self.hook.as_ref().is_some_and(H::is_active) {
+            return None; // the computed trailers' length is unknown
+        }
         let framed = current + self.rest.as_ref().map_or(0, |c| self.framed_len(c.len()));
         // Only once no inner chunk is left to come are the cuts known.
         (self.inner.exact_len()? == 0).then(|| framed + self.tail_len())
@@ -351,7 +444,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::super::chunked_decoder::decode_pieces;
-    use super::super::{ChunkedDecoder, Extension, Limits, Part, Trailer};
+    use super::super::{ChunkedDecoder, ChunkedError, Extension, Limits, Part, Trailer};
     use super::*;
     use crate::testing::{self, Script, Step};
     use crate::{FileProducer, ProducerExt, from_bytes, produce::BytesProducer};
@@ -578,6 +671,160 @@ mod tests {
                 index: 0
             }
         );
+    }
+
+    /// Keeps what it sees and returns the configured fields at the end.
+    #[derive(Debug, Default)]
+    struct Recorder {
+        seen: Vec<u8>,
+        fields: Vec<(&'static str, &'static [u8])>,
+    }
+
+    impl super::super::TrailerHook for Recorder {
+        fn update(&mut self, data: &[u8]) {
+            assert!(!data.is_empty());
+            self.seen.extend_from_slice(data);
+        }
+        fn finish(self) -> Vec<Trailer> {
+            let mut f: Vec<Trailer> = self
+                .fields
+                .iter()
+                .map(|(n, v)| Trailer {
+                    name: n.to_string(),
+                    value: Bytes::from_static(v),
+                })
+                .collect();
+            // What it saw, as a trailer, so the test can compare.
+            f.push(Trailer {
+                name: "X-Seen".into(),
+                value: Bytes::from(format!("{}", self.seen.len())),
+            });
+            f
+        }
+    }
+
+    /// Runs an encoder to its end or error: every piece, and the error.
+    fn run<P: Producer>(mut p: P) -> (Vec<Chunk>, Option<io::Error>) {
+        let mut pieces = Vec::new();
+        loop {
+            match p.more() {
+                Ok(Some(c)) => pieces.push(c),
+                Ok(None) => return (pieces, None),
+                Err(e) => {
+                    assert!(p.more().unwrap().is_none(), "errors are final");
+                    return (pieces, Some(e));
+                }
+            }
+        }
+    }
+
+    fn concat(pieces: Vec<Chunk>) -> Vec<u8> {
+        pieces
+            .into_iter()
+            .flat_map(|c| c.into_bytes().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_hook_sees_every_payload_byte_and_its_trailers_follow_the_fixed_ones() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 256) as u8).collect();
+        let make = || {
+            BytesProducer::with_piece_size(data.clone(), 700)
+                .unwrap()
+                .chunked()
+                .max_chunk_size(512)
+                .trailer("X-Fixed", "a")
+                .unwrap()
+                .trailer_hook(Recorder {
+                    fields: vec![("X-Computed", b"b c")],
+                    ..Recorder::default()
+                })
+        };
+        assert_eq!(make().exact_len(), None);
+        let (pieces, err) = run(make());
+        assert!(err.is_none());
+        let out = concat(pieces);
+        assert!(out.ends_with(b"0\r\nX-Fixed: a\r\nX-Computed: b c\r\nX-Seen: 5000\r\n\r\n"));
+        // Every split of the output decodes to the same payload and fields.
+        for cut in 0..out.len() {
+            let d = decode_pieces(ChunkedDecoder::new(), &out, &[cut]);
+            assert_eq!(d.payload, data);
+            let names: Vec<String> = d.result.unwrap().into_iter().map(|t| t.name).collect();
+            assert_eq!(names, ["X-Fixed", "X-Computed", "X-Seen"]);
+        }
+        let mut expected = Vec::new();
+        for c in data.chunks(700) {
+            for c in c.chunks(512) {
+                expected.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+                expected.extend_from_slice(c);
+                expected.extend_from_slice(b"\r\n");
+            }
+        }
+        expected.extend_from_slice(b"0\r\nX-Fixed: a\r\nX-Computed: b c\r\nX-Seen: 5000\r\n\r\n");
+        testing::check(make, &expected);
+    }
+
+    #[test]
+    fn an_invalid_computed_trailer_ends_the_body_with_an_error_and_no_last_chunk() {
+        for (name, value, part, index) in [
+            ("Bad Name", &b"v"[..], Part::TrailerName, 3),
+            ("", &b"v"[..], Part::TrailerName, 0),
+            ("X", &b"a\r\nInjected: 1"[..], Part::TrailerValue, 1),
+            ("X", &b"nul\0"[..], Part::TrailerValue, 3),
+            ("X", &b" lead"[..], Part::TrailerValue, 0),
+        ] {
+            let hook = Recorder {
+                fields: vec![(name, value)],
+                ..Recorder::default()
+            };
+            let p = from_bytes("abc").chunked().trailer("Ok", "1").unwrap();
+            let (pieces, err) = run(p.trailer_hook(hook));
+            let err = err.expect("an invalid trailer is an error");
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+            let inner = err.get_ref().unwrap().downcast_ref::<ChunkedError>();
+            assert_eq!(inner, Some(&ChunkedError::InvalidField { part, index }));
+            let out = concat(pieces);
+            assert_eq!(out, b"3\r\nabc\r\n", "{name:?}: no last-chunk");
+            let d = decode_pieces(ChunkedDecoder::new(), &out, &[]);
+            assert!(d.result.is_err(), "a truncated body, never a clean end");
+        }
+    }
+
+    #[test]
+    fn with_a_hook_regions_are_read_in_bounded_pieces_within_the_chunk_size() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 256) as u8).collect();
+        for max in [None, Some(1000), Some(100_000)] {
+            let mut p = FileProducer::from_file(testing::file_with(&data))
+                .unwrap()
+                .regions()
+                .chunked();
+            if let Some(max) = max {
+                p = p.max_chunk_size(max);
+            }
+            let (pieces, err) = run(p.trailer_hook(Recorder::default()));
+            assert!(err.is_none());
+            let limit = max.unwrap_or(usize::MAX).min(crate::chunk::REGION_PIECE) as u64;
+            for c in &pieces {
+                assert!(matches!(c, Chunk::Bytes(_)), "no region passes unread");
+                assert!(c.len() <= limit.max(40), "{} > {limit}", c.len());
+            }
+            let d = decode_pieces(ChunkedDecoder::new(), &concat(pieces), &[]);
+            assert_eq!(d.payload, data);
+            assert_eq!(&d.result.unwrap()[0].value[..], b"200000");
+        }
+    }
+
+    #[test]
+    fn a_region_that_cannot_be_read_for_the_hook_is_an_error_and_no_last_chunk() {
+        let data = vec![1u8; 1000];
+        let file = testing::file_with(&data);
+        let p = FileProducer::from_file(file.try_clone().unwrap())
+            .unwrap()
+            .regions();
+        file.set_len(10).unwrap(); // the file shrinks under the region
+        let (pieces, err) = run(p.chunked().trailer_hook(Recorder::default()));
+        assert_eq!(err.unwrap().kind(), io::ErrorKind::UnexpectedEof);
+        assert!(!concat(pieces).windows(3).any(|w| w == b"0\r\n"));
     }
 
     #[test]

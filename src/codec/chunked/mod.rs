@@ -6,6 +6,9 @@
 //!   The payload is never copied: memory stays the same [`Bytes`], and a
 //!   file region stays a region, so a vectored writer sends the three
 //!   pieces in one `writev` (or `sendfile`s the region between them).
+//!   Trailers are fixed ([`Chunked::trailer`]) or computed over the payload
+//!   as it goes out by a [`TrailerHook`] ([`Chunked::trailer_hook`]; with
+//!   the `digest` feature, `digest::ContentDigest`).
 //! - [`ChunkedDecoder`] is a sans-I/O decoder: feed it a [`BytesMut`], it
 //!   consumes framing from the front and splits payload off without copying.
 //! - [`Dechunked<P>`] (made by
@@ -115,6 +118,7 @@ use crate::codec::syntax::{is_forbidden_ctl, is_tchar};
 
 mod chunked_decoder;
 mod dechunked;
+mod trailer_hook;
 // Named after its type, like every file here; the module is private, so
 // `chunked::chunked` never appears in a path.
 #[allow(clippy::module_inception)]
@@ -123,6 +127,7 @@ mod chunked;
 pub use chunked::Chunked;
 pub use chunked_decoder::{ChunkedDecoder, Decoded};
 pub use dechunked::Dechunked;
+pub use trailer_hook::{NoHook, TrailerHook};
 
 /// Default cap on one size line: hex digits and extensions, without the
 /// CRLF.

@@ -1,96 +1,28 @@
-//! A producer as an `http_body::Body` (feature `http-body`): a response body
+//! [`ProducerBody`]: a producer as an `http_body::Body`, a response body
 //! for hyper and axum.
-//!
-//! [`ProducerBody`] keeps what the peer ecosystem keeps: a producer's exact
-//! length becomes the body's exact size hint (so hyper sends
-//! `Content-Length`, and chunked coding otherwise), memory chunks become
-//! data frames without a copy, file regions are read in bounded pieces (a
-//! large file never lands in memory whole, a poll never blocks for long), an
-//! error ends the body with that error, and [`Trailers`] computed over the
-//! bytes as sent are yielded as a trailers frame at the end.
-//!
-//! ```
-//! use producers::body::ProducerBody;
-//! use producers::from_bytes;
-//! use http_body::Body as _;
-//!
-//! let body = ProducerBody::new(from_bytes("hello"));
-//! assert_eq!(body.size_hint().exact(), Some(5));
-//! ```
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ::http::HeaderMap;
+use ::http::{HeaderValue, Response, header};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 
+use super::{NoTrailers, REGION_FRAME, Trailers};
 use crate::chunk::Chunk;
 use crate::produce::Producer;
 
-/// The largest data frame a [`ProducerBody`] reads from a file region: the
-/// crate's [`REGION_FRAME`] (256 KiB).
-pub use crate::chunk::REGION_FRAME;
-
-/// Trailers computed over a body's data as it is sent, yielded as a trailers
-/// frame when the body ends.
-///
-/// `update` sees every data frame, in order; `finish` is called once, at the
-/// end (not after an error), and an empty map sends no trailers frame.
-pub trait Trailers {
-    /// Takes in one data frame's bytes.
-    fn update(&mut self, data: &[u8]);
-
-    /// The trailer fields, once the last data frame has been sent.
-    fn finish(self) -> HeaderMap;
-}
-
-/// No trailers: the default of a [`ProducerBody`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoTrailers;
-
-impl Trailers for NoTrailers {
-    fn update(&mut self, _data: &[u8]) {}
-
-    fn finish(self) -> HeaderMap {
-        HeaderMap::new()
-    }
-}
-
-/// Trailers from a pair of closures: `update` per data frame, `finish` at
-/// the end. Built by [`trailers_fn`].
-#[derive(Clone, Debug)]
-pub struct TrailersFn<U, F> {
-    update: U,
-    finish: F,
-}
-
-/// Trailers from a pair of closures: `update` sees every data frame,
-/// `finish` returns the trailer fields at the end.
-pub fn trailers_fn<U, F>(update: U, finish: F) -> TrailersFn<U, F>
-where
-    U: FnMut(&[u8]),
-    F: FnOnce() -> HeaderMap,
-{
-    TrailersFn { update, finish }
-}
-
-impl<U, F> Trailers for TrailersFn<U, F>
-where
-    U: FnMut(&[u8]),
-    F: FnOnce() -> HeaderMap,
-{
-    fn update(&mut self, data: &[u8]) {
-        (self.update)(data)
-    }
-
-    fn finish(self) -> HeaderMap {
-        (self.finish)()
-    }
-}
-
 /// A response body of a producer's output.
+///
+/// ```
+/// use producers::body::ProducerBody;
+/// use producers::from_bytes;
+/// use http_body::Body as _;
+///
+/// let body = ProducerBody::new(from_bytes("hello"));
+/// assert_eq!(body.size_hint().exact(), Some(5));
+/// ```
 ///
 /// The size hint is exact when the producer knows its length
 /// ([`Producer::exact_len`]); memory chunks pass through as data frames
@@ -128,6 +60,33 @@ impl<P: Producer + Unpin> ProducerBody<P> {
             trailers: Some(trailers),
             ended: self.ended,
         }
+    }
+}
+
+impl<P, T: Trailers> ProducerBody<P, T> {
+    /// The `Trailer` header's value for this body: the names its
+    /// [`Trailers::names`] declares, comma-separated; `None` without any.
+    pub fn trailer_header(&self) -> Option<HeaderValue> {
+        let names = self.trailers.as_ref()?.names();
+        let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+        if names.is_empty() {
+            return None;
+        }
+        Some(HeaderValue::try_from(names.join(", ")).expect("field names are tokens"))
+    }
+
+    /// A `200 OK` response with this body, and a `Trailer` header declaring
+    /// its trailers ([`trailer_header`](ProducerBody::trailer_header)), which
+    /// hyper needs before it sends them over HTTP/1.1. Change the status and
+    /// add headers through [`Response::status_mut`] and
+    /// [`Response::headers_mut`].
+    pub fn into_response(self) -> Response<Self> {
+        let trailer = self.trailer_header();
+        let mut response = Response::new(self);
+        if let Some(names) = trailer {
+            response.headers_mut().insert(header::TRAILER, names);
+        }
+        response
     }
 }
 
@@ -225,8 +184,10 @@ impl<P, T> ProducerBody<P, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::body::trailers_fn;
     use crate::testing::{self, Script, Step};
     use crate::{FileProducer, ProducerExt, from_bytes};
+    use ::http::HeaderMap;
     use http_body_util::BodyExt;
 
     fn block_on<F: Future>(f: F) -> F::Output {
