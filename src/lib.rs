@@ -61,7 +61,7 @@
 //! | `reactor` | yes | the poll-based event loop (polling, rustix, socket2) |
 //! | `stream` | yes | `futures_core::Stream` adapters, for hyper and axum bodies |
 //! | `http` | yes | the HTTP/1.1 file server on the reactor (needs `reactor` and `gzip`) |
-//! | `http-body` | no | `body`: `http_body::Body` for producers, a response body for hyper and axum (exact length, trailers) |
+//! | `http-body` | no | `body`: `http_body::Body` for producers, a response body for hyper and axum (exact length, trailers); and `http`'s sans-I/O helpers over the `http` crate's types (conditional requests, byte ranges, `Accept-Encoding`, paths under a root) without the reactor |
 //! | `stage` | no | `stage`: pipeline stages parsed from strings (`gzip:6 chunk:4K`), for the `pipe` and `sweep` tools |
 //! | `testing` | no | `testing`: the producer conformance check, `conformance!`, `Script`, counting wakers |
 
@@ -81,7 +81,7 @@ pub mod chunk;
 pub mod codec;
 pub mod consume;
 mod ext;
-#[cfg(feature = "http")]
+#[cfg(any(feature = "http", feature = "http-body"))]
 pub mod http;
 pub mod io;
 pub mod produce;
