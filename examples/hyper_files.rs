@@ -23,9 +23,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use producers::http::{UrlPath, content_type, is_compressible};
+use producers::http::{Root, UrlPath, content_type, is_compressible};
 
-fn respond(root: &std::path::Path, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn respond(root: &Root, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let not_found = || {
         Response::builder()
             .status(StatusCode::NOT_FOUND)
@@ -87,7 +87,7 @@ fn main() -> io::Result<()> {
             }
         }
     }
-    let root = Arc::new(std::fs::canonicalize(root)?);
+    let root = Arc::new(Root::new(root)?);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()?;

@@ -61,8 +61,9 @@
 //! | `reactor` | yes | the poll-based event loop (polling, rustix, socket2) |
 //! | `stream` | yes | `futures_core::Stream` adapters, for hyper and axum bodies |
 //! | `http` | yes | the HTTP/1.1 file server on the reactor (needs `reactor` and `gzip`) |
-//! | `http-body` | no | `body`: `http_body::Body` both ways: a producer as a response body for hyper and axum (exact length, trailers), a request body as a producer (capped) |
+//! | `http-body` | no | `body`: `http_body::Body` both ways: a producer as a response body for hyper and axum (exact length, trailers), a request body as a producer (capped); and `http`'s sans-I/O helpers over the `http` crate's types (conditional requests, byte ranges, `Accept-Encoding`, paths under a root) without the reactor |
 //! | `digest` | no | `digest`: `Content-Digest` (RFC 9530, sha-256) over a body as sent, a trailer of the chunked encoder and of a `body::ProducerBody` (sha2) |
+//! | `tokio` | no | `tokio`: `AsyncRead` over a producer, a driver into any `AsyncWrite` (`sendfile` on a `TcpStream`), a consumer FIFO fed from an `AsyncRead`, `tokio_util::codec` decoders and encoders, a file source that never blocks a worker |
 //! | `stage` | no | `stage`: pipeline stages parsed from strings (`gzip:6 chunk:4K`), for the `pipe` and `sweep` tools |
 //! | `testing` | no | `testing`: the producer conformance check, `conformance!`, `Script`, counting wakers |
 
@@ -84,7 +85,7 @@ pub mod consume;
 #[cfg(feature = "digest")]
 pub mod digest;
 mod ext;
-#[cfg(feature = "http")]
+#[cfg(any(feature = "http", feature = "http-body"))]
 pub mod http;
 pub mod io;
 pub mod produce;

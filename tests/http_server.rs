@@ -1297,3 +1297,388 @@ fn access_log_hook_sees_every_response_and_the_408() {
     assert_eq!((seen[1].2, seen[1].5), (404, false));
     assert_eq!(seen[2], ("-".into(), "-".into(), 408, 0, false, true));
 }
+
+/// The parts of a `multipart/byteranges` body (RFC 9110 section 14.6):
+/// each part's header fields and bytes, checked against the framing rules
+/// (the first boundary at the start, each later one after CRLF, the
+/// closing one last).
+#[track_caller]
+fn multipart_parts(resp: &Resp) -> Vec<(String, Vec<u8>)> {
+    let ty = resp.header("content-type").unwrap();
+    let boundary = ty
+        .strip_prefix("multipart/byteranges; boundary=")
+        .unwrap_or_else(|| panic!("{ty}"));
+    let body = &resp.body[..];
+    let delim = format!("--{boundary}");
+    let closing = format!("\r\n--{boundary}--\r\n");
+    assert!(
+        body.starts_with(delim.as_bytes()),
+        "starts with the boundary"
+    );
+    assert!(
+        body.ends_with(closing.as_bytes()),
+        "ends with the closing boundary"
+    );
+    let inner = &body[delim.len()..body.len() - closing.len()];
+    let sep = format!("\r\n--{boundary}");
+    let mut parts = Vec::new();
+    let mut rest = inner;
+    loop {
+        let (part, next) = match find(rest, sep.as_bytes()) {
+            Some(i) => (&rest[..i], Some(&rest[i + sep.len()..])),
+            None => (rest, None),
+        };
+        let part = part.strip_prefix(b"\r\n").expect("CRLF after the boundary");
+        let end = find(part, b"\r\n\r\n").unwrap();
+        parts.push((
+            String::from_utf8(part[..end + 2].to_vec()).unwrap(),
+            part[end + 4..].to_vec(),
+        ));
+        match next {
+            Some(n) => rest = n,
+            None => return parts,
+        }
+    }
+}
+
+#[test]
+fn multiple_ranges_are_multipart_byteranges() {
+    // RFC 9110 section 14.6: one part per range, each with Content-Type and
+    // Content-Range, an exact Content-Length; over sendfile (big.txt, the
+    // parts are file regions) and under it (small.txt, read).
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    for (name, len) in [("big.txt", 300_000usize), ("small.txt", 1200)] {
+        let file = s.file(name);
+        let r = ask(
+            &mut c,
+            &format!("GET /{name} HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1,100-149,-3\r\n\r\n"),
+            false,
+        );
+        assert_eq!(r.status(), 206, "{}", r.head);
+        assert_eq!(
+            r.header("content-length")
+                .unwrap()
+                .parse::<usize>()
+                .unwrap(),
+            r.body.len()
+        );
+        assert_eq!(r.header("content-range"), None, "only inside the parts");
+        let parts = multipart_parts(&r);
+        let want = [(0, 2), (100, 50), (len - 3, 3)];
+        assert_eq!(parts.len(), want.len(), "{name}");
+        for ((head, bytes), (start, n)) in parts.iter().zip(want) {
+            assert_eq!(
+                header(head, "content-type"),
+                Some("text/plain; charset=utf-8")
+            );
+            assert_eq!(
+                header(head, "content-range"),
+                Some(format!("bytes {start}-{}/{len}", start + n - 1).as_str()),
+                "{name}"
+            );
+            assert_eq!(bytes, &file[start..start + n], "{name} {start}");
+        }
+    }
+    // A fresh boundary for each response.
+    let get = |c: &mut TcpStream| {
+        ask(
+            c,
+            "GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-0,2-2\r\n\r\n",
+            false,
+        )
+    };
+    let (a, b) = (get(&mut c), get(&mut c));
+    assert_ne!(a.header("content-type"), b.header("content-type"));
+    // Python's multipart parser (the email package) reads the same parts.
+    let script = r#"
+import http.client, sys, email, email.policy
+host, port = sys.argv[1].split(':')
+c = http.client.HTTPConnection(host, int(port), timeout=10)
+c.request('GET', '/bin.dat', headers={'Range': 'bytes=10-19,-5,50000-50009'})
+r = c.getresponse(); body = r.read()
+msg = email.message_from_bytes(b'Content-Type: ' + r.getheader('Content-Type').encode() + b'\r\n\r\n' + body, policy=email.policy.HTTP)
+print(r.status, msg.get_content_type(), len(body) == int(r.getheader('Content-Length')))
+for part in msg.iter_parts():
+    print(part['Content-Range'], part.get_payload(decode=True).hex())
+"#;
+    let out = python(script, &[&s.addr.to_string()]);
+    let bin = s.file("bin.dat");
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let want = format!(
+        "206 multipart/byteranges True\nbytes 10-19/100000 {}\nbytes 99995-99999/100000 {}\nbytes 50000-50009/100000 {}\n",
+        hex(&bin[10..20]),
+        hex(&bin[99_995..]),
+        hex(&bin[50_000..50_010])
+    );
+    assert_eq!(out, want);
+}
+
+#[test]
+fn range_edge_cases_follow_rfc_9110() {
+    // Section 14.2: a malformed field, another unit, or a set this server
+    // refuses (more than 16 ranges, overlaps adding up to more than the
+    // file) is ignored (200); a valid set with no satisfiable range is
+    // 416 with `bytes */len`; overlapping ranges are coalesced; HEAD has no
+    // ranges.
+    let s = start(|c| c);
+    let small = s.file("small.txt");
+    let many: Vec<String> = (0..17)
+        .map(|i| format!("{}-{}", i * 10, i * 10 + 1))
+        .collect();
+    let sixteen: Vec<String> = (0..16)
+        .map(|i| format!("{}-{}", i * 10, i * 10 + 1))
+        .collect();
+    let cases: &[(String, u16, Option<&str>)] = &[
+        ("bytes=5-2".into(), 200, None),
+        ("bytes=abc".into(), 200, None),
+        ("items=0-1".into(), 200, None),
+        (format!("bytes={}", many.join(",")), 200, None),
+        ("bytes=0-,0-".into(), 200, None),
+        ("bytes=0-9,5-19".into(), 206, Some("bytes 0-19/1200")),
+        ("bytes=10-19,0-9".into(), 206, Some("bytes 0-19/1200")),
+        ("bytes=5000-,6000-".into(), 416, Some("bytes */1200")),
+        ("bytes=-0".into(), 416, Some("bytes */1200")),
+        (
+            "bytes=1190-,5000-".into(),
+            206,
+            Some("bytes 1190-1199/1200"),
+        ),
+        (
+            "bytes=0-99999999999999999999999".into(),
+            206,
+            Some("bytes 0-1199/1200"),
+        ),
+    ];
+    let mut c = connect(s.addr);
+    for (range, status, content_range) in cases {
+        let r = ask(
+            &mut c,
+            &format!("GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: {range}\r\n\r\n"),
+            false,
+        );
+        assert_eq!(
+            (r.status(), r.header("content-range")),
+            (*status, *content_range),
+            "{range}: {}",
+            r.head
+        );
+        if *status == 200 {
+            assert_eq!(r.body, small, "{range}: the whole file");
+        }
+    }
+    let r = ask(
+        &mut c,
+        &format!(
+            "GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes={}\r\n\r\n",
+            sixteen.join(",")
+        ),
+        false,
+    );
+    assert_eq!((r.status(), multipart_parts(&r).len()), (206, 16));
+    let r = ask(
+        &mut c,
+        "HEAD /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\n\r\n",
+        true,
+    );
+    assert_eq!(
+        (r.status(), r.header("content-length")),
+        (200, Some("1200"))
+    );
+    // The cap is configurable.
+    let s = start(|c| c.max_ranges(2));
+    let mut c = connect(s.addr);
+    let r = ask(
+        &mut c,
+        "GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-0,2-2,4-4\r\n\r\n",
+        false,
+    );
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn if_range_lets_a_range_apply_only_to_the_same_version() {
+    // RFC 9110 section 13.1.5: a strong entity tag that matches, or exactly
+    // the Last-Modified date; anything else sends the whole file (200).
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let r = ask(&mut c, "HEAD /small.txt HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    let etag = r.header("etag").unwrap().to_owned();
+    let lm = r.header("last-modified").unwrap().to_owned();
+    let later = "Fri, 01 Jan 2100 00:00:00 GMT";
+    let cases: &[(String, u16)] = &[
+        (format!("If-Range: {etag}"), 206),
+        ("If-Range: \"other\"".into(), 200),
+        (format!("If-Range: W/{etag}"), 200),
+        (format!("If-Range: {lm}"), 206),
+        (format!("If-Range: {later}"), 200),
+        ("If-Range: not a validator".into(), 200),
+    ];
+    for (field, status) in cases {
+        let r = ask(
+            &mut c,
+            &format!("GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\n{field}\r\n\r\n"),
+            false,
+        );
+        assert_eq!(r.status(), *status, "{field}: {}", r.head);
+        let len = if *status == 206 { 10 } else { 1200 };
+        assert_eq!(r.body.len(), len, "{field}");
+    }
+    // A stale tag gets the whole file, with the current tag to retry with.
+    let r = ask(
+        &mut c,
+        "GET /small.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\nIf-Range: \"stale\"\r\n\r\n",
+        false,
+    );
+    assert_eq!(r.header("etag"), Some(etag.as_str()));
+}
+
+#[test]
+fn conditional_precedence_304_412_and_ranges() {
+    // RFC 9110 section 13.2.2's order: If-Match, If-Unmodified-Since,
+    // If-None-Match, If-Modified-Since, then If-Range and Range.
+    let s = start(|c| c);
+    let mut c = connect(s.addr);
+    let r = ask(&mut c, "HEAD /small.txt HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    let etag = r.header("etag").unwrap().to_owned();
+    let lm = r.header("last-modified").unwrap().to_owned();
+    let past = "Sun, 06 Nov 1994 08:49:37 GMT";
+    let cases: &[(String, u16)] = &[
+        (format!("If-None-Match: {etag}\r\nIf-Match: \"x\""), 412),
+        (
+            format!("If-None-Match: {etag}\r\nIf-Unmodified-Since: {past}"),
+            412,
+        ),
+        (format!("If-None-Match: {etag}\r\nRange: bytes=0-1"), 304),
+        (format!("If-Modified-Since: {lm}\r\nRange: bytes=0-1"), 304),
+        // If-None-Match that fails overrides a matching If-Modified-Since.
+        (
+            format!("If-None-Match: \"other\"\r\nIf-Modified-Since: {lm}"),
+            200,
+        ),
+        (format!("If-Match: {etag}\r\nRange: bytes=0-1"), 206),
+        ("If-Match: \"x\"\r\nRange: bytes=0-1".into(), 412),
+        (format!("If-Match: {etag}\r\nRange: bytes=5000-"), 416),
+        (format!("If-None-Match: \"x\", {etag}"), 304),
+        ("If-None-Match: *".into(), 304),
+    ];
+    for (fields, status) in cases {
+        let r = ask(
+            &mut c,
+            &format!("GET /small.txt HTTP/1.1\r\nHost: x\r\n{fields}\r\n\r\n"),
+            false,
+        );
+        assert_eq!(r.status(), *status, "{fields}: {}", r.head);
+        if *status == 304 {
+            assert_eq!(r.header("etag"), Some(etag.as_str()), "{fields}");
+        }
+    }
+}
+
+#[test]
+fn accept_encoding_q_values() {
+    // RFC 9110 section 12.5.3. When nothing offered is acceptable the
+    // server disregards the field and sends identity (as Go's net/http and
+    // nginx do) rather than 406.
+    let s = start(|c| c);
+    let big = s.file("big.txt");
+    let mut c = connect(s.addr);
+    let cases: &[(&str, Option<&str>)] = &[
+        ("gzip", Some("gzip")),
+        ("x-gzip", Some("gzip")),
+        ("gzip;q=0", None),
+        ("identity;q=0, gzip", Some("gzip")),
+        ("gzip;q=0.5, identity;q=0.9", None),
+        ("gzip;q=0.9, identity;q=0.5", Some("gzip")),
+        ("br, *;q=0.1", Some("gzip")),
+        ("*;q=0", None),
+        ("identity;q=0", None),
+        ("gzip;q=0, *", None),
+        ("br", None),
+    ];
+    for (accept, coding) in cases {
+        let r = ask(
+            &mut c,
+            &format!("GET /big.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: {accept}\r\n\r\n"),
+            false,
+        );
+        assert_eq!(r.status(), 200, "{accept}");
+        assert_eq!(
+            r.header("content-encoding"),
+            *coding,
+            "{accept}: {}",
+            r.head
+        );
+        assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+        if coding.is_none() {
+            assert_eq!(r.body, big, "{accept}: identity");
+            assert!(!r.header("etag").unwrap().ends_with("-gz\""));
+        } else {
+            assert!(r.body.starts_with(&[0x1f, 0x8b]), "{accept}");
+            assert!(r.header("etag").unwrap().ends_with("-gz\""));
+        }
+    }
+    // A range is about the file's bytes: identity whenever acceptable
+    // (curl's `--compressed -r`), gzip and the whole body when not.
+    let r = ask(
+        &mut c,
+        "GET /big.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: deflate, gzip, br, zstd\r\nRange: bytes=0-9\r\n\r\n",
+        false,
+    );
+    assert_eq!((r.status(), r.header("content-encoding")), (206, None));
+    assert_eq!(r.body, &big[..10]);
+    let r = ask(
+        &mut c,
+        "GET /big.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, identity;q=0\r\nRange: bytes=0-9\r\n\r\n",
+        false,
+    );
+    assert_eq!(
+        (r.status(), r.header("content-encoding")),
+        (200, Some("gzip"))
+    );
+    let out = curl(&["--compressed", "-r", "0-9", &s.url("/big.txt")]);
+    assert_eq!(out.stdout, &big[..10]);
+}
+
+#[test]
+fn a_relative_or_symlinked_root_serves_its_files() {
+    // The root is made canonical once: `./x/../x` or a symbolic link to the
+    // directory serves files, never a 403 for each; a root that does not
+    // exist is refused at start with its name.
+    let s = start(|c| c);
+    let sneaky = s.base.join("root/../root/./");
+    #[cfg(unix)]
+    let link = {
+        let l = s.base.join("link");
+        std::os::unix::fs::symlink(&s.root, &l).unwrap();
+        l
+    };
+    #[cfg(not(unix))]
+    let link = s.root.clone();
+    for root in [sneaky, link] {
+        let server = Server::new(ServerConfig::new(&root)).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = std::thread::spawn(move || {
+            let mut reactor = Reactor::new().unwrap();
+            server.listen(&mut reactor, listener).unwrap();
+            tx.send(reactor.handle()).unwrap();
+            reactor.run().unwrap();
+        });
+        let handle = rx.recv().unwrap();
+        let resp = exchange(
+            addr,
+            b"GET /small.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(status_of(&resp), 200, "{}", root.display());
+        handle.shutdown(Duration::from_millis(200));
+        t.join().unwrap();
+    }
+    let e = Server::new(ServerConfig::new(s.base.join("missing"))).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("missing") && msg.contains("does not resolve"),
+        "{msg}"
+    );
+}

@@ -19,7 +19,7 @@ pub(crate) fn is_forbidden_ctl(b: u8) -> bool {
 
 /// `s` without the optional whitespace (`OWS`, SP and HTAB, RFC 9110
 /// section 5.6.3) at either end.
-#[cfg_attr(not(feature = "http"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "http", feature = "http-body")), allow(dead_code))]
 pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;

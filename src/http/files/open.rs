@@ -1,35 +1,17 @@
 //! Finding and opening what a path names beneath the root, safely: never
 //! above the root (symbolic links included), never anything but a regular
-//! file or a directory, never an open that blocks the loop.
+//! file or a directory, never an open that blocks the loop. Needs rustix
+//! (`openat2`, `O_NONBLOCK`, errno), so it is part of the server (feature
+//! `http`); the portable half, [`UrlPath::resolve`](crate::http::UrlPath::resolve)
+//! under a [`Root`](crate::http::Root), is in `root.rs` for every user.
 
 use std::fs::{self, File};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::http::proto::{HttpError, UrlPath};
-
-/// The file-system half of [`UrlPath`]: the protocol side decodes and
-/// normalises a target without touching a file; this asks the file system
-/// where it leads.
-impl UrlPath {
-    /// Finds the path under `root` (which must be canonical, see
-    /// [`fs::canonicalize`]): the canonical path of what it names, which
-    /// must still lie under `root` once symbolic links are followed
-    /// ([`HttpError::Forbidden`] otherwise), or [`HttpError::NotFound`].
-    pub fn resolve(&self, root: &Path) -> Result<PathBuf, HttpError> {
-        let full = root.join(self.relative());
-        match fs::canonicalize(&full) {
-            Ok(real) if real.starts_with(root) => Ok(real),
-            Ok(_) => Err(HttpError::Forbidden),
-            Err(e) => Err(match e.kind() {
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => HttpError::NotFound,
-                io::ErrorKind::PermissionDenied => HttpError::Forbidden,
-                // Includes a name too long for the file system.
-                _ => HttpError::NotFound,
-            }),
-        }
-    }
-}
+use crate::http::proto::HttpError;
+#[cfg(target_os = "linux")]
+use crate::http::proto::UrlPath;
 
 /// Opens the regular file `path` names beneath the root in one system
 /// call: `openat2` with `RESOLVE_BENEATH` refuses any resolution that
@@ -128,31 +110,6 @@ mod tests {
     use super::*;
     use crate::http::files::reply::Reply;
     use crate::http::proto::Status;
-
-    #[test]
-    fn resolves_and_refuses_symlinks_out() {
-        let base = std::env::temp_dir().join(format!("producers-path-{}", std::process::id()));
-        let root = base.join("root");
-        fs::create_dir_all(root.join("d")).unwrap();
-        fs::write(root.join("d/f.txt"), b"x").unwrap();
-        fs::write(base.join("secret"), b"s").unwrap();
-        let root = fs::canonicalize(&root).unwrap();
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink(base.join("secret"), root.join("out")).unwrap();
-            std::os::unix::fs::symlink(root.join("d/f.txt"), root.join("in")).unwrap();
-        }
-        let r = |t: &str| UrlPath::from_target(t.as_bytes()).unwrap().resolve(&root);
-        assert_eq!(r("/d/f.txt").unwrap(), root.join("d/f.txt"));
-        assert_eq!(r("/nope"), Err(HttpError::NotFound));
-        assert_eq!(r("/d/f.txt/x"), Err(HttpError::NotFound));
-        #[cfg(unix)]
-        {
-            assert_eq!(r("/out"), Err(HttpError::Forbidden));
-            assert_eq!(r("/in").unwrap(), root.join("d/f.txt"));
-        }
-        fs::remove_dir_all(&base).unwrap();
-    }
 
     #[test]
     fn out_of_descriptors_is_503_with_retry_after() {

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use crate::http::proto::{HttpError, ResponseHead, Status};
-use crate::produce::{FileProducer, ListProducer};
+use crate::produce::{Chain, FileProducer, ListProducer};
 
 /// A response body before framing.
 #[derive(Debug)]
@@ -15,6 +15,9 @@ pub(crate) enum Body {
     Bytes(Bytes),
     /// Part or all of a file, of known length.
     File(FileProducer),
+    /// The parts of a `multipart/byteranges` body: framing in memory and
+    /// file ranges, of known length.
+    Parts(Chain),
     /// A file to gzip: the compressed length is unknown.
     Gzip(FileProducer),
     /// Pieces sent with the chunked coding.

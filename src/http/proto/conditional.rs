@@ -1,14 +1,21 @@
-//! Validators and the requests that use them: [`Validators`] (`ETag`,
-//! `Last-Modified`), conditional GETs answered with 412 (`If-Match`,
-//! `If-Unmodified-Since`) or 304, and single byte
-//! ranges ([`ByteRange`], 206 and 416), per RFC 9110 sections 8.8, 13 and
-//! 14.
+//! Validators and the requests that use them, per RFC 9110 sections 8.8,
+//! 13 and 14: [`Validators`] (`ETag`, `Last-Modified` of a file), and
+//! [`answer`], the one decision of what a request gets — 412, 304, 206
+//! with [`ByteRanges`], 416, or everything ([`Answer`]) — for any
+//! [`HeaderSource`] (the crate's [`RequestHead`](crate::http::RequestHead),
+//! the `http` crate's `HeaderMap`) and any [`RequestMethod`].
 
 use std::fs::Metadata;
 use std::time::UNIX_EPOCH;
 
-use super::date::parse_http_date;
-use super::request::RequestHead;
+use super::date::{format_http_date, parse_http_date};
+use super::header_source::HeaderSource;
+#[cfg(doc)]
+use super::range::ByteRange;
+use super::range::{ByteRanges, RangeError, RangeLimits};
+use super::request_method::RequestMethod;
+use super::status::Status;
+use crate::codec::syntax::trim_ows;
 
 /// What identifies one version of a file: a strong entity tag built from
 /// its length and modification time, and that time in seconds.
@@ -50,307 +57,572 @@ impl Validators {
         }
     }
 
-    /// Whether a GET or HEAD of the representation with tag `etag` is
-    /// answered 304 (RFC 9110 section 13.2.2): `If-None-Match` when sent
-    /// (weak comparison, `*` matching anything), otherwise
-    /// `If-Modified-Since` (not modified since that date).
-    pub fn not_modified(&self, req: &RequestHead, etag: &str) -> bool {
-        let mut inm = req.headers("if-none-match").peekable();
-        if inm.peek().is_some() {
-            let want = weak_opaque(etag.as_bytes());
-            return inm.any(|v| {
-                v.split(|&b| b == b',').any(|t| {
-                    let t = trim(t);
-                    t == b"*" || weak_opaque(t) == want
-                })
-            });
-        }
-        match req
-            .header("if-modified-since")
-            .and_then(|v| parse_http_date(v))
-        {
-            Some(since) => self.last_modified <= since,
-            None => false,
-        }
+    /// The `Last-Modified` value: an IMF-fixdate.
+    pub fn last_modified_date(&self) -> String {
+        format_http_date(self.last_modified)
     }
+}
 
-    /// Whether a request for the representation with tag `etag` is
-    /// answered 412 (RFC 9110 section 13.2.2, steps 1 and 2, which come
-    /// before [`not_modified`](Self::not_modified)): `If-Match` when sent
-    /// (strong comparison, so a weak tag never matches; `*` matches the
-    /// existing file), otherwise `If-Unmodified-Since` (modified after
-    /// that date; ignored when not a valid date).
-    pub fn precondition_failed(&self, req: &RequestHead, etag: &str) -> bool {
-        let mut im = req.headers("if-match").peekable();
-        if im.peek().is_some() {
-            // Our tags are strong, so equal bytes is strong comparison
-            // (section 8.8.3.2): `W/"…"` never equals them.
-            return !im.any(|v| {
-                v.split(|&b| b == b',').any(|t| {
-                    let t = trim(t);
-                    t == b"*" || t == etag.as_bytes()
-                })
-            });
-        }
-        match req
-            .header("if-unmodified-since")
-            .and_then(|v| parse_http_date(v))
-        {
-            Some(since) => self.last_modified > since,
-            None => false,
-        }
-    }
+/// What a conditional or range request is evaluated against: the selected
+/// representation's validators and length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Representation<'a> {
+    /// Its `ETag` value as sent, quotes included (`"xyz"`, or `W/"xyz"`
+    /// for a weak tag), if it has one.
+    pub etag: Option<&'a str>,
+    /// Its `Last-Modified` time in seconds since the epoch, if it has one.
+    pub last_modified: Option<u64>,
+    /// Its length, when ranges of it can be served; `None` when not (a
+    /// coding produced on the fly, of unknown length): `Range` is then
+    /// ignored.
+    pub len: Option<u64>,
+}
 
-    /// Whether `If-Range`, if sent, lets the `Range` apply (RFC 9110
-    /// section 13.1.5): an entity tag must match strongly, a date exactly.
-    pub fn range_applies(&self, req: &RequestHead, etag: &str) -> bool {
-        let Some(v) = req.header("if-range") else {
-            return true;
-        };
-        let v = trim(v);
-        if v.starts_with(b"W/") {
-            false
-        } else if v.starts_with(b"\"") {
-            v == etag.as_bytes()
-        } else {
-            parse_http_date(v) == Some(self.last_modified)
+/// What to answer a GET or HEAD (or any method's preconditions), decided
+/// by [`answer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// 200 with the whole representation (no `Range`, or one that is
+    /// ignored: see [`RangeError`]).
+    Full,
+    /// 304 Not Modified: no content, the validator fields.
+    NotModified,
+    /// 412 Precondition Failed.
+    PreconditionFailed,
+    /// 206 Partial Content with these ranges: one range as is with
+    /// `Content-Range` ([`ByteRange::content_range`]), several as
+    /// `multipart/byteranges` ([`MultipartRanges`](crate::http::MultipartRanges)).
+    Partial(ByteRanges),
+    /// 416 Range Not Satisfiable, with `Content-Range: bytes */len`
+    /// ([`unsatisfied_range`](crate::http::unsatisfied_range)).
+    RangeNotSatisfiable {
+        /// The representation's length.
+        len: u64,
+    },
+}
+
+impl Answer {
+    /// The status to send.
+    pub fn status(&self) -> Status {
+        match self {
+            Answer::Full => Status::OK,
+            Answer::NotModified => Status::NOT_MODIFIED,
+            Answer::PreconditionFailed => Status::PRECONDITION_FAILED,
+            Answer::Partial(_) => Status::PARTIAL_CONTENT,
+            Answer::RangeNotSatisfiable { .. } => Status::RANGE_NOT_SATISFIABLE,
         }
     }
 }
 
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
+/// Decides what a request gets, from its method and header fields and the
+/// selected representation, in the order of RFC 9110 section 13.2.2:
+///
+/// 1. `If-Match` (strong comparison; `*` matches): false → 412.
+/// 2. Without `If-Match`, `If-Unmodified-Since` (ignored unless a valid
+///    date): modified after it → 412.
+/// 3. `If-None-Match` (weak comparison; `*` matches): a match → 304 for
+///    GET and HEAD, 412 for any other method.
+/// 4. Without `If-None-Match`, for GET and HEAD only,
+///    `If-Modified-Since` (ignored unless a valid date): not modified
+///    since → 304.
+/// 5. For GET only, with `Range` and a known [`len`](Representation::len):
+///    `If-Range` (if sent) must match — an entity tag strongly, a date
+///    exactly — or the whole representation is sent; then the range is
+///    evaluated by [`ByteRanges::parse`] with `limits`: 206, 416, or
+///    ignored (200).
+///
+/// ```
+/// # #[cfg(feature = "http-body")] {
+/// use http::{HeaderMap, Method};
+/// use producers::http::{Answer, RangeLimits, Representation, answer};
+///
+/// let rep = Representation { etag: Some("\"v1\""), last_modified: None, len: Some(100) };
+/// let mut h = HeaderMap::new();
+/// h.insert("if-none-match", "\"v1\"".parse().unwrap());
+/// assert_eq!(answer(&Method::GET, &h, &rep, &RangeLimits::default()), Answer::NotModified);
+/// assert_eq!(answer(&Method::PUT, &h, &rep, &RangeLimits::default()), Answer::PreconditionFailed);
+///
+/// let mut h = HeaderMap::new();
+/// h.insert("range", "bytes=-10".parse().unwrap());
+/// h.insert("if-range", "\"v1\"".parse().unwrap());
+/// let Answer::Partial(ranges) = answer(&Method::GET, &h, &rep, &RangeLimits::default()) else {
+///     panic!()
+/// };
+/// assert_eq!(ranges.single().unwrap().content_range(100), "bytes 90-99/100");
+/// # }
+/// ```
+pub fn answer<M, H>(
+    method: &M,
+    headers: &H,
+    rep: &Representation<'_>,
+    limits: &RangeLimits,
+) -> Answer
+where
+    M: RequestMethod + ?Sized,
+    H: HeaderSource + ?Sized,
+{
+    let etag = rep.etag.map(str::as_bytes);
+    // Step 1 and 2.
+    if headers.has_header("if-match") {
+        if !tag_list_matches(headers.header_values("if-match"), etag, true) {
+            return Answer::PreconditionFailed;
+        }
+    } else if let (Some(since), Some(lm)) = (
+        single_date(headers, "if-unmodified-since"),
+        rep.last_modified,
+    ) && lm > since
+    {
+        return Answer::PreconditionFailed;
     }
-    while let [rest @ .., b' ' | b'\t'] = s {
+    // Step 3 and 4.
+    if headers.has_header("if-none-match") {
+        if tag_list_matches(headers.header_values("if-none-match"), etag, false) {
+            return if method.is_get_or_head() {
+                Answer::NotModified
+            } else {
+                Answer::PreconditionFailed
+            };
+        }
+    } else if method.is_get_or_head()
+        && let (Some(since), Some(lm)) =
+            (single_date(headers, "if-modified-since"), rep.last_modified)
+        && lm <= since
+    {
+        return Answer::NotModified;
+    }
+    // Step 5: only GET has range handling (section 14.2).
+    let Some(len) = rep.len else {
+        return Answer::Full;
+    };
+    if !method.is_get() {
+        return Answer::Full;
+    }
+    let mut range = headers.header_values("range");
+    let (Some(value), None) = (range.next(), range.next()) else {
+        // None, or sent twice: not one valid ranges-specifier.
+        return Answer::Full;
+    };
+    if headers.has_header("if-range") && !if_range_holds(headers, rep) {
+        return Answer::Full;
+    }
+    match ByteRanges::parse(value, len, limits) {
+        Ok(ranges) => Answer::Partial(ranges),
+        Err(RangeError::Unsatisfiable { total }) => Answer::RangeNotSatisfiable { len: total },
+        Err(_) => Answer::Full,
+    }
+}
+
+/// A field that must be one valid HTTP-date: `None` when absent, sent
+/// twice or not a date (sections 13.1.3 and 13.1.4: then it is ignored).
+fn single_date<H: HeaderSource + ?Sized>(headers: &H, name: &str) -> Option<u64> {
+    let mut values = headers.header_values(name);
+    match (values.next(), values.next()) {
+        (Some(v), None) => parse_http_date(trim_ows(v)),
+        _ => None,
+    }
+}
+
+/// `If-Range` (section 13.1.5): an entity tag must match the
+/// representation's strongly, a date must equal its `Last-Modified`; a
+/// field that is neither, or sent twice, does not hold.
+fn if_range_holds<H: HeaderSource + ?Sized>(headers: &H, rep: &Representation<'_>) -> bool {
+    let mut values = headers.header_values("if-range");
+    let (Some(v), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let v = trim_ows(v);
+    if v.starts_with(b"\"") || v.starts_with(b"W/") {
+        match (
+            EntityTag::parse_one(v),
+            rep.etag.and_then(|t| EntityTag::parse_one(t.as_bytes())),
+        ) {
+            (Some(a), Some(b)) => a.strong_eq(&b),
+            _ => false,
+        }
+    } else {
+        matches!((parse_http_date(v), rep.last_modified), (Some(d), Some(lm)) if d == lm)
+    }
+}
+
+/// An entity tag (section 8.8.3): weak or strong, and its opaque part with
+/// its quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EntityTag<'a> {
+    weak: bool,
+    opaque: &'a [u8],
+}
+
+impl<'a> EntityTag<'a> {
+    /// One tag at the start of `s`: the tag and what follows it.
+    fn parse_prefix(s: &'a [u8]) -> Option<(EntityTag<'a>, &'a [u8])> {
+        let (weak, rest) = match s.strip_prefix(b"W/") {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let body = rest.strip_prefix(b"\"")?;
+        let close = memchr::memchr(b'"', body)?;
+        // etagc: %x21 / %x23-7E / obs-text (no space, no control).
+        if !body[..close]
+            .iter()
+            .all(|&b| b == 0x21 || b >= 0x23 && b != 0x7f)
+        {
+            return None;
+        }
+        let opaque = &rest[..close + 2];
+        Some((EntityTag { weak, opaque }, &body[close + 1..]))
+    }
+
+    /// A whole value that is exactly one tag (OWS around it allowed).
+    fn parse_one(s: &'a [u8]) -> Option<EntityTag<'a>> {
+        match EntityTag::parse_prefix(trim_ows(s))? {
+            (t, []) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Strong comparison: both strong, same opaque part.
+    fn strong_eq(&self, other: &EntityTag<'_>) -> bool {
+        !self.weak && !other.weak && self.opaque == other.opaque
+    }
+
+    /// Weak comparison: same opaque part.
+    fn weak_eq(&self, other: &EntityTag<'_>) -> bool {
+        self.opaque == other.opaque
+    }
+}
+
+/// Whether an `If-Match` (strong) or `If-None-Match` (weak) list matches
+/// the representation's tag: `*` matches any existing representation,
+/// else one of the listed tags must. Parsing stops at the first malformed
+/// member (what came before it still counts); a comma inside a quoted tag
+/// is part of the tag.
+fn tag_list_matches<'v>(
+    values: impl Iterator<Item = &'v [u8]>,
+    etag: Option<&[u8]>,
+    strong: bool,
+) -> bool {
+    let current = etag.and_then(EntityTag::parse_one);
+    for value in values {
+        let mut rest = value;
+        loop {
+            rest = trim_list_separators(rest);
+            if rest.is_empty() {
+                break;
+            }
+            if let Some(after) = rest.strip_prefix(b"*") {
+                if trim_ows(after).is_empty() || trim_ows(after).starts_with(b",") {
+                    return true;
+                }
+                break;
+            }
+            let Some((tag, after)) = EntityTag::parse_prefix(rest) else {
+                break;
+            };
+            if let Some(cur) = &current {
+                let eq = if strong {
+                    tag.strong_eq(cur)
+                } else {
+                    tag.weak_eq(cur)
+                };
+                if eq {
+                    return true;
+                }
+            }
+            let after = trim_ows(after);
+            if !(after.is_empty() || after.starts_with(b",")) {
+                break;
+            }
+            rest = after;
+        }
+    }
+    false
+}
+
+/// `s` without leading OWS and commas (empty list members, section
+/// 5.6.1.2).
+fn trim_list_separators(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t' | b',', rest @ ..] = s {
         s = rest;
     }
     s
 }
 
-/// An entity tag without its weakness prefix, for weak comparison.
-fn weak_opaque(t: &[u8]) -> &[u8] {
-    t.strip_prefix(b"W/").unwrap_or(t)
-}
-
-/// A `Range` request evaluated against a representation's length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ByteRange {
-    /// Serve the whole representation: no `Range`, or one this server
-    /// ignores (another unit, several ranges, bad syntax — RFC 9110
-    /// section 14.2 lets a server ignore it).
-    Full,
-    /// Serve `len` bytes from `start` with 206.
-    Part {
-        /// The first byte.
-        start: u64,
-        /// How many bytes (at least 1).
-        len: u64,
-    },
-    /// No byte of the range exists: 416 with `Content-Range: bytes */len`.
-    Unsatisfiable,
-}
-
-impl ByteRange {
-    /// Evaluates a `Range` value against a representation of `total` bytes:
-    /// `bytes=first-last`, `bytes=first-` or `bytes=-suffix`.
-    pub fn parse(value: &[u8], total: u64) -> ByteRange {
-        let Some(spec) = value.strip_prefix(b"bytes=") else {
-            return ByteRange::Full;
-        };
-        let spec = trim(spec);
-        if spec.contains(&b',') {
-            return ByteRange::Full;
-        }
-        let Some(dash) = memchr::memchr(b'-', spec) else {
-            return ByteRange::Full;
-        };
-        let num = |s: &[u8]| -> Option<u64> {
-            if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            std::str::from_utf8(s).ok()?.parse().ok()
-        };
-        let (first, last) = (trim(&spec[..dash]), trim(&spec[dash + 1..]));
-        if first.is_empty() {
-            // A suffix: the last n bytes.
-            let Some(n) = num(last) else {
-                return ByteRange::Full;
-            };
-            if n == 0 || total == 0 {
-                return ByteRange::Unsatisfiable;
-            }
-            let len = n.min(total);
-            return ByteRange::Part {
-                start: total - len,
-                len,
-            };
-        }
-        let Some(start) = num(first) else {
-            return ByteRange::Full;
-        };
-        let end = if last.is_empty() {
-            u64::MAX
-        } else {
-            match num(last) {
-                Some(e) if e >= start => e,
-                _ => return ByteRange::Full,
-            }
-        };
-        if start >= total {
-            return ByteRange::Unsatisfiable;
-        }
-        let end = end.min(total - 1);
-        ByteRange::Part {
-            start,
-            len: end - start + 1,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
+    use crate::http::proto::range::ByteRange;
+    use crate::http::proto::request::{Method, RequestHead};
 
-    fn req(headers: &str) -> RequestHead {
-        RequestHead::parse(Bytes::from(format!(
-            "GET / HTTP/1.1\r\nHost: a\r\n{headers}\r\n"
-        )))
+    /// A request with `fields` (lines joined with CRLF, no final CRLF).
+    fn req(method: &str, fields: &str) -> RequestHead {
+        let fields = if fields.is_empty() {
+            String::new()
+        } else {
+            format!("{fields}\r\n")
+        };
+        RequestHead::parse(
+            format!("{method} / HTTP/1.1\r\nHost: a\r\n{fields}\r\n")
+                .into_bytes()
+                .into(),
+        )
         .unwrap()
     }
 
-    #[test]
-    fn ranges() {
-        use ByteRange::*;
-        let table: &[(&str, u64, ByteRange)] = &[
-            ("bytes=0-0", 10, Part { start: 0, len: 1 }),
-            ("bytes=2-5", 10, Part { start: 2, len: 4 }),
-            ("bytes=2-", 10, Part { start: 2, len: 8 }),
-            ("bytes=5-100", 10, Part { start: 5, len: 5 }),
-            ("bytes=-3", 10, Part { start: 7, len: 3 }),
-            ("bytes=-30", 10, Part { start: 0, len: 10 }),
-            ("bytes=10-", 10, Unsatisfiable),
-            ("bytes=10-20", 10, Unsatisfiable),
-            ("bytes=-0", 10, Unsatisfiable),
-            ("bytes=0-", 0, Unsatisfiable),
-            ("bytes=-5", 0, Unsatisfiable),
-            ("bytes=5-2", 10, Full),
-            ("bytes=0-1,3-4", 10, Full),
-            ("items=0-1", 10, Full),
-            ("bytes=a-b", 10, Full),
-            ("bytes=-", 10, Full),
-            ("bytes=+1-2", 10, Full),
-            ("bytes=1", 10, Full),
-            ("bytes=99999999999999999999-", 10, Full),
-        ];
-        for (v, total, want) in table {
-            assert_eq!(
-                ByteRange::parse(v.as_bytes(), *total),
-                *want,
-                "{v} of {total}"
-            );
+    const AT: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+    const BEFORE: &str = "Sun, 06 Nov 1994 08:49:36 GMT";
+    const AFTER: &str = "Sun, 06 Nov 1994 08:49:38 GMT";
+
+    /// A 10-byte representation tagged `"v1"`, modified at `AT`.
+    fn rep() -> Representation<'static> {
+        Representation {
+            etag: Some("\"v1\""),
+            last_modified: Some(784_111_777),
+            len: Some(10),
         }
     }
 
+    fn decide(method: &str, fields: &str) -> Answer {
+        let head = req(method, fields);
+        answer(&head.method, &head, &rep(), &RangeLimits::default())
+    }
+
+    fn part(start: u64, len: u64) -> Answer {
+        Answer::Partial(
+            ByteRanges::parse(
+                format!("bytes={start}-{}", start + len - 1).as_bytes(),
+                10,
+                &RangeLimits::default(),
+            )
+            .unwrap(),
+        )
+    }
+
     #[test]
-    fn etags_and_dates() {
+    fn validators() {
         let v = Validators::new(1234, 784_111_777_500_000_000);
         assert_eq!(v.last_modified, 784_111_777);
-        let tag = v.etag(false);
-        assert_eq!(tag, "\"4d2-ae1b981da166f00\"");
+        assert_eq!(v.etag(false), "\"4d2-ae1b981da166f00\"");
         assert_eq!(v.etag(true), "\"4d2-ae1b981da166f00-gz\"");
-        assert!(v.not_modified(&req(&format!("If-None-Match: {tag}\r\n")), &tag));
-        assert!(v.not_modified(&req(&format!("If-None-Match: \"x\", W/{tag}\r\n")), &tag));
-        assert!(v.not_modified(&req("If-None-Match: *\r\n"), &tag));
-        assert!(!v.not_modified(&req("If-None-Match: \"x\"\r\n"), &tag));
-        assert!(!v.not_modified(&req(&format!("If-None-Match: {tag}\r\n")), &v.etag(true)));
-        // If-None-Match wins over If-Modified-Since.
-        assert!(!v.not_modified(
-            &req("If-None-Match: \"x\"\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"),
-            &tag
-        ));
-        assert!(v.not_modified(
-            &req("If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"),
-            &tag
-        ));
-        assert!(v.not_modified(
-            &req("If-Modified-Since: Sun, 06 Nov 1994 08:49:38 GMT\r\n"),
-            &tag
-        ));
-        assert!(!v.not_modified(
-            &req("If-Modified-Since: Sun, 06 Nov 1994 08:49:36 GMT\r\n"),
-            &tag
-        ));
-        assert!(!v.not_modified(&req("If-Modified-Since: garbage\r\n"), &tag));
-        assert!(!v.not_modified(&req(""), &tag));
+        assert_eq!(v.last_modified_date(), AT);
     }
 
     #[test]
-    fn preconditions() {
-        // RFC 9110 section 13.1.1: If-Match compares strongly, `*` matches
-        // the current representation; section 13.1.4: If-Unmodified-Since
-        // fails for a later modification, and is ignored with If-Match or
-        // when not a valid date.
-        let v = Validators::new(1234, 784_111_777_500_000_000);
-        let tag = v.etag(false);
-        let gz = v.etag(true);
-        let at = "Sun, 06 Nov 1994 08:49:37 GMT";
-        let before = "Sun, 06 Nov 1994 08:49:36 GMT";
-        let after = "Sun, 06 Nov 1994 08:49:38 GMT";
-        let table: &[(String, &str, bool)] = &[
-            (String::new(), &tag, false),
-            (format!("If-Match: {tag}\r\n"), &tag, false),
-            (format!("If-Match: \"x\" , {tag}\r\n"), &tag, false),
+    fn rfc_9110_section_13_2_2_order() {
+        use Answer::*;
+        let table: &[(&str, String, Answer)] = &[
+            ("GET", String::new(), Full),
+            // Step 1: If-Match, strong.
+            ("GET", "If-Match: \"v1\"".into(), Full),
+            ("GET", "If-Match: \"x\", \"v1\"".into(), Full),
+            ("GET", "If-Match: \"x\"\r\nIf-Match: \"v1\"".into(), Full),
+            ("GET", "If-Match: *".into(), Full),
+            ("GET", "If-Match: \"x\"".into(), PreconditionFailed),
+            ("GET", "If-Match: W/\"v1\"".into(), PreconditionFailed),
+            ("PUT", "If-Match: \"x\"".into(), PreconditionFailed),
+            // A comma inside a tag is part of it.
+            ("GET", "If-Match: \"v1,x\"".into(), PreconditionFailed),
+            // Step 2: If-Unmodified-Since, only without If-Match.
+            ("GET", format!("If-Unmodified-Since: {AT}"), Full),
+            ("GET", format!("If-Unmodified-Since: {AFTER}"), Full),
             (
-                format!("If-Match: \"x\"\r\nIf-Match: {tag}\r\n"),
-                &tag,
-                false,
+                "GET",
+                format!("If-Unmodified-Since: {BEFORE}"),
+                PreconditionFailed,
             ),
-            ("If-Match: *\r\n".into(), &tag, false),
-            ("If-Match: \"x\"\r\n".into(), &tag, true),
-            (format!("If-Match: W/{tag}\r\n"), &tag, true),
-            // The gzip coding is another representation with another tag.
-            (format!("If-Match: {tag}\r\n"), &gz, true),
-            (format!("If-Match: {gz}\r\n"), &gz, false),
-            (format!("If-Unmodified-Since: {at}\r\n"), &tag, false),
-            (format!("If-Unmodified-Since: {after}\r\n"), &tag, false),
-            (format!("If-Unmodified-Since: {before}\r\n"), &tag, true),
-            ("If-Unmodified-Since: garbage\r\n".into(), &tag, false),
+            ("GET", "If-Unmodified-Since: garbage".into(), Full),
             (
-                format!("If-Match: {tag}\r\nIf-Unmodified-Since: {before}\r\n"),
-                &tag,
-                false,
+                "GET",
+                format!("If-Match: \"v1\"\r\nIf-Unmodified-Since: {BEFORE}"),
+                Full,
+            ),
+            // Step 3: If-None-Match, weak; 304 for GET/HEAD, else 412.
+            ("GET", "If-None-Match: \"v1\"".into(), NotModified),
+            ("HEAD", "If-None-Match: \"x\", W/\"v1\"".into(), NotModified),
+            ("GET", "If-None-Match: *".into(), NotModified),
+            ("GET", "If-None-Match: \"x\"".into(), Full),
+            ("POST", "If-None-Match: \"v1\"".into(), PreconditionFailed),
+            ("DELETE", "If-None-Match: *".into(), PreconditionFailed),
+            // 412 comes before 304.
+            (
+                "GET",
+                "If-Match: \"x\"\r\nIf-None-Match: \"v1\"".into(),
+                PreconditionFailed,
             ),
             (
-                format!("If-Match: \"x\"\r\nIf-Unmodified-Since: {after}\r\n"),
-                &tag,
-                true,
+                "GET",
+                format!("If-Unmodified-Since: {BEFORE}\r\nIf-None-Match: \"v1\""),
+                PreconditionFailed,
+            ),
+            (
+                "GET",
+                format!("If-Unmodified-Since: {AT}\r\nIf-None-Match: \"v1\""),
+                NotModified,
+            ),
+            // Step 4: If-Modified-Since, GET/HEAD, only without If-None-Match.
+            ("GET", format!("If-Modified-Since: {AT}"), NotModified),
+            ("HEAD", format!("If-Modified-Since: {AFTER}"), NotModified),
+            ("GET", format!("If-Modified-Since: {BEFORE}"), Full),
+            ("GET", "If-Modified-Since: garbage".into(), Full),
+            ("POST", format!("If-Modified-Since: {AT}"), Full),
+            (
+                "GET",
+                format!("If-Modified-Since: {AT}\r\nIf-Modified-Since: {AT}"),
+                Full,
+            ),
+            (
+                "GET",
+                format!("If-None-Match: \"x\"\r\nIf-Modified-Since: {AT}"),
+                Full,
             ),
         ];
-        for (fields, etag, want) in table {
-            assert_eq!(
-                v.precondition_failed(&req(fields), etag),
-                *want,
-                "{fields:?} against {etag}"
-            );
+        for (method, fields, want) in table {
+            assert_eq!(decide(method, fields), *want, "{method} {fields:?}");
         }
-        // Section 13.2.2: the preconditions come before If-None-Match, so
-        // a request both would answer is a 412 (checked first by the
-        // caller), not a 304.
-        let both = req(&format!("If-Match: \"x\"\r\nIf-None-Match: {tag}\r\n"));
-        assert!(v.precondition_failed(&both, &tag) && v.not_modified(&both, &tag));
     }
 
     #[test]
-    fn if_range() {
-        let v = Validators::new(10, 784_111_777_000_000_000);
-        let tag = v.etag(false);
-        assert!(v.range_applies(&req(""), &tag));
-        assert!(v.range_applies(&req(&format!("If-Range: {tag}\r\n")), &tag));
-        assert!(!v.range_applies(&req("If-Range: \"other\"\r\n"), &tag));
-        assert!(!v.range_applies(&req(&format!("If-Range: W/{tag}\r\n")), &tag));
-        assert!(v.range_applies(&req("If-Range: Sun, 06 Nov 1994 08:49:37 GMT\r\n"), &tag));
-        assert!(!v.range_applies(&req("If-Range: Sun, 06 Nov 1994 08:49:38 GMT\r\n"), &tag));
+    fn ranges_and_if_range() {
+        use Answer::*;
+        let table: &[(&str, String, Answer)] = &[
+            ("GET", "Range: bytes=2-5".into(), part(2, 4)),
+            ("GET", "Range: bytes=-3".into(), part(7, 3)),
+            (
+                "GET",
+                "Range: bytes=10-".into(),
+                RangeNotSatisfiable { len: 10 },
+            ),
+            // Malformed, another unit, too many overlaps: ignored.
+            ("GET", "Range: bytes=5-2".into(), Full),
+            ("GET", "Range: items=0-1".into(), Full),
+            ("GET", "Range: bytes=0-,0-".into(), Full),
+            ("GET", "Range: bytes=0-1\r\nRange: bytes=3-4".into(), Full),
+            // Only GET has ranges.
+            ("HEAD", "Range: bytes=2-5".into(), Full),
+            ("POST", "Range: bytes=2-5".into(), Full),
+            // If-Range: a strong tag, or the exact date.
+            (
+                "GET",
+                "Range: bytes=2-5\r\nIf-Range: \"v1\"".into(),
+                part(2, 4),
+            ),
+            ("GET", "Range: bytes=2-5\r\nIf-Range: \"v0\"".into(), Full),
+            ("GET", "Range: bytes=2-5\r\nIf-Range: W/\"v1\"".into(), Full),
+            (
+                "GET",
+                format!("Range: bytes=2-5\r\nIf-Range: {AT}"),
+                part(2, 4),
+            ),
+            (
+                "GET",
+                format!("Range: bytes=2-5\r\nIf-Range: {AFTER}"),
+                Full,
+            ),
+            ("GET", "Range: bytes=2-5\r\nIf-Range: garbage".into(), Full),
+            ("GET", "Range: bytes=10-\r\nIf-Range: \"v0\"".into(), Full),
+            // If-Range without Range is ignored.
+            ("GET", "If-Range: \"v0\"".into(), Full),
+            // A precondition first, then the range.
+            (
+                "GET",
+                "Range: bytes=2-5\r\nIf-None-Match: \"v1\"".into(),
+                NotModified,
+            ),
+            (
+                "GET",
+                "Range: bytes=2-5\r\nIf-Match: \"v0\"".into(),
+                PreconditionFailed,
+            ),
+        ];
+        for (method, fields, want) in table {
+            assert_eq!(decide(method, fields), *want, "{method} {fields:?}");
+        }
+        let Partial(r) = decide("GET", "Range: bytes=0-1,5-6") else {
+            panic!()
+        };
+        assert_eq!(
+            r.as_slice(),
+            [
+                ByteRange { start: 0, len: 2 },
+                ByteRange { start: 5, len: 2 }
+            ]
+        );
+    }
+
+    #[test]
+    fn representations_without_validators_or_length() {
+        let head = req("GET", "If-Match: *\r\nRange: bytes=0-1");
+        let bare = Representation::default();
+        // `*` matches any existing representation; no length, no range.
+        assert_eq!(
+            answer(&Method::Get, &head, &bare, &RangeLimits::default()),
+            Answer::Full
+        );
+        let head = req("GET", "If-Match: \"v1\"\r\nIf-None-Match: *");
+        assert_eq!(
+            answer(&Method::Get, &head, &bare, &RangeLimits::default()),
+            Answer::PreconditionFailed
+        );
+        let head = req("GET", &format!("If-Modified-Since: {AT}"));
+        assert_eq!(
+            answer("GET", &head, &bare, &RangeLimits::default()),
+            Answer::Full
+        );
+        let weak = Representation {
+            etag: Some("W/\"v1\""),
+            ..rep()
+        };
+        let head = req("GET", "If-None-Match: \"v1\"");
+        assert_eq!(
+            answer("GET", &head, &weak, &RangeLimits::default()),
+            Answer::NotModified
+        );
+        let head = req("GET", "Range: bytes=0-1\r\nIf-Range: W/\"v1\"");
+        assert_eq!(
+            answer("GET", &head, &weak, &RangeLimits::default()),
+            Answer::Full,
+            "a weak tag never lets a range apply"
+        );
+    }
+
+    #[test]
+    fn entity_tags() {
+        fn t(s: &str) -> Option<EntityTag<'_>> {
+            EntityTag::parse_one(s.as_bytes())
+        }
+        assert_eq!(
+            t("W/\"a\""),
+            Some(EntityTag {
+                weak: true,
+                opaque: b"\"a\""
+            })
+        );
+        assert!(t("\"\"").is_some());
+        for bad in ["a", "\"a", "w/\"a\"", "\"a b\"", "\"a\"x", "W/ \"a\""] {
+            assert_eq!(t(bad), None, "{bad}");
+        }
+        let m = |list: &str, strong| {
+            tag_list_matches([list.as_bytes()].into_iter(), Some(b"\"v1\""), strong)
+        };
+        assert!(m(" , \"x\" ,, \"v1\"", true));
+        assert!(m("\"x\", *", true));
+        // Parsing stops at a malformed member.
+        assert!(!m("\"x\" junk, \"v1\"", true));
+        assert!(!m("**", true));
+        assert!(m("W/\"v1\"", false) && !m("W/\"v1\"", true));
+    }
+
+    #[test]
+    fn answer_statuses() {
+        assert_eq!(Answer::Full.status(), Status::OK);
+        assert_eq!(Answer::NotModified.status(), Status::NOT_MODIFIED);
+        assert_eq!(
+            Answer::PreconditionFailed.status(),
+            Status::PRECONDITION_FAILED
+        );
+        assert_eq!(part(0, 1).status(), Status::PARTIAL_CONTENT);
+        assert_eq!(
+            Answer::RangeNotSatisfiable { len: 1 }.status(),
+            Status::RANGE_NOT_SATISFIABLE
+        );
     }
 }

@@ -68,8 +68,9 @@ impl UrlPath {
     /// Maps a request target to a path: the query is dropped, an absolute
     /// form's scheme and authority too; the rest is percent-decoded once
     /// and normalised (`.` and empty segments dropped, `..` removing the
-    /// segment before it). Fails on a bad escape, a NUL byte, invalid
-    /// UTF-8, or a `..` that would leave the root.
+    /// segment before it). Fails on a bad escape, a NUL byte, a backslash,
+    /// invalid UTF-8, or a `..` that would leave the root. For a path a
+    /// router has already decoded, use [`from_decoded`](Self::from_decoded).
     pub fn from_target(target: &[u8]) -> Result<UrlPath, HttpError> {
         let mut path = target;
         for scheme in [&b"http://"[..], b"https://"] {
@@ -90,12 +91,47 @@ impl UrlPath {
             });
         }
         let decoded = percent_decode(path)?;
-        if decoded.contains(&0) {
-            return Err(HttpError::BadPath { reason: "nul byte" });
-        }
         let decoded = String::from_utf8(decoded).map_err(|_| HttpError::BadPath {
             reason: "not utf-8",
         })?;
+        UrlPath::normalise(&decoded)
+    }
+
+    /// Maps a path that is already percent-decoded — axum's `Path<String>`
+    /// or a router's wildcard capture — without decoding it again (so a
+    /// file named `100%25.txt` is that name, not `100%.txt`, and `%2e%2e`
+    /// is a literal name, never `..`). The leading `/` is optional; a `?`
+    /// or `#` is part of a name. The same normalisation and refusals as
+    /// [`from_target`](Self::from_target): `.` and empty segments dropped,
+    /// `..` removing the segment before it, and an error for a NUL byte, a
+    /// backslash or a `..` that would leave the root.
+    ///
+    /// ```
+    /// use producers::http::UrlPath;
+    ///
+    /// let p = UrlPath::from_decoded("docs/100%25.txt")?;
+    /// assert_eq!(p.segments(), ["docs", "100%25.txt"]);
+    /// assert_eq!(p.to_url(false), "/docs/100%2525.txt");
+    /// assert!(UrlPath::from_decoded("/a/../../etc/passwd").is_err());
+    /// # Ok::<(), producers::http::HttpError>(())
+    /// ```
+    pub fn from_decoded(path: &str) -> Result<UrlPath, HttpError> {
+        UrlPath::normalise(path)
+    }
+
+    /// The shared half of [`from_target`](Self::from_target) and
+    /// [`from_decoded`](Self::from_decoded): a decoded path into segments.
+    fn normalise(decoded: &str) -> Result<UrlPath, HttpError> {
+        if decoded.contains('\0') {
+            return Err(HttpError::BadPath { reason: "nul byte" });
+        }
+        // A backslash is a separator on Windows: `..\..` would climb there,
+        // and nothing on a Unix root needs one in a URL.
+        if decoded.contains('\\') {
+            return Err(HttpError::BadPath {
+                reason: "backslash",
+            });
+        }
         let mut segments: Vec<String> = Vec::new();
         for seg in decoded.split('/') {
             match seg {
@@ -110,8 +146,12 @@ impl UrlPath {
                 s => segments.push(s.to_owned()),
             }
         }
-        let trailing_slash =
-            decoded.ends_with('/') || decoded.ends_with("/.") || decoded.ends_with("/..");
+        let trailing_slash = decoded.ends_with('/')
+            || decoded.ends_with("/.")
+            || decoded.ends_with("/..")
+            || decoded.is_empty()
+            || decoded == "."
+            || decoded == "..";
         Ok(UrlPath {
             segments,
             trailing_slash,
@@ -203,10 +243,52 @@ mod tests {
             ("/a%zz", "bad percent escape"),
             ("/a%2", "bad percent escape"),
             ("/%ff", "not utf-8"),
+            ("/a\\b", "backslash"),
+            ("/..%5c..%5cetc", "backslash"),
             ("*", "not an absolute path"),
         ];
         for (t, reason) in table {
             assert_eq!(segs(t).unwrap_err(), HttpError::BadPath { reason }, "{t}");
+        }
+    }
+
+    #[test]
+    fn decoded_paths_are_not_decoded_again() {
+        let d = |t: &str| UrlPath::from_decoded(t).map(|p| (p.segments, p.trailing_slash));
+        let table: &[(&str, &[&str], bool)] = &[
+            ("/100%25.txt", &["100%25.txt"], false),
+            ("100%.txt", &["100%.txt"], false),
+            ("%2e%2e/x", &["%2e%2e", "x"], false),
+            ("a b/é", &["a b", "é"], false),
+            ("/a?b#c", &["a?b#c"], false),
+            ("a/./b//", &["a", "b"], true),
+            ("a/../b", &["b"], false),
+            ("", &[], true),
+            ("/", &[], true),
+            ("a/..", &[], true),
+        ];
+        for (t, want, slash) in table {
+            assert_eq!(d(t), ok(want, *slash), "{t}");
+        }
+        // The same refusals as a raw target.
+        let refused: &[(&str, &str)] = &[
+            ("..", "path leaves the root"),
+            ("/../etc/passwd", "path leaves the root"),
+            ("a/../../b", "path leaves the root"),
+            ("a\0b", "nul byte"),
+            ("..\\..\\etc", "backslash"),
+        ];
+        for (t, reason) in refused {
+            assert_eq!(d(t).unwrap_err(), HttpError::BadPath { reason }, "{t:?}");
+        }
+        // What a raw target decodes to, from_decoded maps the same way.
+        for raw in ["/a%20b/c", "/x/./y/../z/", "/%25"] {
+            let decoded = String::from_utf8(percent_decode(raw.as_bytes()).unwrap()).unwrap();
+            assert_eq!(
+                UrlPath::from_decoded(&decoded),
+                UrlPath::from_target(raw.as_bytes()),
+                "{raw}"
+            );
         }
     }
 

@@ -379,39 +379,6 @@ impl RequestHead {
         })
     }
 
-    /// Whether `Accept-Encoding` accepts gzip with a non-zero quality
-    /// (RFC 9110 section 12.5.3): `gzip`, `x-gzip`, or `*` when gzip is
-    /// not named.
-    pub(crate) fn accepts_gzip(&self) -> bool {
-        let mut star = None;
-        for v in self.headers("accept-encoding") {
-            for item in v.split(|&b| b == b',') {
-                let mut parts = item.split(|&b| b == b';');
-                let name = trim_ows(parts.next().unwrap_or_default());
-                let q = parts
-                    .filter_map(|p| {
-                        let p = trim_ows(p);
-                        p.strip_prefix(b"q=").or_else(|| p.strip_prefix(b"Q="))
-                    })
-                    .next()
-                    .map(|q| {
-                        std::str::from_utf8(q)
-                            .ok()
-                            .and_then(|s| s.parse::<f32>().ok())
-                            .unwrap_or(0.0)
-                    })
-                    .unwrap_or(1.0);
-                if name.eq_ignore_ascii_case(b"gzip") || name.eq_ignore_ascii_case(b"x-gzip") {
-                    return q > 0.0;
-                }
-                if name == b"*" {
-                    star = Some(q > 0.0);
-                }
-            }
-        }
-        star.unwrap_or(false)
-    }
-
     /// Whether the client asked to keep the connection open after this
     /// request: HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with
     /// `Connection: keep-alive` (RFC 9112 section 9.3).
@@ -626,26 +593,6 @@ mod tests {
         // The asterisk form is for OPTIONS only (RFC 9112 section 3.2.4).
         let h = parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
         assert_eq!((h.method, &h.target[..]), (Method::Options, &b"*"[..]));
-    }
-
-    #[test]
-    fn accept_encoding() {
-        let table: &[(&str, bool)] = &[
-            ("", false),
-            ("Accept-Encoding: gzip\r\n", true),
-            ("Accept-Encoding: deflate, GZIP;q=0.5\r\n", true),
-            ("Accept-Encoding: gzip;q=0\r\n", false),
-            ("Accept-Encoding: gzip; q=0.0, *\r\n", false),
-            ("Accept-Encoding: *\r\n", true),
-            ("Accept-Encoding: *;q=0\r\n", false),
-            ("Accept-Encoding: br\r\nAccept-Encoding: x-gzip\r\n", true),
-            ("Accept-Encoding: identity\r\n", false),
-            ("Accept-Encoding: gzipx\r\n", false),
-        ];
-        for (h, want) in table {
-            let head = parse(&format!("GET / HTTP/1.1\r\nHost: a\r\n{h}\r\n")).unwrap();
-            assert_eq!(head.accepts_gzip(), *want, "{h:?}");
-        }
     }
 
     #[test]

@@ -29,6 +29,10 @@ impl Status {
     pub const NOT_FOUND: Status = Status(404);
     /// 405 Method Not Allowed (sent with `Allow`).
     pub const METHOD_NOT_ALLOWED: Status = Status(405);
+    /// 406 Not Acceptable: no offered content coding is acceptable
+    /// (RFC 9110 section 12.5.3; see
+    /// [`negotiate_encoding`](crate::http::negotiate_encoding)).
+    pub const NOT_ACCEPTABLE: Status = Status(406);
     /// 408 Request Timeout.
     pub const REQUEST_TIMEOUT: Status = Status(408);
     /// 412 Precondition Failed: `If-Match` or `If-Unmodified-Since`.
@@ -73,6 +77,7 @@ impl Status {
             403 => "Forbidden",
             404 => "Not Found",
             405 => "Method Not Allowed",
+            406 => "Not Acceptable",
             408 => "Request Timeout",
             412 => "Precondition Failed",
             413 => "Content Too Large",

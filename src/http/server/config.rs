@@ -134,6 +134,11 @@ pub struct ServerConfig {
     pub sendfile_min: u64,
     /// Most entries in a directory listing ([`DEFAULT_MAX_LISTING`]).
     pub max_listing: usize,
+    /// Most ranges in one `Range` field
+    /// ([`DEFAULT_MAX_RANGES`](crate::http::DEFAULT_MAX_RANGES)); a field
+    /// with more is ignored and the whole file sent
+    /// ([`RangeError::TooMany`](crate::http::RangeError::TooMany)).
+    pub max_ranges: usize,
     /// The access-log hook ([`access_log`](Self::access_log)); none by
     /// default: the library never prints.
     pub(crate) access_log: Option<AccessLog>,
@@ -161,6 +166,7 @@ impl ServerConfig {
             glob: DEFAULT_GLOB,
             sendfile_min: DEFAULT_SENDFILE_MIN,
             max_listing: DEFAULT_MAX_LISTING,
+            max_ranges: crate::http::DEFAULT_MAX_RANGES,
             access_log: None,
             server_name: concat!("producers/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
@@ -240,6 +246,12 @@ impl ServerConfig {
             crate::codec::gzip::MIN_WINDOW_BITS,
             crate::codec::gzip::MAX_WINDOW_BITS,
         );
+        self
+    }
+
+    /// Sets the most ranges served from one `Range` field.
+    pub fn max_ranges(mut self, n: usize) -> Self {
+        self.max_ranges = n;
         self
     }
 

@@ -291,7 +291,7 @@ impl<O: Output> RequestReader<O> {
         let config = &self.shared.config;
         let no_body = *m.method == Method::Head || status.forbids_body();
         let mut small = None;
-        let holds_file = matches!(body, Body::File(_) | Body::Gzip(_));
+        let holds_file = matches!(body, Body::File(_) | Body::Parts(_) | Body::Gzip(_));
         // The body producer and whether its end is known.
         let (body, close_delimited): (Option<Box<dyn Producer + Send>>, bool) = match body {
             Body::Empty => (None, false),
@@ -304,6 +304,12 @@ impl<O: Output> RequestReader<O> {
                 let len = f.exact_len().unwrap_or(0);
                 head.add("Content-Length", len.to_string().as_bytes());
                 (Some(f.boxed()), false)
+            }
+            Body::Parts(parts) => {
+                // Exact: every part's framing and range is known.
+                let len = parts.exact_len().unwrap_or(0);
+                head.add("Content-Length", len.to_string().as_bytes());
+                (Some(parts.boxed()), false)
             }
             Body::Chunks(list) => {
                 head.add("Transfer-Encoding", b"chunked");

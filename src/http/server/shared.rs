@@ -4,6 +4,7 @@ use std::io;
 
 use super::config::ServerConfig;
 use crate::http::files::{FileSettings, Files};
+use crate::http::proto::RangeLimits;
 
 /// What every connection of a server shares: the configuration and the
 /// files served.
@@ -23,6 +24,9 @@ impl Shared {
                 gzip_threshold: config.gzip_threshold,
                 sendfile_min: config.sendfile_min,
                 max_listing: config.max_listing,
+                range_limits: RangeLimits {
+                    max_ranges: config.max_ranges,
+                },
             },
         )?;
         Ok(Shared { config, files })
