@@ -89,9 +89,10 @@ pub use proto::{
     Answer, BodyFraming, ByteRange, ByteRanges, DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADERS,
     DEFAULT_MAX_LINE, DEFAULT_MAX_RANGES, HeadLimits, HeadScanner, Header, HeaderSource, HttpError,
     Method, MultipartRanges, RangeError, RangeLimits, Representation, RequestHead, RequestMethod,
-    ResponseHead, Status, UrlPath, Validators, Version, answer, format_http_date,
-    negotiate_encoding, now_http_date, parse_http_date, percent_decode, percent_encode_segment,
-    unsatisfied_range,
+    ResponseHead, Status, UrlPath, Validators, Version, accepts_trailers, answer,
+    content_digest_preference, format_http_date, negotiate_encoding, now_http_date,
+    parse_http_date, percent_decode, percent_encode_segment, unsatisfied_range,
+    wants_digest_trailer,
 };
 #[cfg(feature = "http")]
 pub use server::Server;

@@ -15,6 +15,8 @@
 //!   [`negotiate_encoding`].
 //! - [`response`]: [`ResponseHead`]; [`status`]: [`Status`].
 //! - [`error`]: [`HttpError`], every failure with its status.
+//! - [`trailers`]: [`wants_digest_trailer`] (`TE: trailers` and
+//!   `Want-Content-Digest: sha-256`).
 //! - [`date`]: HTTP dates; [`path`]: [`UrlPath`], a target decoded once
 //!   (or a path already decoded) and normalised.
 
@@ -30,6 +32,7 @@ pub(crate) mod request;
 pub(crate) mod request_method;
 pub(crate) mod response;
 pub(crate) mod status;
+pub(crate) mod trailers;
 
 pub use conditional::{Answer, Representation, Validators, answer};
 pub use date::{format_http_date, now_http_date, parse_http_date};
@@ -48,3 +51,4 @@ pub use request::{
 pub use request_method::RequestMethod;
 pub use response::ResponseHead;
 pub use status::Status;
+pub use trailers::{accepts_trailers, content_digest_preference, wants_digest_trailer};

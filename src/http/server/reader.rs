@@ -14,10 +14,11 @@ use crate::ProducerExt;
 use crate::codec::chunked::ChunkedDecoder;
 use crate::codec::gzip::{Compressed, Compressor, Format};
 use crate::consume::{ConsumeError, Consumer, Control, Eof, Framing};
+use crate::digest::ContentDigest;
 use crate::http::files::{ALLOW_RESOURCE, Body, Reply};
 use crate::http::proto::{
     BodyFraming, HeadScanner, HttpError, Method, RequestHead, ResponseHead, Status, UrlPath,
-    Version, now_http_date,
+    Version, now_http_date, wants_digest_trailer,
 };
 use crate::produce::{ListProducer, Producer, deferred, from_bytes};
 use crate::reactor::Outbox;
@@ -139,6 +140,9 @@ struct Meta<'a> {
     target: &'a [u8],
     version: Version,
     keep_alive: bool,
+    /// Whether the client asked for a `Content-Digest` trailer
+    /// (`TE: trailers` and `Want-Content-Digest: sha-256`).
+    wants_digest: bool,
     /// When the head completed: the access log's elapsed time runs from
     /// here.
     started: Instant,
@@ -155,6 +159,7 @@ impl<'a> Meta<'a> {
             target: &head.target,
             version: head.version,
             keep_alive: head.wants_keep_alive(),
+            wants_digest: wants_digest_trailer(head),
             started,
         }
     }
@@ -167,8 +172,26 @@ impl<'a> Meta<'a> {
             target: b"-",
             version: Version::Http11,
             keep_alive: false,
+            wants_digest: false,
             started: Instant::now(),
         }
+    }
+}
+
+/// `body` in the chunked coding, `Transfer-Encoding` added to `head`; with
+/// `digest`, a `Content-Digest` trailer over the content as sent, declared
+/// in a `Trailer` field.
+fn chunked(
+    body: impl Producer + Send + 'static,
+    head: &mut ResponseHead,
+    digest: bool,
+) -> Box<dyn Producer + Send> {
+    head.add("Transfer-Encoding", b"chunked");
+    if digest {
+        head.add("Trailer", b"Content-Digest");
+        body.chunked().trailer_hook(ContentDigest::new()).boxed()
+    } else {
+        body.chunked().boxed()
     }
 }
 
@@ -292,29 +315,36 @@ impl<O: Output> RequestReader<O> {
         let no_body = *m.method == Method::Head || status.forbids_body();
         let mut small = None;
         let holds_file = matches!(body, Body::File(_) | Body::Parts(_) | Body::Gzip(_));
+        // A `Content-Digest` trailer (RFC 9530) over the content as sent,
+        // when asked for: it needs the chunked coding, so a body of known
+        // length is chunked instead of sent with `Content-Length`.
+        let digest = m.wants_digest
+            && m.version == Version::Http11
+            && !no_body
+            && (200..300).contains(&status.code());
         // The body producer and whether its end is known.
         let (body, close_delimited): (Option<Box<dyn Producer + Send>>, bool) = match body {
             Body::Empty => (None, false),
+            Body::Bytes(b) if digest => (Some(chunked(from_bytes(b), &mut head, true)), false),
             Body::Bytes(b) => {
                 head.add("Content-Length", b.len().to_string().as_bytes());
                 small = Some(b);
                 (None, false)
             }
+            Body::File(f) if digest => (Some(chunked(f, &mut head, true)), false),
             Body::File(f) => {
                 let len = f.exact_len().unwrap_or(0);
                 head.add("Content-Length", len.to_string().as_bytes());
                 (Some(f.boxed()), false)
             }
+            Body::Parts(parts) if digest => (Some(chunked(parts, &mut head, true)), false),
             Body::Parts(parts) => {
                 // Exact: every part's framing and range is known.
                 let len = parts.exact_len().unwrap_or(0);
                 head.add("Content-Length", len.to_string().as_bytes());
                 (Some(parts.boxed()), false)
             }
-            Body::Chunks(list) => {
-                head.add("Transfer-Encoding", b"chunked");
-                (Some(list.chunked().boxed()), false)
-            }
+            Body::Chunks(list) => (Some(chunked(list, &mut head, digest)), false),
             Body::Gzip(f) => {
                 // The compressor (some 300 KB of state) and the glob buffer
                 // are made when the response reaches the front of the
@@ -327,8 +357,7 @@ impl<O: Output> RequestReader<O> {
                     Compressed::with_compressor(f, enc).glob(glob)
                 });
                 if m.version == Version::Http11 {
-                    head.add("Transfer-Encoding", b"chunked");
-                    (Some(gz.chunked().boxed()), false)
+                    (Some(chunked(gz, &mut head, digest)), false)
                 } else {
                     // HTTP/1.0 has no chunked coding: the close ends the body.
                     (Some(gz.boxed()), true)
