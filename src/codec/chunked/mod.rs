@@ -121,6 +121,8 @@ mod dechunked;
 mod chunked;
 
 pub use chunked::Chunked;
+#[cfg(feature = "tokio")]
+pub(crate) use chunked::put_size_line;
 pub use chunked_decoder::{ChunkedDecoder, Decoded};
 pub use dechunked::Dechunked;
 
