@@ -302,3 +302,125 @@ fn http_server_binary_serves_a_file_logs_it_and_exits_after_its_deadline() {
     );
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// The tokio line echo server (`FrameDecoder` in `Framed`).
+#[cfg(feature = "tokio")]
+mod tokio_echo {
+    use super::*;
+
+    fn start() -> (Proc, SocketAddr) {
+        let mut p = Proc::start(
+            "tokio_echo",
+            &[
+                "--addr",
+                "127.0.0.1:0",
+                "--root",
+                "/nonexistent",
+                "--max-line",
+                "100",
+                "--exit-after",
+                "60",
+            ],
+        );
+        let addr = p.listening();
+        (p, addr)
+    }
+
+    /// Reads `n` lines, each without its `\n`.
+    fn read_lines(r: &mut BufReader<TcpStream>, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                let mut l = String::new();
+                r.read_line(&mut l).expect("read");
+                assert!(l.ends_with('\n'), "line {i}: {l:?}");
+                l.pop();
+                l
+            })
+            .collect()
+    }
+
+    fn lines(n: usize) -> (Vec<u8>, Vec<String>) {
+        let mut wire = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..n {
+            let l = format!("line {i} {}", "x".repeat(i % 90));
+            wire.extend_from_slice(l.as_bytes());
+            wire.extend_from_slice(if i % 3 == 0 { b"\r\n" } else { b"\n" });
+            expected.push(l);
+        }
+        (wire, expected)
+    }
+
+    #[test]
+    fn echoes_many_lines_pipelined_in_one_write() {
+        let (_p, addr) = start();
+        let mut s = connect(addr);
+        let (wire, expected) = lines(2000);
+        // Written from another thread: the echoes come back while we write.
+        let mut w = s.try_clone().unwrap();
+        let writer = thread::spawn(move || w.write_all(&wire).unwrap());
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        assert_eq!(read_lines(&mut r, expected.len()), expected);
+        writer.join().unwrap();
+        s.write_all(b"last\n").unwrap();
+        assert_eq!(read_lines(&mut r, 1), ["last"]);
+    }
+
+    #[test]
+    fn echoes_lines_split_at_random_points() {
+        let (_p, addr) = start();
+        let mut s = connect(addr);
+        s.set_nodelay(true).unwrap();
+        let (wire, expected) = lines(300);
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let writer = thread::spawn(move || {
+            let mut x = 0x2545_f491_4f6c_dd1du64;
+            let mut rest = &wire[..];
+            while !rest.is_empty() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let n = (x % 150) as usize + 1;
+                let (piece, tail) = rest.split_at(n.min(rest.len()));
+                s.write_all(piece).unwrap();
+                rest = tail;
+                if x.is_multiple_of(4) {
+                    thread::sleep(Duration::from_millis(1));
+                }
+            }
+        });
+        assert_eq!(read_lines(&mut r, expected.len()), expected);
+        writer.join().unwrap();
+    }
+
+    #[test]
+    fn a_line_over_the_cap_gets_an_error_and_the_connection_closes() {
+        let (_p, addr) = start();
+        let mut s = connect(addr);
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        // 100 bytes is the cap: echoed.
+        let ok = "y".repeat(100);
+        s.write_all(format!("{ok}\n").as_bytes()).unwrap();
+        assert_eq!(read_lines(&mut r, 1), [ok]);
+        // 101 bytes, then more that is never answered.
+        s.write_all(format!("{}\nafter\n", "z".repeat(101)).as_bytes())
+            .unwrap();
+        let l = read_lines(&mut r, 1).remove(0);
+        assert!(
+            l.starts_with("error: ") && l.contains("longer than 100 bytes"),
+            "{l:?}"
+        );
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).expect("a clean close");
+        assert_eq!(rest, "", "nothing after the error");
+    }
+
+    #[test]
+    fn exits_after_its_deadline() {
+        let mut p = Proc::start("tokio_echo", &["--exit-after", "0.3"]);
+        p.listening();
+        let (status, _, err) = p.wait();
+        assert!(status.success(), "{status:?} {err}");
+    }
+}

@@ -404,7 +404,11 @@ impl Framer {
         }
     }
 
-    fn decode_slow(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
+    /// Everything but the fast path: call it after
+    /// [`decode_whole`](Framer::decode_whole) returned `None` (a caller
+    /// that wants whole frames as [`Bytes`] without the [`Frame`] wrapper,
+    /// such as the tokio decoder, calls the two itself).
+    pub(crate) fn decode_slow(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
         loop {
             match self.state {
                 State::Seek { scanned } => return self.seek(buf, scanned),

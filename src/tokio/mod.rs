@@ -2,7 +2,7 @@
 //!
 //! Work in progress (issue 13).
 
-mod codec;
+pub mod codec;
 mod feed;
 mod file;
 mod read;

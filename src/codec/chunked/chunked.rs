@@ -309,14 +309,7 @@ impl<P: Producer, H: TrailerHook> Chunked<P, H> {
         if self.lines.capacity() < need {
             self.lines = BytesMut::with_capacity(LINE_ARENA.max(need));
         }
-        let mut hex = [0u8; 16];
-        let digits = hex_digits(len);
-        for (i, d) in hex[..digits].iter_mut().rev().enumerate() {
-            *d = b"0123456789abcdef"[(len >> (4 * i)) as usize & 0xf];
-        }
-        self.lines.extend_from_slice(&hex[..digits]);
-        self.lines.extend_from_slice(&self.extensions);
-        self.lines.extend_from_slice(b"\r\n");
+        put_size_line(&mut self.lines, len, &self.extensions);
         NonEmptyBytes::new(self.lines.split().freeze()).expect("at least one digit and CRLF")
     }
 
@@ -403,6 +396,22 @@ impl<P: Producer, H: TrailerHook> Chunked<P, H> {
         self.hook = None;
         Poll::Ready(Some(Err(e)))
     }
+}
+
+/// Appends the size line of a `len`-byte chunk to `out`:
+/// `{len:x}{extensions}\r\n`, lowercase hex without leading zeros, the
+/// extensions already rendered (`;name=value…`). The one size-line
+/// formatter: [`Chunked`] and the tokio `ChunkedEncoder` both use it.
+pub(crate) fn put_size_line(out: &mut BytesMut, len: u64, extensions: &[u8]) {
+    let mut hex = [0u8; 16];
+    let digits = hex_digits(len);
+    for (i, d) in hex[..digits].iter_mut().rev().enumerate() {
+        *d = b"0123456789abcdef"[(len >> (4 * i)) as usize & 0xf];
+    }
+    out.reserve(digits + extensions.len() + 2);
+    out.extend_from_slice(&hex[..digits]);
+    out.extend_from_slice(extensions);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Lowercase hex digits needed for `n` (1 for 0).

@@ -125,6 +125,8 @@ mod trailer_hook;
 mod chunked;
 
 pub use chunked::Chunked;
+#[cfg(feature = "tokio")]
+pub(crate) use chunked::put_size_line;
 pub use chunked_decoder::{ChunkedDecoder, Decoded};
 pub use dechunked::Dechunked;
 pub use trailer_hook::{NoHook, TrailerHook};
