@@ -27,7 +27,9 @@
 //!   (a producer over a blocking `Read`), [`io::Driver`] (a
 //!   vectored writer into any `std::io::Write`), and with the `stream`
 //!   feature [`stream`] (`futures_core::Stream` both ways), with
-//!   `http-body` [`body`] (`http_body::Body`).
+//!   `http-body` [`body`] (`http_body::Body`), with `tokio` [`tokio`]
+//!   (`AsyncRead`, a driver into `AsyncWrite` with `sendfile`, a consumer
+//!   FIFO fed from an `AsyncRead`).
 //!
 //! Everything else is reached through its module: the codecs in
 //! [`codec`] (`codec::chunked::Chunked`, `codec::gzip::Compressed` …),
@@ -62,6 +64,7 @@
 //! | `stream` | yes | `futures_core::Stream` adapters, for hyper and axum bodies |
 //! | `http` | yes | the HTTP/1.1 file server on the reactor (needs `reactor` and `gzip`) |
 //! | `http-body` | no | `body`: `http_body::Body` for producers, a response body for hyper and axum (exact length, trailers) |
+//! | `tokio` | no | `tokio`: `AsyncRead` over producers, a driver into any `AsyncWrite` (`sendfile` on a `TcpStream`), `feed` for consumer FIFOs, files read off the workers |
 //! | `stage` | no | `stage`: pipeline stages parsed from strings (`gzip:6 chunk:4K`), for the `pipe` and `sweep` tools |
 //! | `testing` | no | `testing`: the producer conformance check, `conformance!`, `Script`, counting wakers |
 
