@@ -9,6 +9,21 @@
 //! ```text
 //! cargo bench --features tokio --bench tokio_sendfile -- --quick
 //! ```
+//!
+//! One quick run on 2 shared cores (load average 5.0 to 4.8):
+//!
+//! ```text
+//! Sendfile        117 ms   2.1 GiB/s
+//! DriverCopying   118 ms   2.1 GiB/s
+//! TokioCopy      1100 ms   0.23 GiB/s   sendfile 9.4x faster
+//! TokioCopyBuf    100 ms   2.5 GiB/s    sendfile 0.85x
+//! ```
+//!
+//! Over loopback the receiver's copy out of the socket costs as much as
+//! the sender's copies, so `sendfile` only matches a tuned copy here; what
+//! it saves is the sender's CPU and memory bandwidth, which a real NIC
+//! shows and loopback does not. Against plain `tokio::io::copy` (8 KiB
+//! reads, each a trip to the blocking pool) it is 9–11x.
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
