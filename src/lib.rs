@@ -27,7 +27,9 @@
 //!   (a producer over a blocking `Read`), [`io::Driver`] (a
 //!   vectored writer into any `std::io::Write`), and with the `stream`
 //!   feature [`stream`] (`futures_core::Stream` both ways), with
-//!   `http-body` [`body`] (`http_body::Body`, both ways).
+//!   `http-body` [`body`] (`http_body::Body`, both ways), with `tokio` [`tokio`]
+//!   (`AsyncRead`, a driver into `AsyncWrite` with `sendfile`, a consumer
+//!   FIFO fed from an `AsyncRead`, `tokio_util` codecs).
 //!
 //! Everything else is reached through its module: the codecs in
 //! [`codec`] (`codec::chunked::Chunked`, `codec::gzip::Compressed` …),
