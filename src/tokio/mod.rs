@@ -23,10 +23,57 @@
 //!
 //! # A line protocol
 //!
-//! A request-per-line server: the FIFO frames lines and its consumer sends
-//! each reply into an [`output`](crate::produce::output) whose producer the
-//! driver writes, reading and writing at once. Four lines of glue around
-//! the protocol's own `reply`:
+//! With `tokio_util`'s `FramedRead` and the crate's
+//! [`FrameDecoder`](codec::FrameDecoder) (lines split off the read buffer
+//! without a copy, each capped), a request-per-line server is four lines
+//! of glue around the protocol's own `reply`:
+//!
+//! ```
+//! use bytes::Bytes;
+//! use futures_util::StreamExt;
+//! use producers::tokio::codec::FrameDecoder;
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//! use tokio::net::{TcpListener, TcpStream};
+//! use tokio_util::codec::FramedRead;
+//!
+//! fn reply(line: Bytes) -> Bytes {
+//!     [&line[..], b"!\n"].concat().into()
+//! }
+//!
+//! async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
+//!     let (input, mut output) = stream.split();
+//!     let mut lines = FramedRead::new(input, FrameDecoder::lines(8192));
+//!     while let Some(line) = lines.next().await {
+//!         output.write_all(&reply(line?)).await?;
+//!     }
+//!     Ok(())
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let listener = TcpListener::bind("127.0.0.1:0").await?;
+//! let mut client = TcpStream::connect(listener.local_addr()?).await?;
+//! let (stream, _) = listener.accept().await?;
+//! let server = tokio::spawn(serve(stream));
+//! client.write_all(b"hello\r\nworld\n").await?;
+//! client.shutdown().await?;
+//! let mut got = String::new();
+//! client.read_to_string(&mut got).await?;
+//! assert_eq!(got, "hello!\nworld!\n");
+//! server.await??;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! A line over the cap, or a last line cut off by the end of input, ends
+//! the loop with a [`DecodeError`](codec::DecodeError) that says which and
+//! at what offset. `examples/tokio_echo.rs` is this server with pipelined
+//! replies flushed together.
+//!
+//! # A line protocol through a consumer FIFO
+//!
+//! The same with the crate's own input side: the FIFO frames lines and its
+//! consumer sends each reply into an [`output`](crate::produce::output)
+//! whose producer the driver writes, reading and writing at once:
 //!
 //! ```
 //! use bytes::Bytes;
