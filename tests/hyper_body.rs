@@ -1,33 +1,33 @@
-//! A producer pipeline (file → gzip → glob) served by hyper as a response
-//! body (`producers::body::ProducerBody`): the example's `serve` runs
-//! in-process on 127.0.0.1:0, a raw socket fetches it, and the decoded bytes
-//! must equal the file. A known length is sent with `Content-Length`, an
-//! unknown one chunked.
+//! The `hyper_body` example's `serve` in-process on 127.0.0.1:0 (feature
+//! `digest` too, which the example needs): a raw socket fetches a file as
+//! it is and gzip-compressed, and the decoded bytes must equal the file. A
+//! known length is sent with `Content-Length`, an unknown one chunked.
+//! (`tests/http_examples.rs` runs the built example as a process.)
 //!
 //! Then an in-process hyper client (hyper 1's `client::conn::http1`) against
 //! handlers returning `ProducerBody` and reading uploads through
-//! `BodyProducer`: `Content-Length` exactly when the length is known, the
-//! `content-digest` trailer (feature `digest`) equal to a SHA-256 of the
-//! gzip bytes received, an error mid-body seen as a cut body, uploads
-//! compressed (split frames, trailers kept) and an upload over the cap
-//! answered 413.
+//! `BodyProducer`: `Content-Length` exactly when the length is known and no
+//! trailer is declared, the `content-digest` trailer (feature `digest`)
+//! equal to a SHA-256 of the bytes received (gzip, or a file as it is, sent
+//! chunked for the trailer's sake), an error mid-body seen as a cut body,
+//! uploads compressed (split frames, trailers kept) and an upload over the
+//! cap answered 413.
 #![cfg(all(feature = "http-body", feature = "gzip"))]
 
+#[cfg(feature = "digest")]
 #[path = "../examples/hyper_body.rs"]
-#[allow(unreachable_pub)]
+#[allow(unreachable_pub, dead_code)]
 mod hyper_body;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::io::Read;
 
+#[cfg(feature = "digest")]
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Decodes a chunked body, checking its framing.
+#[cfg(feature = "digest")]
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
@@ -44,30 +44,36 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Runs the example's server over `path` and fetches each of `targets`
-/// (one connection each): the lowercased head and the raw body of each.
-fn fetch(path: &std::path::Path, targets: &[&str]) -> Vec<(String, Vec<u8>)> {
+/// Runs the example's server over `root` (on a thread of its own, left
+/// running) and sends each of `requests` (extra header lines for
+/// `GET /data.txt`, one connection each): the lowercased head and the raw
+/// body of each.
+#[cfg(feature = "digest")]
+fn fetch(root: &std::path::Path, requests: &[&str]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Write;
+    use std::net::TcpStream;
+    use std::time::Duration;
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = std_listener.local_addr().unwrap();
     std_listener.set_nonblocking(true).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let (stop2, path2) = (stop.clone(), path.to_path_buf());
-    let server = std::thread::spawn(move || {
+    let root = std::sync::Arc::new(producers::http::Root::new(root).unwrap());
+    std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .build()
             .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
-            hyper_body::serve(listener, path2, stop2).await
+            hyper_body::serve(listener, root).await
         })
     });
     let mut out = Vec::new();
-    for target in targets {
+    for extra in requests {
         let mut c = TcpStream::connect(addr).unwrap();
         c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         c.write_all(
-            format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            format!("GET /data.txt HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n")
+                .as_bytes(),
         )
         .unwrap();
         let mut resp = Vec::new();
@@ -77,12 +83,10 @@ fn fetch(path: &std::path::Path, targets: &[&str]) -> Vec<(String, Vec<u8>)> {
         assert!(head.starts_with("http/1.1 200 ok\r\n"), "{head}");
         out.push((head, resp[end..].to_vec()));
     }
-    stop.store(true, Ordering::SeqCst);
-    let _ = TcpStream::connect(addr);
-    server.join().unwrap().unwrap();
     out
 }
 
+#[cfg(feature = "digest")]
 #[test]
 fn a_gzip_pipeline_chunked_and_a_known_length_with_content_length() {
     let dir = std::env::temp_dir().join(format!("producers-hyper-body-{}", std::process::id()));
@@ -95,7 +99,7 @@ fn a_gzip_pipeline_chunked_and_a_known_length_with_content_length() {
     assert!(data.len() > 3 * producers::body::REGION_FRAME);
     std::fs::write(&path, &data).unwrap();
 
-    let got = fetch(&path, &["/", "/raw"]);
+    let got = fetch(&dir, &["Accept-Encoding: gzip\r\n", ""]);
 
     let (head, body) = &got[0];
     assert!(head.contains("content-encoding: gzip\r\n"), "{head}");
@@ -216,6 +220,14 @@ mod client {
         Ok(match req.uri().path() {
             "/file" => boxed(ProducerBody::new(file()).into_response()),
             "/bytes" => boxed(ProducerBody::new(from_bytes("known length")).into_response()),
+            // A file of known length with a declared trailer: chunked, so
+            // the trailer can be sent.
+            #[cfg(feature = "digest")]
+            "/file-digest" => boxed(
+                ProducerBody::new(file())
+                    .with_trailers(producers::digest::ContentDigest::new())
+                    .into_response(),
+            ),
             "/gzip" => {
                 let body = ProducerBody::new(file().gzip(6).glob(16 << 10));
                 #[cfg(feature = "digest")]
@@ -464,6 +476,59 @@ fn hyper_client_gets_a_content_digest_trailer_over_the_gzip_bytes() {
         req.headers_mut().remove("te");
         let collected = send(addr, req).await.into_body().collect().await.unwrap();
         assert!(collected.trailers().is_none());
+    });
+}
+
+/// The digest of `body` as the trailer must carry it, computed by the test.
+#[cfg(feature = "digest")]
+fn sha256_field(body: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(body).to_vec()
+}
+
+/// The bytes of a `sha-256=:…:` field value.
+#[cfg(feature = "digest")]
+fn digest_of(field: &hyper::header::HeaderValue) -> Vec<u8> {
+    let b64 = field
+        .to_str()
+        .unwrap()
+        .strip_prefix("sha-256=:")
+        .and_then(|f| f.strip_suffix(':'))
+        .expect("sha-256=:…:");
+    base64_decode(b64)
+}
+
+#[cfg(feature = "digest")]
+#[test]
+fn hyper_client_gets_an_identity_file_with_a_digest_trailer_chunked() {
+    let (path, data) = text_file("identity-digest.txt");
+    runtime().block_on(async {
+        let addr = serve(path.clone()).await;
+
+        // A declared trailer: hyper would drop it with Content-Length
+        // (RFC 9112 section 7.1.2), so the body goes chunked.
+        let r = send(addr, get("/file-digest")).await;
+        assert_eq!(r.status(), 200);
+        assert!(!r.headers().contains_key("content-length"));
+        assert_eq!(r.headers()["transfer-encoding"], "chunked");
+        assert_eq!(r.headers()["trailer"], "content-digest");
+        let collected = r.into_body().collect().await.unwrap();
+        let trailers = collected.trailers().expect("a trailer section").clone();
+        let body = collected.to_bytes();
+        assert_eq!(body, data);
+        assert_eq!(digest_of(&trailers["content-digest"]), sha256_field(&body));
+
+        // The same file without trailers keeps its Content-Length.
+        let r = send(addr, get("/file")).await;
+        assert_eq!(
+            r.headers()["content-length"],
+            data.len().to_string().as_str()
+        );
+        assert!(!r.headers().contains_key("transfer-encoding"));
+        assert!(!r.headers().contains_key("trailer"));
+        let collected = r.into_body().collect().await.unwrap();
+        assert!(collected.trailers().is_none());
+        assert_eq!(collected.to_bytes(), data);
     });
 }
 

@@ -3,7 +3,8 @@
 //!
 //! - [`ProducerBody`] keeps what the peer ecosystem keeps: a producer's
 //!   exact length becomes the body's exact size hint (so hyper sends
-//!   `Content-Length`, and chunked coding otherwise), memory chunks become
+//!   `Content-Length`, and chunked coding otherwise — and always with
+//!   declared trailers, which need it), memory chunks become
 //!   data frames without a copy, file regions are read in bounded pieces of
 //!   [`REGION_FRAME`] (a large file never lands in memory whole, a poll never
 //!   blocks for long), an error ends the body with that error, and
@@ -66,9 +67,12 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! With a known length hyper sends `Content-Length` and, over HTTP/1.1, no
-//! trailers (they need chunked coding); a compressed body has no known
-//! length, so it is chunked and its trailers go out.
+//! Over HTTP/1.1 trailers need the chunked coding, and hyper sends
+//! `Content-Length` whenever a body's size hint is exact (dropping any
+//! trailers): so a `ProducerBody` with declared trailers
+//! ([`Trailers::names`]) reports no exact length, even over a file of known
+//! length, and goes chunked; without trailers its exact length stays, and
+//! becomes `Content-Length`.
 
 use std::fmt;
 use std::io;
@@ -100,7 +104,11 @@ pub trait Trailers {
     /// The names of the fields [`finish`](Trailers::finish) will return, if
     /// known in advance, for the `Trailer` header
     /// ([`ProducerBody::into_response`]): hyper sends over HTTP/1.1 only
-    /// the trailer fields declared there. The default is none.
+    /// the trailer fields declared there, and only in the chunked coding, so
+    /// a body with declared names reports no exact length (see
+    /// [`ProducerBody`](ProducerBody#trailers-and-content-length)). The
+    /// default is none. Asked when the trailers are attached, and by
+    /// [`ProducerBody::trailer_header`].
     fn names(&self) -> Vec<HeaderName> {
         Vec::new()
     }

@@ -25,11 +25,35 @@ use crate::produce::Producer;
 /// ```
 ///
 /// The size hint is exact when the producer knows its length
-/// ([`Producer::exact_len`]); memory chunks pass through as data frames
-/// without a copy; file regions are read in pieces of at most
-/// [`REGION_FRAME`] bytes; an error is yielded as `Err` and then the body
-/// ends. With [`with_trailers`](ProducerBody::with_trailers), a trailers
-/// frame follows the last data frame.
+/// ([`Producer::exact_len`]) and no trailer is declared (see below); memory
+/// chunks pass through as data frames without a copy; file regions are read
+/// in pieces of at most [`REGION_FRAME`] bytes; an error is yielded as `Err`
+/// and then the body ends. With [`with_trailers`](ProducerBody::with_trailers),
+/// a trailers frame follows the last data frame.
+///
+/// # Trailers and `Content-Length`
+///
+/// Over HTTP/1.1 trailers travel only in the chunked coding (RFC 9112
+/// section 7.1.2), and hyper picks `Content-Length` whenever the body's
+/// size hint is exact — then it drops the trailers without a word. So a
+/// body whose [`Trailers::names`] declares any field reports no exact size
+/// hint (its lower bound is still the length): hyper sends it chunked and
+/// the trailer arrives. Trailers that declare no names (the default of
+/// [`Trailers::names`]) leave the hint exact; hyper would not send them
+/// anyway, since it sends only the fields named in the `Trailer` header.
+///
+/// ```
+/// # #[cfg(feature = "digest")] {
+/// use http_body::Body as _;
+/// use producers::body::ProducerBody;
+/// use producers::digest::ContentDigest;
+/// use producers::from_bytes;
+///
+/// let with = ProducerBody::new(from_bytes("hello")).with_trailers(ContentDigest::new());
+/// assert_eq!(with.size_hint().exact(), None);
+/// assert_eq!(with.size_hint().lower(), 5);
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct ProducerBody<P, T = NoTrailers> {
     producer: P,
@@ -37,6 +61,9 @@ pub struct ProducerBody<P, T = NoTrailers> {
     region: Option<Chunk>,
     /// The trailers being computed; `None` without them, and once finished.
     trailers: Option<T>,
+    /// Whether the trailers declared names when attached: then the size
+    /// hint is never exact, so HTTP/1.1 goes chunked and carries them.
+    declared: bool,
     ended: bool,
 }
 
@@ -47,16 +74,20 @@ impl<P: Producer + Unpin> ProducerBody<P> {
             producer,
             region: None,
             trailers: None,
+            declared: false,
             ended: false,
         }
     }
 
     /// The same body with `trailers` computed over its data and sent at the
-    /// end.
+    /// end. If they declare names ([`Trailers::names`]), the size hint is
+    /// no longer exact, so that hyper sends the body chunked and the
+    /// trailers with it (see [above](ProducerBody#trailers-and-content-length)).
     pub fn with_trailers<T: Trailers>(self, trailers: T) -> ProducerBody<P, T> {
         ProducerBody {
             producer: self.producer,
             region: self.region,
+            declared: !trailers.names().is_empty(),
             trailers: Some(trailers),
             ended: self.ended,
         }
@@ -161,6 +192,12 @@ impl<P: Producer + Unpin, T: Trailers + Unpin> Body for ProducerBody<P, T> {
         }
         let region = self.region.as_ref().map_or(0, Chunk::len);
         match self.producer.exact_len() {
+            // Declared trailers need the chunked coding: a lower bound only.
+            Some(n) if self.declared && self.trailers.is_some() => {
+                let mut hint = SizeHint::new();
+                hint.set_lower(n + region);
+                hint
+            }
             Some(n) => SizeHint::with_exact(n + region),
             None => {
                 let mut hint = SizeHint::new();
@@ -329,6 +366,23 @@ mod tests {
         }
     }
 
+    /// `Count`, declaring its field.
+    struct Declared(Count);
+
+    impl Trailers for Declared {
+        fn update(&mut self, data: &[u8]) {
+            self.0.update(data)
+        }
+
+        fn finish(self) -> HeaderMap {
+            self.0.finish()
+        }
+
+        fn names(&self) -> Vec<::http::HeaderName> {
+            vec![::http::HeaderName::from_static("x-count")]
+        }
+    }
+
     #[test]
     fn trailers_follow_the_last_data_frame() {
         let d = vec![1u8; REGION_FRAME + 10];
@@ -343,6 +397,18 @@ mod tests {
         assert!(!body.is_end_stream());
         let collected = block_on(body.collect()).unwrap();
         assert_eq!(collected.trailers().unwrap()["x-count"], "0");
+
+        // Undeclared trailers keep the exact length; declared ones drop it
+        // (a lower bound stays), until the body has ended.
+        let body = ProducerBody::new(from_bytes("abc")).with_trailers(Count::default());
+        assert_eq!(body.size_hint().exact(), Some(3));
+        let body = ProducerBody::new(from_bytes("abc")).with_trailers(Declared(Count::default()));
+        assert_eq!(body.size_hint().exact(), None);
+        assert_eq!(body.size_hint().lower(), 3);
+        assert!(!body.is_end_stream());
+        let (data, trailers, err) = frames(body);
+        assert_eq!((data.concat(), err), (b"abc".to_vec(), None));
+        assert_eq!(trailers.unwrap()["x-count"], "3");
 
         // An empty map sends no trailers frame.
         let body = ProducerBody::new(from_bytes("xy")).with_trailers(NoTrailers);
