@@ -73,6 +73,26 @@
 //! ([`Trailers::names`]) reports no exact length, even over a file of known
 //! length, and goes chunked; without trailers its exact length stays, and
 //! becomes `Content-Length`.
+//!
+//! # On a tokio worker
+//!
+//! A body is polled on an executor's worker, so what one poll may cost is
+//! bounded, by measurement:
+//!
+//! - a file region is read in pieces of at most [`REGION_FRAME`]
+//!   (256 KiB): one `pread` from the page cache, about 21 µs here
+//!   (`cargo bench --features tokio --bench tokio_file`: 64 MiB in 5.4 ms
+//!   of 256 KiB blocking preads);
+//! - a compressor takes at most its poll budget of input per poll
+//!   ([`Compressed::poll_budget`](crate::codec::gzip::Compressed::poll_budget),
+//!   32 KiB by default: a median of 358 µs at level 6 on text, under the
+//!   0.5 ms aim; `cargo bench --bench poll_budget`), then wakes itself and
+//!   returns pending so other tasks run;
+//! - a file on storage that can stall (a network file system, a cold
+//!   disk) is better read through
+//!   [`tokio::OffloadedFile`](crate::tokio::OffloadedFile) (feature
+//!   `tokio`): its reads run on tokio's blocking pool, one in flight, for
+//!   about 20 µs of hand-off per read.
 
 use std::fmt;
 use std::io;
