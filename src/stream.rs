@@ -4,6 +4,12 @@
 //! `Stream<Item = io::Result<Bytes>>` — the shape hyper and axum take as a
 //! response body (`axum::body::Body::from_stream`). [`StreamProducer`] turns
 //! such a stream into a producer, so async sources can feed pipelines.
+//!
+//! A stream has no byte length and no trailers, so a hyper or axum body
+//! built from one is always chunked: for a response body, prefer
+//! [`body::ProducerBody`](crate::body::ProducerBody) (feature `http-body`),
+//! whose size hint is the producer's exact length (`Content-Length`) and
+//! which can send trailers.
 
 use std::io;
 use std::pin::Pin;
