@@ -253,3 +253,13 @@ pub fn counting_context() -> (Context<'static>, Arc<WakeCount>) {
     let waker: &'static Waker = Box::leak(Box::new(Waker::from(count.clone())));
     (Context::from_waker(waker), count)
 }
+
+/// A current-thread tokio runtime with its I/O and time drivers: what the
+/// tokio adapters' tests run on.
+#[cfg(feature = "tokio")]
+pub fn tokio_runtime() -> ::tokio::runtime::Runtime {
+    ::tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime")
+}

@@ -9,31 +9,15 @@
 //! of a package whose binary is built, i.e. with the `http` feature).
 #![cfg(feature = "reactor")]
 
+mod util;
+use util::example;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
-
-/// The path of example `name`, built for the profile of this test.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    // …/target/<profile>/deps/examples-HASH
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --examples --all-features` first",
-        path.display()
-    );
-    path
-}
 
 /// A running example: killed if the test fails before it exits.
 struct Proc {

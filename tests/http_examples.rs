@@ -11,6 +11,9 @@
 //! The examples are found beside this test's binary (`cargo test` builds
 //! them first), as in `tests/examples.rs`.
 
+mod util;
+use util::example;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -18,24 +21,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const EXAMPLES: [&str; 2] = ["axum_files", "hyper_body"];
-
-/// The path of example `name`, built for the profile of this test.
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --examples --all-features` first",
-        path.display()
-    );
-    path
-}
 
 /// A directory with a served root in it (and a file beside the root, which
 /// must never be served).

@@ -4,6 +4,9 @@
 //! with lines split at random points and with a consumer that holds, and
 //! the `tokio_sendfile` example as a process.
 
+mod util;
+use util::example;
+
 use std::fs::File;
 use std::io::{self, Read as _, Write as _};
 use std::path::PathBuf;
@@ -474,25 +477,6 @@ fn a_consumer_that_holds_stops_the_reading_and_feed_resumes_after() {
     assert!(fifo.is_ended());
     assert_eq!(read.load(Ordering::Relaxed), input.len());
     assert_eq!(taken.load(Ordering::Relaxed), input.len());
-}
-
-/// The `tokio_sendfile` example, built beside this test's binary (see
-/// `tests/examples.rs`).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --examples --all-features` first",
-        path.display()
-    );
-    path
 }
 
 #[test]

@@ -159,12 +159,7 @@ mod tests {
     use crate::consume::Lines;
     use crate::{ConsumeError, Consumer, Control, Frame, Framing};
 
-    fn runtime() -> ::tokio::runtime::Runtime {
-        ::tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
+    use crate::testing::tokio_runtime as runtime;
 
     fn lines(seen: &Arc<Mutex<Vec<String>>>) -> impl Consumer + Send + 'static {
         let log = seen.clone();

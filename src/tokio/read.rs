@@ -164,12 +164,7 @@ mod tests {
     use crate::testing::{self, Script, Step};
     use crate::{FileRegion, ProducerExt, from_bytes};
 
-    fn runtime() -> ::tokio::runtime::Runtime {
-        ::tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
+    use crate::testing::tokio_runtime as runtime;
 
     #[test]
     fn an_error_comes_once_after_the_bytes_before_it_then_the_end() {

@@ -616,12 +616,7 @@ mod tests {
     use crate::{FileProducer, ProducerExt, from_bytes};
     use ::tokio::io::AsyncReadExt;
 
-    fn runtime() -> ::tokio::runtime::Runtime {
-        ::tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-    }
+    use crate::testing::tokio_runtime as runtime;
 
     fn data(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 13 % 253) as u8).collect()

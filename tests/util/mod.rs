@@ -240,3 +240,25 @@ pub mod reactor {
         text == reason.to_string()
     }
 }
+
+/// The path of example `name`, built for the profile of the running test:
+/// beside its binary (`target/<profile>/deps/TEST-HASH` →
+/// `target/<profile>/examples/NAME`). `cargo test` builds the examples
+/// before running tests; CI runs `cargo build --examples --all-features`
+/// first as well.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --examples --all-features` first",
+        path.display()
+    );
+    path
+}
