@@ -31,10 +31,15 @@ struct Args {
     header_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     min_body_rate: Option<MinDataRate>,
+    revalidate: Duration,
+    open_file_cache: usize,
+    gzip_cache: usize,
+    gzip_static: bool,
 }
 
 const USAGE: &str = "usage: http_server [--root DIR] [--addr HOST:PORT] [--threads N] [--quiet] \
 [--header-timeout SECONDS] [--idle-timeout SECONDS] [--min-body-rate BYTES_PER_SECOND] \
+[--revalidate SECONDS] [--open-file-cache ENTRIES] [--gzip-cache BYTES] [--no-gzip-static] \
 [--exit-after SECONDS]";
 
 fn secs(name: &str, v: String) -> Result<Option<Duration>, String> {
@@ -53,6 +58,10 @@ fn parse_args() -> Result<Args, String> {
         header_timeout: defaults.header_timeout,
         idle_timeout: defaults.idle_timeout,
         min_body_rate: defaults.min_body_rate,
+        revalidate: defaults.revalidate,
+        open_file_cache: defaults.open_file_cache_entries,
+        gzip_cache: defaults.gzip_cache_bytes,
+        gzip_static: defaults.gzip_static,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -86,6 +95,24 @@ fn parse_args() -> Result<Args, String> {
                     ..DEFAULT_MIN_BODY_RATE
                 });
             }
+            // 0: check every file at every request.
+            "--revalidate" => {
+                args.revalidate =
+                    secs("--revalidate", value("--revalidate")?)?.unwrap_or(Duration::ZERO)
+            }
+            // 0: no open-file cache.
+            "--open-file-cache" => {
+                args.open_file_cache = value("--open-file-cache")?
+                    .parse()
+                    .map_err(|e| format!("--open-file-cache: {e}"))?
+            }
+            // 0: no cache of compressed variants.
+            "--gzip-cache" => {
+                args.gzip_cache = value("--gzip-cache")?
+                    .parse()
+                    .map_err(|e| format!("--gzip-cache: {e}"))?
+            }
+            "--no-gzip-static" => args.gzip_static = false,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0)
@@ -119,7 +146,13 @@ fn main() -> io::Result<()> {
     let mut config = ServerConfig::new(&args.root)
         .header_timeout(args.header_timeout)
         .idle_timeout(args.idle_timeout)
-        .min_body_rate(args.min_body_rate);
+        .min_body_rate(args.min_body_rate)
+        .revalidate(args.revalidate)
+        .gzip_static(args.gzip_static);
+    let (bytes, file_max) = (config.open_file_cache_bytes, config.cached_file_max);
+    config = config.open_file_cache(args.open_file_cache, bytes, file_max);
+    let file_max = config.gzip_cache_max_file;
+    config = config.gzip_cache(args.gzip_cache, file_max);
     if !args.quiet {
         config = config.access_log(|e| eprintln!("{}", log_line(e)));
     }

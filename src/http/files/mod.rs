@@ -28,23 +28,39 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 #[cfg(feature = "http")]
-use crate::chunk::FileRegion;
-#[cfg(feature = "http")]
 use crate::http::proto::{
     Answer, ByteRanges, HttpError, MultipartRanges, RangeLimits, Representation, RequestHead,
-    RequestMethod, ResponseHead, Status, UrlPath, Validators, answer, negotiate_encoding,
+    RequestMethod, ResponseHead, Status, UrlPath, answer, format_http_date, negotiate_encoding,
 };
 #[cfg(feature = "http")]
 use crate::produce::{Chain, FileProducer, from_bytes};
 
+#[cfg(feature = "http")]
+pub(crate) mod cache_stats;
+#[cfg(feature = "http")]
+mod cached_file;
+#[cfg(feature = "http")]
+mod identity;
 pub(crate) mod listing;
+#[cfg(feature = "http")]
+mod lru;
 pub(crate) mod mime;
 #[cfg(feature = "http")]
 mod open;
+#[cfg(all(feature = "http", target_os = "linux"))]
+mod open_file_cache;
+#[cfg(feature = "http")]
+mod recorded;
 #[cfg(feature = "http")]
 mod reply;
 pub(crate) mod root;
+#[cfg(feature = "http")]
+mod variant_cache;
 
+#[cfg(feature = "http")]
+use cache_stats::{CacheStats, Counters, bump};
+#[cfg(feature = "http")]
+use cached_file::{CachedFile, read_whole};
 #[cfg(feature = "http")]
 use listing::listing_html;
 #[cfg(feature = "http")]
@@ -54,10 +70,16 @@ use mime::{content_type, is_compressible};
 use open::open_beneath;
 #[cfg(feature = "http")]
 use open::{check_regular, internal, open_nonblocking};
+#[cfg(all(feature = "http", target_os = "linux"))]
+use open_file_cache::{Lookup, OpenFileCache};
+#[cfg(feature = "http")]
+pub(crate) use recorded::Recorded;
 #[cfg(feature = "http")]
 pub(crate) use reply::{Body, Reply};
 #[cfg(feature = "http")]
 use root::Root;
+#[cfg(feature = "http")]
+use variant_cache::VariantCache;
 
 /// `Allow` for the files and directories under the root.
 #[cfg(feature = "http")]
@@ -76,6 +98,29 @@ pub(crate) struct FileSettings {
     pub(crate) max_listing: usize,
     /// The caps on a `Range` field.
     pub(crate) range_limits: RangeLimits,
+    /// The open-file cache's bounds and period.
+    pub(crate) open_cache: OpenCacheSettings,
+    /// Whether a precompressed `FILE.gz` is sent for `FILE` when gzip is
+    /// accepted and the sidecar is not older than the file.
+    pub(crate) gzip_static: bool,
+    /// Most bytes of compressed variants held in memory (`0`: none).
+    pub(crate) variant_bytes: usize,
+    /// The largest file whose compressed variant is held.
+    pub(crate) variant_max_file: u64,
+}
+
+/// The bounds and revalidation period of the open-file cache.
+#[cfg(feature = "http")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OpenCacheSettings {
+    /// Most entries, each holding a descriptor (`0`: no cache).
+    pub(crate) max_entries: usize,
+    /// Most bytes of files held in memory.
+    pub(crate) max_bytes: usize,
+    /// The largest file held in memory.
+    pub(crate) max_file: u64,
+    /// How long an entry is trusted without a `stat` (`ZERO`: never).
+    pub(crate) revalidate: std::time::Duration,
 }
 
 /// The files under a root, as served.
@@ -90,6 +135,27 @@ pub(crate) struct Files {
     #[cfg(target_os = "linux")]
     root_fd: Option<std::os::fd::OwnedFd>,
     settings: FileSettings,
+    /// Open files by path beneath the root (Linux, where files are opened
+    /// with `openat2`); `None` when configured off.
+    #[cfg(target_os = "linux")]
+    open_cache: Option<OpenFileCache>,
+    /// Compressed variants in memory; `None` when configured off.
+    variants: Option<Arc<VariantCache>>,
+    /// What the caches did and the file system calls made.
+    counters: Arc<Counters>,
+}
+
+/// What a response sends of a file.
+#[cfg(feature = "http")]
+enum Coding {
+    /// The file as is.
+    Identity,
+    /// Its precompressed sidecar, `FILE.gz`.
+    Sidecar(Arc<CachedFile>),
+    /// Its gzip coding, held in memory.
+    Memory(Bytes),
+    /// Its gzip coding, made as it is sent.
+    OnTheFly,
 }
 
 #[cfg(feature = "http")]
@@ -108,12 +174,41 @@ impl Files {
             )
             .ok()
         };
+        let counters = Arc::new(Counters::default());
+        #[cfg(target_os = "linux")]
+        let open_cache = (settings.open_cache.max_entries > 0)
+            .then(|| OpenFileCache::new(settings.open_cache, counters.clone()));
+        let variants = (settings.variant_bytes > 0).then(|| {
+            Arc::new(VariantCache::new(
+                settings.variant_bytes,
+                settings.variant_max_file,
+                counters.clone(),
+            ))
+        });
         Ok(Files {
             root,
             #[cfg(target_os = "linux")]
             root_fd,
             settings,
+            #[cfg(target_os = "linux")]
+            open_cache,
+            variants,
+            counters,
         })
+    }
+
+    /// What the caches hold and did.
+    pub(crate) fn cache_stats(&self) -> CacheStats {
+        let mut stats = CacheStats::default();
+        self.counters.fill(&mut stats);
+        #[cfg(target_os = "linux")]
+        if let Some(cache) = &self.open_cache {
+            cache.fill_stats(&mut stats);
+        }
+        if let Some(v) = &self.variants {
+            v.fill_stats(&mut stats);
+        }
+        stats
     }
 
     /// The canonical root directory.
@@ -134,10 +229,13 @@ impl Files {
         let (config, root) = (&self.settings, self.root.path());
         #[cfg(target_os = "linux")]
         if let Some(root_fd) = &self.root_fd
-            && let Some((f, meta)) = open_beneath(root_fd, path)?
+            && !path.segments().is_empty()
+            && !path.trailing_slash()
         {
             let rel = path.relative();
-            return open_file(config, req, &rel, Arc::new(f), meta);
+            if let Some(f) = self.open_rel(root_fd, &rel, false)? {
+                return self.serve(req, &rel, &f, true);
+            }
         }
         let real = path.resolve(&self.root)?;
         let meta = fs::metadata(&real).map_err(|_| HttpError::NotFound)?;
@@ -156,7 +254,7 @@ impl Files {
                 && index.starts_with(root)
                 && index.is_file()
             {
-                return file(config, req, index);
+                return self.file(req, index);
             }
             let html = listing_html(&real, &path.to_url(true), config.max_listing)
                 .map_err(|e| internal(&e))?;
@@ -171,31 +269,222 @@ impl Files {
         if path.trailing_slash() {
             return Err(HttpError::NotFound);
         }
-        file(config, req, real)
+        self.file(req, real)
     }
-}
 
-/// A regular file: validators, 304, range, gzip or as is.
-#[cfg(feature = "http")]
-fn file(config: &FileSettings, req: &RequestHead, path: PathBuf) -> Result<Reply, HttpError> {
-    let f = open_nonblocking(&path).map_err(|e| internal(&e))?;
-    // The metadata of the open file, so what is described is what is sent
-    // (and what was checked is what is open).
-    let meta = f.metadata().map_err(|e| internal(&e))?;
-    check_regular(&meta)?;
-    open_file(config, req, &path, Arc::new(f), meta)
-}
+    /// The regular file at `rel` beneath the root: from the open-file
+    /// cache, or opened with `openat2` (and remembered). `Ok(None)`: use
+    /// the portable path (a directory, an absolute symbolic link, an old
+    /// kernel). A sidecar found absent is remembered as such.
+    #[cfg(target_os = "linux")]
+    fn open_rel(
+        &self,
+        root_fd: &std::os::fd::OwnedFd,
+        rel: &Path,
+        sidecar: bool,
+    ) -> Result<Option<Arc<CachedFile>>, HttpError> {
+        if let Some(cache) = &self.open_cache {
+            match cache.lookup(root_fd, rel) {
+                Lookup::Hit(f) => return Ok(Some(f)),
+                Lookup::Absent => return Err(HttpError::NotFound),
+                Lookup::Miss => {}
+            }
+        }
+        bump(&self.counters.file_opens);
+        match open_beneath(root_fd, rel) {
+            Ok(Some((f, meta))) => {
+                bump(&self.counters.file_stats);
+                let max = self
+                    .open_cache
+                    .as_ref()
+                    .map_or(0, |c| c.settings().max_file);
+                let f = CachedFile::new(Arc::new(f), &meta, max, &self.counters)
+                    .map_err(|e| internal(&e))?;
+                let f = Arc::new(f);
+                if let Some(cache) = &self.open_cache {
+                    cache.insert(rel.to_owned(), f.clone());
+                }
+                Ok(Some(f))
+            }
+            Err(HttpError::NotFound) if sidecar => {
+                if let Some(cache) = &self.open_cache {
+                    cache.insert_absent(rel.to_owned());
+                }
+                Err(HttpError::NotFound)
+            }
+            other => other.map(|_| None),
+        }
+    }
 
-/// All `len` bytes of a small file, read with `pread` (a file that ends
-/// early is `UnexpectedEof`).
-#[cfg(feature = "http")]
-fn read_whole(f: Arc<File>, len: u64) -> io::Result<Bytes> {
-    let Some(region) = FileRegion::new(f, 0, len) else {
-        return Ok(Bytes::new());
-    };
-    let mut buf = vec![0u8; len as usize];
-    region.read_into(&mut buf)?;
-    Ok(Bytes::from(buf))
+    /// The precompressed sidecar of `rel` (`rel.gz`), if sidecars are on,
+    /// it is a regular file beneath the root, and it is not older than
+    /// the file `f` (nginx's `gzip_static`).
+    fn sidecar(&self, rel: &Path, f: &CachedFile) -> Option<Arc<CachedFile>> {
+        if !self.settings.gzip_static {
+            return None;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let root_fd = self.root_fd.as_ref()?;
+            let mut name = rel.as_os_str().to_owned();
+            name.push(".gz");
+            let sidecar = self.open_rel(root_fd, Path::new(&name), true).ok()??;
+            (sidecar.identity.mtime >= f.identity.mtime).then_some(sidecar)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (rel, f);
+            None
+        }
+    }
+
+    /// A regular file found by the portable path: opened, described, sent
+    /// (never cached: the cache's key is a path resolved beneath the root
+    /// by `openat2`).
+    fn file(&self, req: &RequestHead, path: PathBuf) -> Result<Reply, HttpError> {
+        let f = open_nonblocking(&path).map_err(|e| internal(&e))?;
+        // The metadata of the open file, so what is described is what is
+        // sent (and what was checked is what is open).
+        let meta = f.metadata().map_err(|e| internal(&e))?;
+        check_regular(&meta)?;
+        let f = CachedFile::new(Arc::new(f), &meta, 0, &self.counters).map_err(|e| internal(&e))?;
+        self.serve(req, &path, &Arc::new(f), false)
+    }
+
+    /// The whole of `f` as a body: its bytes held in memory, read now if
+    /// small, or a region for `sendfile`.
+    fn whole(&self, f: &CachedFile) -> Result<Body, HttpError> {
+        if let Some(b) = &f.bytes {
+            return Ok(Body::Bytes(b.clone()));
+        }
+        if f.len() < self.settings.sendfile_min {
+            // Small files are read now, in one piece, so head and body
+            // (and pipelined responses) share a write.
+            let b = read_whole(&f.file, f.len(), &self.counters).map_err(|e| internal(&e))?;
+            return Ok(Body::Bytes(b));
+        }
+        Ok(Body::File(file_producer(
+            &self.settings,
+            f.file.clone(),
+            f.len(),
+        )))
+    }
+
+    /// An open regular file: validators, 304, range, and the coding sent —
+    /// as is, its sidecar, its variant in memory, or gzip made on the fly
+    /// (recorded into the variant cache). `beneath`: `path` is relative
+    /// to the root and was opened beneath it (sidecars are looked up
+    /// there).
+    fn serve(
+        &self,
+        req: &RequestHead,
+        path: &Path,
+        f: &Arc<CachedFile>,
+        beneath: bool,
+    ) -> Result<Reply, HttpError> {
+        let config = &self.settings;
+        let len = f.len();
+        let ty = content_type(path);
+        let compressible = is_compressible(ty) && len > config.gzip_threshold;
+        let coding = if !(compressible && choose_gzip(req)) {
+            Coding::Identity
+        } else if let Some(sidecar) = beneath.then(|| self.sidecar(path, f)).flatten() {
+            Coding::Sidecar(sidecar)
+        } else if let Some(b) = self.variants.as_ref().and_then(|v| v.get(&f.identity)) {
+            Coding::Memory(b)
+        } else {
+            Coding::OnTheFly
+        };
+        // The representation's validators: a sidecar is a file of its own;
+        // the gzip coding of the file, in memory or made now, shares the
+        // file's version with a tag of its own, and its length is not known
+        // up front (no range of it is served).
+        let (etag, last_modified, rep_len) = match &coding {
+            Coding::Identity => (
+                f.validators.etag(false),
+                f.validators.last_modified,
+                Some(len),
+            ),
+            Coding::Sidecar(s) => (
+                s.validators.etag(true),
+                s.validators.last_modified,
+                Some(s.len()),
+            ),
+            Coding::Memory(_) | Coding::OnTheFly => {
+                (f.validators.etag(true), f.validators.last_modified, None)
+            }
+        };
+        let last_modified_date = format_http_date(last_modified);
+        let representation = Representation {
+            etag: Some(&etag),
+            last_modified: Some(last_modified),
+            len: rep_len,
+        };
+        let head_for = |status| {
+            let mut h = ResponseHead::new(status);
+            h.add("ETag", etag.as_bytes());
+            h.add("Last-Modified", last_modified_date.as_bytes());
+            if compressible {
+                h.add("Vary", b"Accept-Encoding");
+            }
+            h
+        };
+        match answer(&req.method, req, &representation, &config.range_limits) {
+            Answer::Full => {}
+            Answer::NotModified => {
+                return Ok(Reply {
+                    head: head_for(Status::NOT_MODIFIED),
+                    body: Body::Empty,
+                });
+            }
+            Answer::PreconditionFailed => return Err(HttpError::PreconditionFailed),
+            Answer::RangeNotSatisfiable { len } => {
+                return Err(HttpError::RangeNotSatisfiable { len });
+            }
+            Answer::Partial(ranges) => {
+                let mut head = head_for(Status::PARTIAL_CONTENT);
+                let file = match &coding {
+                    Coding::Sidecar(s) => {
+                        head.add("Content-Encoding", b"gzip");
+                        s.file.clone()
+                    }
+                    _ => f.file.clone(),
+                };
+                return Ok(partial(config, head, ty, file, &ranges));
+            }
+        }
+        let mut head = head_for(Status::OK);
+        head.add("Content-Type", ty.as_bytes());
+        head.add("Accept-Ranges", b"bytes");
+        let body = match coding {
+            Coding::Identity => self.whole(f)?,
+            Coding::Sidecar(s) => {
+                bump(&self.counters.sidecar_hits);
+                head.add("Content-Encoding", b"gzip");
+                self.whole(&s)?
+            }
+            Coding::Memory(b) => {
+                head.add("Content-Encoding", b"gzip");
+                Body::Bytes(b)
+            }
+            Coding::OnTheFly => {
+                head.add("Content-Encoding", b"gzip");
+                // Compressed once into the variant cache, if it may be
+                // kept (and no other response is filling it): a HEAD
+                // sends no body, so it fills nothing.
+                let fill = match &self.variants {
+                    Some(v) if req.method.is_get() => v.begin_fill(f.identity),
+                    _ => None,
+                };
+                // Small reads: a connection whose client does not read
+                // holds one read buffer while the compressor waits
+                // (issue 11).
+                let producer = file_producer(config, f.file.clone(), len).block_size(16 << 10);
+                Body::Gzip(producer, fill.map(|fill| (fill, f.file.clone())))
+            }
+        };
+        Ok(Reply { head, body })
+    }
 }
 
 /// Whether to send the gzip coding of a compressible file, by the one
@@ -265,85 +554,4 @@ fn partial(
         head,
         body: Body::Parts(body),
     }
-}
-
-/// An open regular file with its metadata.
-#[cfg(feature = "http")]
-fn open_file(
-    config: &FileSettings,
-    req: &RequestHead,
-    path: &Path,
-    f: Arc<File>,
-    meta: fs::Metadata,
-) -> Result<Reply, HttpError> {
-    let len = meta.len();
-    let validators = Validators::from_metadata(&meta);
-    let ty = content_type(path);
-    let compressible = is_compressible(ty) && len > config.gzip_threshold;
-    let gzip = compressible && choose_gzip(req);
-    let etag = validators.etag(gzip);
-    let last_modified = validators.last_modified_date();
-    let representation = Representation {
-        etag: Some(&etag),
-        last_modified: Some(validators.last_modified),
-        // The gzip coding is made on the fly: its length is unknown, so
-        // no range of it is served.
-        len: (!gzip).then_some(len),
-    };
-
-    let head_for = |status| {
-        let mut h = ResponseHead::new(status);
-        h.add("ETag", etag.as_bytes());
-        h.add("Last-Modified", last_modified.as_bytes());
-        if compressible {
-            h.add("Vary", b"Accept-Encoding");
-        }
-        h
-    };
-    match answer(&req.method, req, &representation, &config.range_limits) {
-        Answer::Full => {}
-        Answer::NotModified => {
-            return Ok(Reply {
-                head: head_for(Status::NOT_MODIFIED),
-                body: Body::Empty,
-            });
-        }
-        Answer::PreconditionFailed => return Err(HttpError::PreconditionFailed),
-        Answer::RangeNotSatisfiable { len } => return Err(HttpError::RangeNotSatisfiable { len }),
-        Answer::Partial(ranges) => {
-            return Ok(partial(
-                config,
-                head_for(Status::PARTIAL_CONTENT),
-                ty,
-                f,
-                &ranges,
-            ));
-        }
-    }
-    let mut head = head_for(Status::OK);
-    head.add("Content-Type", ty.as_bytes());
-    head.add("Accept-Ranges", b"bytes");
-    if !gzip && len < config.sendfile_min {
-        // Small files are read now, in one piece, so head and body (and
-        // pipelined responses) share a write.
-        let body = read_whole(f, len).map_err(|e| internal(&e))?;
-        return Ok(Reply {
-            head,
-            body: Body::Bytes(body),
-        });
-    }
-    let producer = file_producer(config, f, len);
-    if gzip {
-        head.add("Content-Encoding", b"gzip");
-        return Ok(Reply {
-            head,
-            // Small reads: a connection whose client does not read holds
-            // one read buffer while the compressor waits (issue 11).
-            body: Body::Gzip(producer.block_size(16 << 10)),
-        });
-    }
-    Ok(Reply {
-        head,
-        body: Body::File(producer),
-    })
 }

@@ -10,8 +10,6 @@ use std::io;
 use std::path::Path;
 
 use crate::http::proto::HttpError;
-#[cfg(target_os = "linux")]
-use crate::http::proto::UrlPath;
 
 /// Opens the regular file `path` names beneath the root in one system
 /// call: `openat2` with `RESOLVE_BENEATH` refuses any resolution that
@@ -24,20 +22,19 @@ use crate::http::proto::UrlPath;
 /// return at once (where a plain open waits for a writer, and every
 /// connection on the loop with it), and anything but a regular file or a
 /// directory is then refused (403).
+///
+/// `rel` is a normalised path relative to the root
+/// ([`UrlPath::relative`](crate::http::UrlPath::relative)), not empty.
 #[cfg(target_os = "linux")]
 pub(super) fn open_beneath(
     root: &std::os::fd::OwnedFd,
-    path: &UrlPath,
+    rel: &Path,
 ) -> Result<Option<(File, fs::Metadata)>, HttpError> {
     use rustix::fs::{Mode, OFlags, ResolveFlags, openat2};
     use rustix::io::Errno;
-    if path.segments().is_empty() || path.trailing_slash() {
-        return Ok(None);
-    }
-    let rel = path.relative();
     match openat2(
         root,
-        &rel,
+        rel,
         OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
         Mode::empty(),
         ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,

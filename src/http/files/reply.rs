@@ -1,8 +1,12 @@
 //! [`Reply`]: what a request gets — a status, its specific header fields
 //! and a body — before the connection's framing is added.
 
+use std::fs::File;
+use std::sync::Arc;
+
 use bytes::Bytes;
 
+use super::variant_cache::VariantFill;
 use crate::http::proto::{HttpError, ResponseHead, Status};
 use crate::produce::{Chain, FileProducer, ListProducer};
 
@@ -18,8 +22,10 @@ pub(crate) enum Body {
     /// The parts of a `multipart/byteranges` body: framing in memory and
     /// file ranges, of known length.
     Parts(Chain),
-    /// A file to gzip: the compressed length is unknown.
-    Gzip(FileProducer),
+    /// A file to gzip: the compressed length is unknown. With a fill (and
+    /// the file compressed), the output is recorded into the variant
+    /// cache ([`Recorded`](super::Recorded)).
+    Gzip(FileProducer, Option<(VariantFill, Arc<File>)>),
     /// Pieces sent with the chunked coding.
     Chunks(ListProducer),
 }

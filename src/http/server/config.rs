@@ -56,6 +56,24 @@ pub const DEFAULT_GLOB: usize = 32 << 10;
 pub const DEFAULT_SENDFILE_MIN: u64 = 32 << 10;
 /// Default most entries in a directory listing: 10 000.
 pub const DEFAULT_MAX_LISTING: usize = 10_000;
+/// Default most entries of the open-file cache: 256. Each holds a
+/// descriptor, so this many stay open (nginx's `open_file_cache max=`).
+pub const DEFAULT_OPEN_FILE_CACHE_ENTRIES: usize = 256;
+/// Default most bytes of small files the open-file cache holds in memory:
+/// 16 MiB.
+pub const DEFAULT_OPEN_FILE_CACHE_BYTES: usize = 16 << 20;
+/// Default largest file the open-file cache holds in memory: 64 KiB.
+/// Larger files are held open and sent with `sendfile`.
+pub const DEFAULT_CACHED_FILE_MAX: u64 = 64 << 10;
+/// Default revalidation period of the open-file cache: 1 s. A file
+/// rewritten, renamed over, truncated or deleted is served as it is now
+/// at most this long after the change.
+pub const DEFAULT_REVALIDATE: Duration = Duration::from_secs(1);
+/// Default most bytes of compressed variants held in memory: 32 MiB.
+pub const DEFAULT_GZIP_CACHE_BYTES: usize = 32 << 20;
+/// Default largest file whose compressed variant is held in memory: 4 MiB.
+/// Larger files are compressed on the fly at every request.
+pub const DEFAULT_GZIP_CACHE_MAX_FILE: u64 = 4 << 20;
 
 /// A minimum data rate: after `grace`, the bytes received must keep up
 /// with `bytes_per_second` on average since the start. Put another way,
@@ -134,6 +152,30 @@ pub struct ServerConfig {
     pub sendfile_min: u64,
     /// Most entries in a directory listing ([`DEFAULT_MAX_LISTING`]).
     pub max_listing: usize,
+    /// Most entries of the open-file cache
+    /// ([`DEFAULT_OPEN_FILE_CACHE_ENTRIES`]; `0` turns it off). Each holds
+    /// a descriptor.
+    pub open_file_cache_entries: usize,
+    /// Most bytes of small files held in memory by the open-file cache
+    /// ([`DEFAULT_OPEN_FILE_CACHE_BYTES`]).
+    pub open_file_cache_bytes: usize,
+    /// The largest file held in memory by the open-file cache
+    /// ([`DEFAULT_CACHED_FILE_MAX`]).
+    pub cached_file_max: u64,
+    /// How long a cached file is served without checking it with `stat`
+    /// ([`DEFAULT_REVALIDATE`]; `Duration::ZERO`: at every request). No
+    /// file is served stale longer than this after a change.
+    pub revalidate: Duration,
+    /// Whether a precompressed sidecar `FILE.gz` is sent for `FILE` to a
+    /// client that takes gzip, when the sidecar is not older than the file
+    /// (nginx's `gzip_static`; on by default).
+    pub gzip_static: bool,
+    /// Most bytes of compressed variants held in memory
+    /// ([`DEFAULT_GZIP_CACHE_BYTES`]; `0` turns the cache off).
+    pub gzip_cache_bytes: usize,
+    /// The largest file whose compressed variant is held in memory
+    /// ([`DEFAULT_GZIP_CACHE_MAX_FILE`]).
+    pub gzip_cache_max_file: u64,
     /// Most ranges in one `Range` field
     /// ([`DEFAULT_MAX_RANGES`](crate::http::DEFAULT_MAX_RANGES)); a field
     /// with more is ignored and the whole file sent
@@ -167,6 +209,13 @@ impl ServerConfig {
             sendfile_min: DEFAULT_SENDFILE_MIN,
             max_listing: DEFAULT_MAX_LISTING,
             max_ranges: crate::http::DEFAULT_MAX_RANGES,
+            open_file_cache_entries: DEFAULT_OPEN_FILE_CACHE_ENTRIES,
+            open_file_cache_bytes: DEFAULT_OPEN_FILE_CACHE_BYTES,
+            cached_file_max: DEFAULT_CACHED_FILE_MAX,
+            revalidate: DEFAULT_REVALIDATE,
+            gzip_static: true,
+            gzip_cache_bytes: DEFAULT_GZIP_CACHE_BYTES,
+            gzip_cache_max_file: DEFAULT_GZIP_CACHE_MAX_FILE,
             access_log: None,
             server_name: concat!("producers/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
@@ -258,6 +307,37 @@ impl ServerConfig {
     /// Sets the smallest file sent with `sendfile`.
     pub fn sendfile_min(mut self, n: u64) -> Self {
         self.sendfile_min = n;
+        self
+    }
+
+    /// Sets the open-file cache's bounds: most entries (`0` turns the
+    /// cache off), most bytes of small files held in memory, and the
+    /// largest file held in memory.
+    pub fn open_file_cache(mut self, entries: usize, bytes: usize, file_max: u64) -> Self {
+        self.open_file_cache_entries = entries;
+        self.open_file_cache_bytes = bytes;
+        self.cached_file_max = file_max;
+        self
+    }
+
+    /// Sets the revalidation period of the open-file cache
+    /// (`Duration::ZERO`: check at every request).
+    pub fn revalidate(mut self, period: Duration) -> Self {
+        self.revalidate = period;
+        self
+    }
+
+    /// Turns precompressed sidecars (`FILE.gz`) on or off.
+    pub fn gzip_static(mut self, on: bool) -> Self {
+        self.gzip_static = on;
+        self
+    }
+
+    /// Sets the cache of compressed variants' bounds: most bytes (`0`
+    /// turns it off) and the largest file whose variant is held.
+    pub fn gzip_cache(mut self, bytes: usize, file_max: u64) -> Self {
+        self.gzip_cache_bytes = bytes;
+        self.gzip_cache_max_file = file_max;
         self
     }
 

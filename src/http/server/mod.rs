@@ -57,6 +57,20 @@ use config::ServerConfig;
 ///   hold an open file.
 /// - Only regular files and directories are served; anything else under
 ///   the root (a FIFO, a socket, a device) is 403, and no open blocks.
+///
+/// # Caches
+///
+/// - Open files are kept by path, with the bytes of small ones, and
+///   checked with one `stat` at most once per
+///   [`revalidate`](ServerConfig::revalidate) period: a changed file is
+///   never served stale longer than that, and a hot small file costs no
+///   file system call in between.
+/// - A precompressed `FILE.gz` not older than `FILE` is sent to clients
+///   that take gzip ([`gzip_static`](ServerConfig::gzip_static)); other
+///   gzip codings are compressed once and kept in memory, keyed by the
+///   file's version ([`gzip_cache_bytes`](ServerConfig::gzip_cache_bytes)).
+/// - Both are bounded, shared by every reactor the server listens on, and
+///   observable through [`cache_stats`](Server::cache_stats).
 #[derive(Debug, Clone)]
 pub struct Server {
     shared: Arc<Shared>,
@@ -78,6 +92,13 @@ impl Server {
     /// The canonical root directory.
     pub fn root(&self) -> &std::path::Path {
         self.shared.files.root()
+    }
+
+    /// What the file caches hold and what serving files cost in system
+    /// calls so far ([`CacheStats`](crate::http::CacheStats)): shared by
+    /// every reactor this server listens on.
+    pub fn cache_stats(&self) -> crate::http::CacheStats {
+        self.shared.files.cache_stats()
     }
 
     /// Serves the connections `listener` accepts on `reactor`.

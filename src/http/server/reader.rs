@@ -15,7 +15,7 @@ use crate::codec::chunked::ChunkedDecoder;
 use crate::codec::gzip::{Compressed, Compressor, Format};
 use crate::consume::{ConsumeError, Consumer, Control, Eof, Framing};
 use crate::digest::ContentDigest;
-use crate::http::files::{ALLOW_RESOURCE, Body, Reply};
+use crate::http::files::{ALLOW_RESOURCE, Body, Recorded, Reply};
 use crate::http::proto::{
     BodyFraming, HeadScanner, HttpError, Method, RequestHead, ResponseHead, Status, UrlPath,
     Version, now_http_date, wants_digest_trailer,
@@ -314,7 +314,7 @@ impl<O: Output> RequestReader<O> {
         let config = &self.shared.config;
         let no_body = *m.method == Method::Head || status.forbids_body();
         let mut small = None;
-        let holds_file = matches!(body, Body::File(_) | Body::Parts(_) | Body::Gzip(_));
+        let holds_file = matches!(body, Body::File(_) | Body::Parts(_) | Body::Gzip(..));
         // A `Content-Digest` trailer (RFC 9530) over the content as sent,
         // when asked for: it needs the chunked coding, so a body of known
         // length is chunked instead of sent with `Content-Length`.
@@ -345,7 +345,7 @@ impl<O: Output> RequestReader<O> {
                 (Some(parts.boxed()), false)
             }
             Body::Chunks(list) => (Some(chunked(list, &mut head, digest)), false),
-            Body::Gzip(f) => {
+            Body::Gzip(f, fill) => {
                 // The compressor (some 300 KB of state) and the glob buffer
                 // are made when the response reaches the front of the
                 // output queue, not when it is queued: a client that
@@ -354,7 +354,7 @@ impl<O: Output> RequestReader<O> {
                 let (level, bits, glob) = (config.gzip_level, config.gzip_window_bits, config.glob);
                 let gz = deferred(move || {
                     let enc = Compressor::with_window_bits(Format::Gzip, level, bits);
-                    Compressed::with_compressor(f, enc).glob(glob)
+                    Recorded::new(Compressed::with_compressor(f, enc), fill).glob(glob)
                 });
                 if m.version == Version::Http11 {
                     (Some(chunked(gz, &mut head, digest)), false)

@@ -3,7 +3,7 @@
 use std::io;
 
 use super::config::ServerConfig;
-use crate::http::files::{FileSettings, Files};
+use crate::http::files::{FileSettings, Files, OpenCacheSettings};
 use crate::http::proto::RangeLimits;
 
 /// What every connection of a server shares: the configuration and the
@@ -27,6 +27,15 @@ impl Shared {
                 range_limits: RangeLimits {
                     max_ranges: config.max_ranges,
                 },
+                open_cache: OpenCacheSettings {
+                    max_entries: config.open_file_cache_entries,
+                    max_bytes: config.open_file_cache_bytes,
+                    max_file: config.cached_file_max,
+                    revalidate: config.revalidate,
+                },
+                gzip_static: config.gzip_static,
+                variant_bytes: config.gzip_cache_bytes,
+                variant_max_file: config.gzip_cache_max_file,
             },
         )?;
         Ok(Shared { config, files })
