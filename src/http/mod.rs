@@ -89,11 +89,11 @@ pub use files::mime::{DEFAULT_CONTENT_TYPE, content_type, is_compressible};
 pub use files::root::{Root, RootError};
 pub use proto::{
     Answer, BodyFraming, ByteRange, ByteRanges, DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADERS,
-    DEFAULT_MAX_LINE, DEFAULT_MAX_RANGES, HeadLimits, HeadScanner, Header, HeaderSource, HttpError,
-    Method, MultipartRanges, RangeError, RangeLimits, Representation, RequestHead, RequestMethod,
-    ResponseHead, Status, UrlPath, Validators, Version, accepts_trailers, answer,
-    content_digest_preference, format_http_date, negotiate_encoding, now_http_date,
-    parse_http_date, percent_decode, percent_encode_segment, unsatisfied_range,
+    DEFAULT_MAX_LINE, DEFAULT_MAX_RANGES, HeadLimits, HeadScanner, Header, HeaderBlock,
+    HeaderSource, HttpError, Method, MultipartRanges, RangeError, RangeLimits, Representation,
+    RequestHead, RequestMethod, ResponseHead, Status, UrlPath, Validators, Version,
+    accepts_trailers, answer, content_digest_preference, format_http_date, negotiate_encoding,
+    now_http_date, parse_http_date, percent_decode, percent_encode_segment, unsatisfied_range,
     wants_digest_trailer,
 };
 #[cfg(feature = "http")]

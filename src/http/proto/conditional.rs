@@ -9,6 +9,7 @@ use std::fs::Metadata;
 use std::time::UNIX_EPOCH;
 
 use super::date::{format_http_date, parse_http_date};
+use super::digits::Digits;
 use super::header_source::HeaderSource;
 #[cfg(doc)]
 use super::range::ByteRange;
@@ -31,8 +32,14 @@ impl Validators {
     /// Validators of a file of `len` bytes modified at `mtime_nanos`
     /// nanoseconds since the epoch.
     pub fn new(len: u64, mtime_nanos: u128) -> Validators {
+        // Without `core::fmt`: one per response until files are cached.
+        let (len, mtime) = (Digits::hex(len as u128), Digits::hex(mtime_nanos));
+        let mut tag = String::with_capacity(len.as_bytes().len() + 1 + mtime.as_bytes().len());
+        len.push_to(&mut tag);
+        tag.push('-');
+        mtime.push_to(&mut tag);
         Validators {
-            tag: format!("{:x}-{:x}", len, mtime_nanos),
+            tag,
             last_modified: (mtime_nanos / 1_000_000_000) as u64,
         }
     }
@@ -50,11 +57,14 @@ impl Validators {
     /// The `ETag` value of the representation: the file as is, or its gzip
     /// coding (a different representation, so a different strong tag).
     pub fn etag(&self, gzip: bool) -> String {
+        let mut etag = String::with_capacity(self.tag.len() + 5);
+        etag.push('"');
+        etag.push_str(&self.tag);
         if gzip {
-            format!("\"{}-gz\"", self.tag)
-        } else {
-            format!("\"{}\"", self.tag)
+            etag.push_str("-gz");
         }
+        etag.push('"');
+        etag
     }
 
     /// The `Last-Modified` value: an IMF-fixdate.

@@ -1,10 +1,12 @@
 //! HTTP dates (RFC 9110 section 5.6.7): formatting IMF-fixdate, parsing
 //! the three formats, and a per-thread cache of the current `Date`.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+
+use super::digits::{push_ascii, two_digits};
 
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 const MONTHS: [&str; 12] = [
@@ -40,19 +42,32 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 /// Formats `secs` since the epoch as an IMF-fixdate:
 /// `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub fn format_http_date(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
+    let mut s = String::with_capacity(HTTP_DATE_LEN);
+    push_ascii(&mut s, &http_date(secs));
+    s
+}
+
+/// Bytes in an IMF-fixdate.
+pub(crate) const HTTP_DATE_LEN: usize = 29;
+
+/// `secs` since the epoch as the bytes of an IMF-fixdate, without
+/// `core::fmt` or an allocation (a `Last-Modified` per response). Years past
+/// 9999 keep their last four digits: no file time comes near.
+pub(crate) fn http_date(secs: u64) -> [u8; HTTP_DATE_LEN] {
+    let days = secs / 86_400;
     let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
-        DAYS[(days % 7) as usize],
-        d,
-        MONTHS[m as usize - 1],
-        y,
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    let (y, m, d) = civil_from_days(days as i64);
+    let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
+    out[..3].copy_from_slice(DAYS[(days % 7) as usize].as_bytes());
+    out[5..7].copy_from_slice(&two_digits(d as u64));
+    out[8..11].copy_from_slice(MONTHS[m as usize - 1].as_bytes());
+    let y = y as u64;
+    out[12..14].copy_from_slice(&two_digits(y / 100));
+    out[14..16].copy_from_slice(&two_digits(y % 100));
+    out[17..19].copy_from_slice(&two_digits(rem / 3600));
+    out[20..22].copy_from_slice(&two_digits(rem / 60 % 60));
+    out[23..25].copy_from_slice(&two_digits(rem % 60));
+    out
 }
 
 /// Seconds since the epoch of `t` (0 before it).
@@ -121,17 +136,24 @@ pub fn parse_http_date(s: &[u8]) -> Option<u64> {
 /// The current time as an IMF-fixdate, formatted at most once a second per
 /// thread (every response carries one).
 pub fn now_http_date() -> Bytes {
+    with_now_http_date(Bytes::copy_from_slice)
+}
+
+/// Calls `f` with the current time as an IMF-fixdate, from a per-thread
+/// cache formatted at most once a second: the response head copies it
+/// without touching a reference count or the allocator.
+pub(crate) fn with_now_http_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
     thread_local! {
-        static CACHE: RefCell<(u64, Bytes)> = const { RefCell::new((u64::MAX, Bytes::new())) };
+        static CACHE: Cell<(u64, [u8; HTTP_DATE_LEN])> =
+            const { Cell::new((u64::MAX, [0; HTTP_DATE_LEN])) };
     }
     let now = unix_secs(SystemTime::now());
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.0 != now {
-            *c = (now, Bytes::from(format_http_date(now)));
-        }
-        c.1.clone()
-    })
+    let (secs, mut date) = CACHE.get();
+    if secs != now {
+        date = http_date(now);
+        CACHE.set((now, date));
+    }
+    f(&date)
 }
 
 #[cfg(test)]
@@ -149,6 +171,34 @@ mod tests {
             format_http_date(951_782_400),
             "Tue, 29 Feb 2000 00:00:00 GMT"
         );
+    }
+
+    /// The naive reference: `core::fmt`, as the server formatted dates
+    /// before issue 14.
+    fn http_date_by_fmt(secs: u64) -> String {
+        let days = (secs / 86_400) as i64;
+        let rem = secs % 86_400;
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+            DAYS[(days % 7) as usize],
+            d,
+            MONTHS[m as usize - 1],
+            y,
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60
+        )
+    }
+
+    #[test]
+    fn the_current_date_is_cached_and_well_formed() {
+        let a = with_now_http_date(<[u8]>::to_vec);
+        assert_eq!(a.len(), HTTP_DATE_LEN);
+        let secs = parse_http_date(&a).expect("an IMF-fixdate");
+        let now = unix_secs(SystemTime::now());
+        assert!(secs <= now && now - secs <= 2, "{secs} {now}");
+        assert_eq!(&now_http_date()[..].len(), &HTTP_DATE_LEN);
     }
 
     #[test]
@@ -185,6 +235,12 @@ mod tests {
         fn format_parse_round_trip(secs in 0u64..8_000_000_000) {
             let s = format_http_date(secs);
             proptest::prop_assert_eq!(parse_http_date(s.as_bytes()), Some(secs));
+        }
+
+        #[test]
+        fn formats_as_fmt_did(secs in 0u64..253_402_300_800) {
+            // Up to the end of year 9999.
+            proptest::prop_assert_eq!(format_http_date(secs), http_date_by_fmt(secs));
         }
     }
 }

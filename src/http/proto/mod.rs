@@ -13,7 +13,8 @@
 //!   (412, 304, 206, 416 as an [`Answer`]); [`range`]: [`ByteRanges`];
 //!   [`multipart`]: [`MultipartRanges`]; [`encoding`]:
 //!   [`negotiate_encoding`].
-//! - [`response`]: [`ResponseHead`]; [`status`]: [`Status`].
+//! - [`response`]: [`ResponseHead`]; [`header_block`]: [`HeaderBlock`],
+//!   fields formatted once for many heads; [`status`]: [`Status`].
 //! - [`error`]: [`HttpError`], every failure with its status.
 //! - [`trailers`]: [`wants_digest_trailer`] (`TE: trailers` and
 //!   `Want-Content-Digest: sha-256`).
@@ -22,8 +23,10 @@
 
 pub(crate) mod conditional;
 pub(crate) mod date;
+pub(crate) mod digits;
 pub(crate) mod encoding;
 pub(crate) mod error;
+pub(crate) mod header_block;
 pub(crate) mod header_source;
 pub(crate) mod multipart;
 pub(crate) mod path;
@@ -38,6 +41,7 @@ pub use conditional::{Answer, Representation, Validators, answer};
 pub use date::{format_http_date, now_http_date, parse_http_date};
 pub use encoding::negotiate_encoding;
 pub use error::HttpError;
+pub use header_block::HeaderBlock;
 pub use header_source::HeaderSource;
 pub use multipart::MultipartRanges;
 pub use path::{UrlPath, percent_decode, percent_encode_segment};

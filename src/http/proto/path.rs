@@ -29,24 +29,22 @@ fn hex(b: u8) -> Option<u8> {
 /// error, so the result never depends on a second decoding.
 pub fn percent_decode(s: &[u8]) -> Result<Vec<u8>, HttpError> {
     let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        if s[i] == b'%' {
-            let (Some(h), Some(l)) = (
-                s.get(i + 1).copied().and_then(hex),
-                s.get(i + 2).copied().and_then(hex),
-            ) else {
-                return Err(HttpError::BadPath {
-                    reason: "bad percent escape",
-                });
-            };
-            out.push(h << 4 | l);
-            i += 3;
-        } else {
-            out.push(s[i]);
-            i += 1;
-        }
+    let mut rest = s;
+    // The runs between escapes are copied whole: most paths have none.
+    while let Some(i) = memchr::memchr(b'%', rest) {
+        out.extend_from_slice(&rest[..i]);
+        let (Some(h), Some(l)) = (
+            rest.get(i + 1).copied().and_then(hex),
+            rest.get(i + 2).copied().and_then(hex),
+        ) else {
+            return Err(HttpError::BadPath {
+                reason: "bad percent escape",
+            });
+        };
+        out.push(h << 4 | l);
+        rest = &rest[i + 3..];
     }
+    out.extend_from_slice(rest);
     Ok(out)
 }
 
@@ -90,10 +88,14 @@ impl UrlPath {
                 reason: "not an absolute path",
             });
         }
-        let decoded = percent_decode(path)?;
-        let decoded = String::from_utf8(decoded).map_err(|_| HttpError::BadPath {
+        let not_utf8 = HttpError::BadPath {
             reason: "not utf-8",
-        })?;
+        };
+        if memchr::memchr(b'%', path).is_none() {
+            // Nothing to decode (most paths): no copy.
+            return UrlPath::normalise(std::str::from_utf8(path).map_err(|_| not_utf8)?);
+        }
+        let decoded = String::from_utf8(percent_decode(path)?).map_err(|_| not_utf8)?;
         UrlPath::normalise(&decoded)
     }
 

@@ -398,25 +398,44 @@ impl RequestHead {
     /// attempt; a transfer coding other than a single final `chunked` is
     /// not implemented; several `Content-Length` values must agree.
     pub fn body_framing(&self) -> Result<BodyFraming, HttpError> {
-        let hosts = self.headers("host").count();
+        // One pass over the fields (this runs for every request), the
+        // checks then made in their order of precedence.
+        let (mut hosts, mut host, mut has_te) = (0, None, false);
+        let mut length: Result<Option<u64>, HttpError> = Ok(None);
+        for h in &self.headers {
+            let name = &h.name[..];
+            // The length first: most names are none of the three.
+            match name.len() {
+                4 if name.eq_ignore_ascii_case(b"host") => {
+                    hosts += 1;
+                    host.get_or_insert(&h.value);
+                }
+                14 if name.eq_ignore_ascii_case(b"content-length") => {
+                    if let Ok(l) = &mut length {
+                        // A list of equal values is allowed (RFC 9110
+                        // section 8.6).
+                        for part in h.value.split(|&b| b == b',') {
+                            match parse_length(trim_ows(part)) {
+                                Some(n) if l.is_none_or(|l| l == n) => *l = Some(n),
+                                _ => {
+                                    length = Err(HttpError::BadContentLength);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => has_te = true,
+                _ => {}
+            }
+        }
         if hosts > 1 || (hosts == 0 && self.version == Version::Http11) {
             return Err(HttpError::BadHost);
         }
-        if self.header("host").is_some_and(|h| !is_host(h)) {
+        if host.is_some_and(|h| !is_host(h)) {
             return Err(HttpError::BadHost);
         }
-        let has_te = self.header("transfer-encoding").is_some();
-        let mut length = None;
-        for v in self.headers("content-length") {
-            // A list of equal values is allowed (RFC 9110 section 8.6).
-            for part in v.split(|&b| b == b',') {
-                let n = parse_length(trim_ows(part)).ok_or(HttpError::BadContentLength)?;
-                if length.is_some_and(|l| l != n) {
-                    return Err(HttpError::BadContentLength);
-                }
-                length = Some(n);
-            }
-        }
+        let length = length?;
         match (has_te, length) {
             (true, Some(_)) => Err(HttpError::ConflictingFraming),
             (true, None) => {

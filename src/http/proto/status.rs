@@ -2,6 +2,30 @@
 
 use std::fmt;
 
+/// The reason phrases and the whole status lines of the codes this server
+/// sends, from one list so they cannot drift apart.
+macro_rules! status_table {
+    ($($code:literal $reason:literal,)*) => {
+        /// The reason phrase (empty for codes this server never sends).
+        pub fn reason(self) -> &'static str {
+            match self.0 {
+                $($code => $reason,)*
+                _ => "",
+            }
+        }
+
+        /// The whole `HTTP/1.1` status line, CRLF included, of a code this
+        /// server sends: a static string, so a response head starts with
+        /// one copy.
+        pub(crate) fn line(self) -> Option<&'static str> {
+            match self.0 {
+                $($code => Some(concat!("HTTP/1.1 ", stringify!($code), " ", $reason, "\r\n")),)*
+                _ => None,
+            }
+        }
+    };
+}
+
 /// An HTTP status code (RFC 9110 section 15) with the reason phrase this
 /// server sends for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,32 +88,28 @@ impl Status {
         self.0
     }
 
-    /// The reason phrase (empty for codes this server never sends).
-    pub fn reason(self) -> &'static str {
-        match self.0 {
-            100 => "Continue",
-            200 => "OK",
-            204 => "No Content",
-            206 => "Partial Content",
-            301 => "Moved Permanently",
-            304 => "Not Modified",
-            400 => "Bad Request",
-            403 => "Forbidden",
-            404 => "Not Found",
-            405 => "Method Not Allowed",
-            406 => "Not Acceptable",
-            408 => "Request Timeout",
-            412 => "Precondition Failed",
-            413 => "Content Too Large",
-            414 => "URI Too Long",
-            416 => "Range Not Satisfiable",
-            431 => "Request Header Fields Too Large",
-            500 => "Internal Server Error",
-            501 => "Not Implemented",
-            503 => "Service Unavailable",
-            505 => "HTTP Version Not Supported",
-            _ => "",
-        }
+    status_table! {
+        100 "Continue",
+        200 "OK",
+        204 "No Content",
+        206 "Partial Content",
+        301 "Moved Permanently",
+        304 "Not Modified",
+        400 "Bad Request",
+        403 "Forbidden",
+        404 "Not Found",
+        405 "Method Not Allowed",
+        406 "Not Acceptable",
+        408 "Request Timeout",
+        412 "Precondition Failed",
+        413 "Content Too Large",
+        414 "URI Too Long",
+        416 "Range Not Satisfiable",
+        431 "Request Header Fields Too Large",
+        500 "Internal Server Error",
+        501 "Not Implemented",
+        503 "Service Unavailable",
+        505 "HTTP Version Not Supported",
     }
 
     /// Whether a response with this status never carries a body, whatever
@@ -119,6 +139,18 @@ mod tests {
         assert_eq!(Status::from_code(99), None);
         assert_eq!(Status::from_code(1000), None);
         assert_eq!(Status::from_code(299).unwrap().reason(), "");
+    }
+
+    #[test]
+    fn status_lines_match_code_and_reason() {
+        for code in 100..=999 {
+            let s = Status::from_code(code).unwrap();
+            match s.line() {
+                Some(line) => assert_eq!(line, format!("HTTP/1.1 {} {}\r\n", code, s.reason())),
+                None => assert_eq!(s.reason(), "", "{code}"),
+            }
+        }
+        assert_eq!(Status::NOT_FOUND.line(), Some("HTTP/1.1 404 Not Found\r\n"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub(crate) mod access_log;
 pub(crate) mod config;
 mod in_flight;
 mod reader;
+mod response;
 mod shared;
 
 use config::ServerConfig;

@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::access_log::AccessLogEntry;
 use super::in_flight::ConnState;
+use super::response::Response;
 use super::shared::Shared;
 use crate::ProducerExt;
 use crate::codec::chunked::ChunkedDecoder;
@@ -17,8 +18,8 @@ use crate::consume::{ConsumeError, Consumer, Control, Eof, Framing};
 use crate::digest::ContentDigest;
 use crate::http::files::{ALLOW_RESOURCE, Body, Recorded, Reply};
 use crate::http::proto::{
-    BodyFraming, HeadScanner, HttpError, Method, RequestHead, ResponseHead, Status, UrlPath,
-    Version, now_http_date, wants_digest_trailer,
+    BodyFraming, HeadScanner, HeaderBlock, HttpError, Method, RequestHead, ResponseHead, Status,
+    UrlPath, Version, wants_digest_trailer,
 };
 use crate::produce::{ListProducer, Producer, deferred, from_bytes};
 use crate::reactor::Outbox;
@@ -126,6 +127,8 @@ pub(crate) struct RequestReader<O = Outbox> {
     state: Expect,
     /// The read deadline last given to the FIFO.
     deadline: Option<Instant>,
+    /// The fields every response carries after `Date`, formatted once.
+    common: HeaderBlock,
 }
 
 impl<O> fmt::Debug for RequestReader<O> {
@@ -199,12 +202,17 @@ impl<O: Output> RequestReader<O> {
     pub(crate) fn new(shared: Arc<Shared>, conn: Arc<ConnState>, out: O) -> RequestReader<O> {
         let scanner = HeadScanner::new(shared.config.limits);
         RequestReader {
-            shared,
             conn,
             out,
             scanner,
             state: Expect::Head { since: None },
             deadline: None,
+            common: HeaderBlock::new()
+                .field("Server", shared.config.server_name.as_bytes())
+                // No MIME sniffing of any response: a listing, a guessed
+                // type or the echo is never reinterpreted as HTML or script.
+                .field("X-Content-Type-Options", b"nosniff"),
+            shared,
         }
     }
 
@@ -327,21 +335,19 @@ impl<O: Output> RequestReader<O> {
             Body::Empty => (None, false),
             Body::Bytes(b) if digest => (Some(chunked(from_bytes(b), &mut head, true)), false),
             Body::Bytes(b) => {
-                head.add("Content-Length", b.len().to_string().as_bytes());
+                head.add_u64("Content-Length", b.len() as u64);
                 small = Some(b);
                 (None, false)
             }
             Body::File(f) if digest => (Some(chunked(f, &mut head, true)), false),
             Body::File(f) => {
-                let len = f.exact_len().unwrap_or(0);
-                head.add("Content-Length", len.to_string().as_bytes());
+                head.add_u64("Content-Length", f.exact_len().unwrap_or(0));
                 (Some(f.boxed()), false)
             }
             Body::Parts(parts) if digest => (Some(chunked(parts, &mut head, true)), false),
             Body::Parts(parts) => {
                 // Exact: every part's framing and range is known.
-                let len = parts.exact_len().unwrap_or(0);
-                head.add("Content-Length", len.to_string().as_bytes());
+                head.add_u64("Content-Length", parts.exact_len().unwrap_or(0));
                 (Some(parts.boxed()), false)
             }
             Body::Chunks(list) => (Some(chunked(list, &mut head, digest)), false),
@@ -373,43 +379,39 @@ impl<O: Output> RequestReader<O> {
         } else if m.version == Version::Http10 {
             head.add("Connection", b"keep-alive");
         }
-        head.add("Date", &now_http_date());
-        head.add("Server", config.server_name.as_bytes());
-        // No MIME sniffing of any response: a listing, a guessed type or
-        // the echo is never reinterpreted as HTML or script.
-        head.add("X-Content-Type-Options", b"nosniff");
+        head.add_date();
+        head.add_block(&self.common);
         let head = head.finish();
         let head_len = head.len() as u64;
-        let response: Box<dyn Producer + Send> = match (body, small) {
-            // Head and body in memory: one producer, two chunks, one write.
-            (_, Some(b)) => ListProducer::new([head, b]).boxed(),
-            (Some(b), None) => from_bytes(head).then(b).boxed(),
-            (None, None) => from_bytes(head).boxed(),
+        let response = match (body, small) {
+            // Head and body in memory: two chunks, one write.
+            (_, Some(b)) => Response::in_memory(head, b),
+            (Some(b), None) => Response::streamed(head, b),
+            (None, None) => Response::head_only(head),
         };
-        let response = match &config.access_log {
-            None => response,
+        // One allocation per response: the box the outbox takes.
+        let response: Box<dyn Producer + Send> = match &config.access_log {
+            None => Box::new(self.conn.track(response, file)),
             Some(log) => {
                 let log = log.clone();
                 let method = m.method.clone();
                 let target = String::from_utf8_lossy(m.target).into_owned();
                 let started = m.started;
-                response
-                    .hooked(move |n, error| {
-                        (log.0)(&AccessLogEntry {
-                            method: method.as_str(),
-                            target: &target,
-                            status,
-                            bytes: n.saturating_sub(head_len),
-                            elapsed: Some(started.elapsed()),
-                            error,
-                            read_timeout: false,
-                        })
+                let hooked = response.hooked(move |n, error| {
+                    (log.0)(&AccessLogEntry {
+                        method: method.as_str(),
+                        target: &target,
+                        status,
+                        bytes: n.saturating_sub(head_len),
+                        elapsed: Some(started.elapsed()),
+                        error,
+                        read_timeout: false,
                     })
-                    .boxed()
+                });
+                Box::new(self.conn.track(hooked, file))
             }
         };
-        self.out
-            .push_response(Box::new(self.conn.track(response, file)));
+        self.out.push_response(response);
         if !keep {
             self.out.close_when_done();
             self.state = Expect::Closed;
@@ -702,6 +704,35 @@ mod tests {
         assert!(queued[2].contains("Allow: GET, HEAD, POST, OPTIONS\r\n"));
         assert!(queued[3].ends_with("\r\n\r\n"), "HEAD has no body");
         assert_eq!(fifo.buffered(), 0);
+    }
+
+    #[test]
+    fn responses_are_the_exact_bytes_in_field_order() {
+        // The head as the fmt-based builder made it before issue 14: the
+        // reply's fields, the framing, then `Date`, `Server` and
+        // `X-Content-Type-Options`; the body right after.
+        let server = concat!("producers/", env!("CARGO_PKG_VERSION"));
+        let (mut fifo, out) = reader(ServerConfig::new(root("exact")));
+        fifo.feed(
+            b"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n\
+              OPTIONS * HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            out.take(),
+            [
+                format!(
+                    "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                     Content-Length: 14\r\nDate: -\r\nServer: {server}\r\n\
+                     X-Content-Type-Options: nosniff\r\n\r\n404 Not Found\n"
+                ),
+                format!(
+                    "HTTP/1.1 200 OK\r\nAllow: GET, HEAD, POST, OPTIONS\r\nContent-Length: 0\r\n\
+                     Connection: keep-alive\r\nDate: -\r\nServer: {server}\r\n\
+                     X-Content-Type-Options: nosniff\r\n\r\n"
+                ),
+            ]
+        );
     }
 
     /// An echo by `Content-Length` (HTTP/1.0, so its body is one piece
