@@ -71,6 +71,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug)]
 pub(crate) struct FileWatch {
     id: u64,
+    /// Kept to subscribe the new inode after a rotation (inotify only).
+    #[cfg_attr(
+        not(all(target_os = "linux", any(feature = "reactor", feature = "tokio"))),
+        allow(dead_code)
+    )]
     slot: Arc<Slot>,
     how: How,
 }
