@@ -30,10 +30,11 @@ use bytes::Bytes;
 #[cfg(feature = "http")]
 use crate::http::proto::{
     Answer, ByteRanges, HttpError, MultipartRanges, RangeLimits, Representation, RequestHead,
-    RequestMethod, ResponseHead, Status, UrlPath, answer, format_http_date, negotiate_encoding,
+    RequestMethod, ResponseHead, Status, UrlPath, Version, answer, format_http_date,
+    negotiate_encoding,
 };
 #[cfg(feature = "http")]
-use crate::produce::{Chain, FileProducer, from_bytes};
+use crate::produce::{Chain, FileProducer, Followed, from_bytes};
 
 #[cfg(feature = "http")]
 pub(crate) mod cache_stats;
@@ -226,6 +227,9 @@ impl Files {
 
     /// A GET or HEAD of `path` under the root.
     pub(crate) fn resource(&self, req: &RequestHead, path: &UrlPath) -> Result<Reply, HttpError> {
+        if req.method.is_get() && req.version == Version::Http11 && wants_follow(&req.target) {
+            return self.follow(path);
+        }
         let (config, root) = (&self.settings, self.root.path());
         #[cfg(target_os = "linux")]
         if let Some(root_fd) = &self.root_fd
@@ -270,6 +274,24 @@ impl Files {
             return Err(HttpError::NotFound);
         }
         self.file(req, real)
+    }
+
+    /// `GET /FILE?follow` (HTTP/1.1): the file, then what is appended to
+    /// it, as it comes ([`Followed`]): 200, chunked, never ending. No
+    /// validators, ranges or gzip: the representation is still being
+    /// written. HTTP/1.0 and `HEAD` get the file as usual.
+    fn follow(&self, path: &UrlPath) -> Result<Reply, HttpError> {
+        let real = path.resolve(&self.root)?;
+        let meta = fs::metadata(&real).map_err(|_| HttpError::NotFound)?;
+        check_regular(&meta)?;
+        let followed = Followed::open(&real).map_err(|e| internal(&e))?;
+        let head = ResponseHead::new(Status::OK)
+            .header("Content-Type", content_type(&real))
+            .header("Cache-Control", "no-store");
+        Ok(Reply {
+            head,
+            body: Body::Followed(followed),
+        })
     }
 
     /// The regular file at `rel` beneath the root: from the open-file
@@ -487,6 +509,21 @@ impl Files {
     }
 }
 
+/// Whether the target's query has a `follow` parameter (`?follow`,
+/// `?follow=1`, `?a&follow`).
+#[cfg(feature = "http")]
+fn wants_follow(target: &[u8]) -> bool {
+    // A fragment is not sent by clients, but a `#` ends the query if it is.
+    let target = memchr::memchr(b'#', target).map_or(target, |h| &target[..h]);
+    let Some(q) = memchr::memchr(b'?', target) else {
+        return false;
+    };
+    let query = &target[q + 1..];
+    query
+        .split(|&b| b == b'&')
+        .any(|p| p == b"follow" || p.starts_with(b"follow="))
+}
+
 /// Whether to send the gzip coding of a compressible file, by the one
 /// negotiation ([`negotiate_encoding`]). A `Range` on a GET is about the
 /// file's bytes, so identity is taken whenever the client accepts it. When
@@ -553,5 +590,32 @@ fn partial(
     Reply {
         head,
         body: Body::Parts(body),
+    }
+}
+
+#[cfg(all(test, feature = "http"))]
+mod tests {
+    use super::wants_follow;
+
+    #[test]
+    fn follow_is_a_query_parameter() {
+        for yes in [
+            &b"/log?follow"[..],
+            b"/log?follow=1",
+            b"/log?a=b&follow",
+            b"/log?follow#x",
+        ] {
+            assert!(wants_follow(yes), "{}", String::from_utf8_lossy(yes));
+        }
+        for no in [
+            &b"/log"[..],
+            b"/follow",
+            b"/log?followed",
+            b"/log?x=follow",
+            b"/log#?follow",
+            b"/log?#follow",
+        ] {
+            assert!(!wants_follow(no), "{}", String::from_utf8_lossy(no));
+        }
     }
 }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::variant_cache::VariantFill;
 use crate::http::proto::{HttpError, ResponseHead, Status};
-use crate::produce::{Chain, FileProducer, ListProducer};
+use crate::produce::{Chain, FileProducer, Followed, ListProducer};
 
 /// A response body before framing.
 #[derive(Debug)]
@@ -28,6 +28,9 @@ pub(crate) enum Body {
     Gzip(FileProducer, Option<(VariantFill, Arc<File>)>),
     /// Pieces sent with the chunked coding.
     Chunks(ListProducer),
+    /// A file followed as it grows (`GET /FILE?follow`): chunked, never
+    /// ending; the connection closes when the client goes.
+    Followed(Followed),
 }
 
 /// A response: the head without the connection's fields, and the body.

@@ -22,11 +22,28 @@ pub(crate) struct ConnState {
     stalled: AtomicBool,
     /// A timeout already answered 408: the next one closes at once.
     timed_out: AtomicBool,
+    /// Responses following a file (`?follow`) queued and not dropped: they
+    /// never end, so the peer's close must close the connection at once.
+    following: AtomicUsize,
 }
 
 impl ConnState {
     pub(crate) fn is_stalled(&self) -> bool {
         self.stalled.load(Ordering::Relaxed)
+    }
+
+    /// Whether a response following a file is queued.
+    pub(crate) fn is_following(&self) -> bool {
+        self.following.load(Ordering::Relaxed) > 0
+    }
+
+    /// Counts `body` as following a file until it is dropped.
+    pub(super) fn following<P>(self: &Arc<Self>, body: P) -> Following<P> {
+        self.following.fetch_add(1, Ordering::Relaxed);
+        Following {
+            inner: body,
+            conn: self.clone(),
+        }
     }
 
     /// Marks a timeout; true if it is the first.
@@ -117,5 +134,35 @@ impl<P> Drop for InFlight<P> {
         if !self.done {
             self.conn.done(self.file);
         }
+    }
+}
+
+/// A body following a file, counted in [`ConnState`] until dropped.
+pub(super) struct Following<P> {
+    inner: P,
+    conn: Arc<ConnState>,
+}
+
+impl<P> fmt::Debug for Following<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Following").finish_non_exhaustive()
+    }
+}
+
+impl<P: Producer> Producer for Following<P> {
+    fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
+        self.inner.poll_more(cx)
+    }
+    fn exact_len(&self) -> Option<u64> {
+        self.inner.exact_len()
+    }
+    fn counters(&self) -> Option<Counters> {
+        self.inner.counters()
+    }
+}
+
+impl<P> Drop for Following<P> {
+    fn drop(&mut self) {
+        self.conn.following.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -148,8 +148,23 @@ impl Handler for Connection {
         Ok(())
     }
 
+    /// A response following a file (`?follow`) never ends, so the peer's
+    /// end closes the connection at once, dropping the follower with it;
+    /// otherwise queued responses are delivered first.
+    fn on_peer_closed(&mut self, ctx: &mut ChannelCtx<'_>) -> io::Result<()> {
+        if self.state.is_following() {
+            ctx.close_now();
+        } else {
+            ctx.close_when_done();
+        }
+        Ok(())
+    }
+
     fn on_timeout(&mut self, ctx: &mut ChannelCtx<'_>, which: Timeout) -> io::Result<()> {
         match which {
+            // A followed file may be quiet for long: that is not an idle
+            // client. A client that vanished is found at the next write.
+            Timeout::Idle if self.state.is_following() => Ok(()),
             // Paused at the in-flight cap: the client is slow to read, not
             // to send; the write timeout is the one that matters then.
             Timeout::Read if self.state.is_stalled() => Ok(()),

@@ -322,7 +322,10 @@ impl<O: Output> RequestReader<O> {
         let config = &self.shared.config;
         let no_body = *m.method == Method::Head || status.forbids_body();
         let mut small = None;
-        let holds_file = matches!(body, Body::File(_) | Body::Parts(_) | Body::Gzip(..));
+        let holds_file = matches!(
+            body,
+            Body::File(_) | Body::Parts(_) | Body::Gzip(..) | Body::Followed(_)
+        );
         // A `Content-Digest` trailer (RFC 9530) over the content as sent,
         // when asked for: it needs the chunked coding, so a body of known
         // length is chunked instead of sent with `Content-Length`.
@@ -351,6 +354,11 @@ impl<O: Output> RequestReader<O> {
                 (Some(parts.boxed()), false)
             }
             Body::Chunks(list) => (Some(chunked(list, &mut head, digest)), false),
+            // Never ends: no digest trailer to wait for.
+            Body::Followed(f) => (
+                Some(chunked(self.conn.following(f), &mut head, false)),
+                false,
+            ),
             Body::Gzip(f, fill) => {
                 // The compressor (some 300 KB of state) and the glob buffer
                 // are made when the response reaches the front of the
