@@ -96,7 +96,7 @@ impl Followed {
     /// while.
     pub fn open(path: impl AsRef<Path>) -> io::Result<Followed> {
         let path = path.as_ref().to_owned();
-        let file = File::open(&path)?;
+        let file = open_regular(&path)?;
         let identity = identity(&file.metadata()?);
         let slot = Arc::new(Slot::default());
         let watch = FileWatch::new(&path, slot.clone());
@@ -211,9 +211,18 @@ impl Followed {
             Ok(m) if m.file_type().is_file() && identity(&m) != Some(ours) => identity(&m),
             _ => return Ok(false),
         };
-        let file = match File::open(&self.path) {
+        let file = match open_regular(&self.path) {
             Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            // Gone again, or not a regular file after all (swapped in
+            // between the look and the open): keep following the old one.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::InvalidInput
+                ) =>
+            {
+                return Ok(false);
+            }
             Err(e) => return Err(e),
         };
         // What was opened is what was looked at: not a symbolic link put
@@ -288,8 +297,62 @@ fn identity(_: &fs::Metadata) -> Option<(u64, u64)> {
     None
 }
 
+/// Opens `path` for reading if it is a regular file, never blocking: with
+/// `O_NONBLOCK` where the crate has rustix (a FIFO swapped in at the path
+/// would otherwise block the open until a writer came), and refused with
+/// `InvalidInput` when what was opened is not a regular file.
+fn open_regular(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(all(unix, any(feature = "reactor", feature = "tokio")))]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0));
+    }
+    #[cfg(not(all(unix, any(feature = "reactor", feature = "tokio"))))]
+    {
+        // No O_NONBLOCK here: look first (a race remains, documented).
+        if !fs::metadata(path)?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file: only regular files are followed",
+            ));
+        }
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file: only regular files are followed",
+        ));
+    }
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
+    #[cfg(all(target_os = "linux", any(feature = "reactor", feature = "tokio")))]
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir =
+            std::env::temp_dir().join(format!("producers-follow-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        // Before the fix this open blocked until a writer came.
+        let err = Followed::open(&fifo).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     use std::io::Write;
     use std::task::Poll;
 
@@ -395,13 +458,12 @@ mod tests {
     }
 
     #[test]
-    fn a_read_error_ends_the_stream() {
-        // A directory opens but cannot be read.
+    fn a_directory_is_refused_at_open() {
+        // Only regular files are followed: a directory would open (and
+        // fail at the first read), a FIFO would block the open.
         let d = dir("error");
-        let (mut cx, _) = counting_context();
-        let mut f = follow(&d).unwrap();
-        assert!(matches!(f.poll_more(&mut cx), Poll::Ready(Some(Err(_)))));
-        assert!(matches!(f.poll_more(&mut cx), Poll::Ready(None)));
+        let err = follow(&d).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         fs::remove_dir_all(&d).unwrap();
     }
 
