@@ -35,11 +35,13 @@ struct Args {
     open_file_cache: usize,
     gzip_cache: usize,
     gzip_static: bool,
+    show_hidden: bool,
 }
 
 const USAGE: &str = "usage: http_server [--root DIR] [--addr HOST:PORT] [--threads N] [--quiet] \
 [--header-timeout SECONDS] [--idle-timeout SECONDS] [--min-body-rate BYTES_PER_SECOND] \
 [--revalidate SECONDS] [--open-file-cache ENTRIES] [--gzip-cache BYTES] [--no-gzip-static] \
+[--show-hidden] \
 [--exit-after SECONDS]";
 
 fn secs(name: &str, v: String) -> Result<Option<Duration>, String> {
@@ -62,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
         open_file_cache: defaults.open_file_cache_entries,
         gzip_cache: defaults.gzip_cache_bytes,
         gzip_static: defaults.gzip_static,
+        show_hidden: defaults.show_hidden,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -113,6 +116,8 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--gzip-cache: {e}"))?
             }
             "--no-gzip-static" => args.gzip_static = false,
+            // Listings show dotfiles.
+            "--show-hidden" => args.show_hidden = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0)
@@ -148,7 +153,8 @@ fn main() -> io::Result<()> {
         .idle_timeout(args.idle_timeout)
         .min_body_rate(args.min_body_rate)
         .revalidate(args.revalidate)
-        .gzip_static(args.gzip_static);
+        .gzip_static(args.gzip_static)
+        .show_hidden(args.show_hidden);
     let (bytes, file_max) = (config.open_file_cache_bytes, config.cached_file_max);
     config = config.open_file_cache(args.open_file_cache, bytes, file_max);
     let file_max = config.gzip_cache_max_file;

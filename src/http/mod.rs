@@ -26,7 +26,8 @@
 //!   normalised, never above the root; [`Root`] makes a served directory
 //!   canonical once (so `.` or a symbolic link works) and
 //!   [`UrlPath::resolve`] finds a path under it, symbolic links checked.
-//! - [`content_type`], [`is_compressible`], [`listing_html`].
+//! - [`content_type`], [`is_compressible`], [`listing_html`] (with
+//!   [`ListingOptions`]).
 //!
 //! ```
 //! # #[cfg(feature = "http-body")] {
@@ -84,7 +85,7 @@ mod server;
 
 #[cfg(feature = "http")]
 pub use files::cache_stats::CacheStats;
-pub use files::listing::{html_escape, listing_html};
+pub use files::listing::{ListingOptions, html_escape, listing_html};
 pub use files::mime::{DEFAULT_CONTENT_TYPE, content_type, is_compressible};
 pub use files::root::{Root, RootError};
 pub use proto::{

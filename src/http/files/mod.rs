@@ -28,6 +28,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 #[cfg(feature = "http")]
+use crate::codec::gzip::{Compressor, Format};
+#[cfg(feature = "http")]
 use crate::http::proto::{
     Answer, ByteRanges, HttpError, MultipartRanges, RangeLimits, Representation, RequestHead,
     RequestMethod, ResponseHead, Status, UrlPath, Version, answer, format_http_date,
@@ -63,7 +65,7 @@ use cache_stats::{CacheStats, Counters, bump};
 #[cfg(feature = "http")]
 use cached_file::{CachedFile, read_whole};
 #[cfg(feature = "http")]
-use listing::listing_html;
+use listing::{ListingOptions, listing_html};
 #[cfg(feature = "http")]
 use mime::{content_type, is_compressible};
 #[cfg(target_os = "linux")]
@@ -97,6 +99,14 @@ pub(crate) struct FileSettings {
     pub(crate) sendfile_min: u64,
     /// Most entries in a directory listing.
     pub(crate) max_listing: usize,
+    /// Whether a listing shows names beginning with `.`.
+    pub(crate) show_hidden: bool,
+    /// Whether a listing carries the upload form (uploads are on).
+    pub(crate) upload: bool,
+    /// The gzip level and window of a compressed listing.
+    pub(crate) gzip_level: u32,
+    /// The gzip window, in bits.
+    pub(crate) gzip_window_bits: u8,
     /// The caps on a `Range` field.
     pub(crate) range_limits: RangeLimits,
     /// The open-file cache's bounds and period.
@@ -260,14 +270,14 @@ impl Files {
             {
                 return self.file(req, index);
             }
-            let html = listing_html(&real, &path.to_url(true), config.max_listing)
-                .map_err(|e| internal(&e))?;
-            let head =
-                ResponseHead::new(Status::OK).header("Content-Type", "text/html; charset=utf-8");
-            return Ok(Reply {
-                head,
-                body: Body::Bytes(Bytes::from(html)),
-            });
+            let options = ListingOptions {
+                show_hidden: config.show_hidden,
+                upload_form: config.upload,
+                max_entries: config.max_listing,
+            };
+            let html =
+                listing_html(&real, &path.to_url(true), &options).map_err(|e| internal(&e))?;
+            return Ok(listing_reply(config, req, html));
         }
         check_regular(&meta)?;
         if path.trailing_slash() {
@@ -539,6 +549,47 @@ fn choose_gzip(req: &RequestHead) -> bool {
         return false;
     }
     negotiate_encoding(req, &["gzip", "identity"]) == Some("gzip")
+}
+
+/// A listing page as a reply: gzip-compressed in memory, in one go, when
+/// it is over the gzip threshold and the client takes gzip (a listing is
+/// capped, so small: its exact `Content-Length` is sent either way), with
+/// `Vary: Accept-Encoding` whenever it could have been.
+#[cfg(feature = "http")]
+fn listing_reply(config: &FileSettings, req: &RequestHead, html: String) -> Reply {
+    let mut head = ResponseHead::new(Status::OK).header("Content-Type", "text/html; charset=utf-8");
+    if html.len() as u64 <= config.gzip_threshold {
+        return Reply {
+            head,
+            body: Body::Bytes(Bytes::from(html)),
+        };
+    }
+    head.add("Vary", b"Accept-Encoding");
+    if negotiate_encoding(req, &["gzip", "identity"]) != Some("gzip") {
+        return Reply {
+            head,
+            body: Body::Bytes(Bytes::from(html)),
+        };
+    }
+    head.add("Content-Encoding", b"gzip");
+    let mut enc =
+        Compressor::with_window_bits(Format::Gzip, config.gzip_level, config.gzip_window_bits);
+    let mut out = Vec::with_capacity(html.len() / 4 + 64);
+    let mut rest = html.as_bytes();
+    // The compressor writes only into spare capacity: grow it as needed.
+    while !rest.is_empty() {
+        if out.capacity() - out.len() < 1024 {
+            out.reserve(16 << 10);
+        }
+        rest = &rest[enc.compress(rest, &mut out)..];
+    }
+    while !enc.finish(&mut out) {
+        out.reserve(16 << 10);
+    }
+    Reply {
+        head,
+        body: Body::Bytes(Bytes::from(out)),
+    }
 }
 
 /// The file as a producer of `len` bytes from its start: regions for

@@ -1,6 +1,8 @@
 //! [`UrlPath`]: a request target made into a safe relative path — percent
 //! decoded exactly once, normalised, never above the root.
 
+#[cfg(unix)]
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use super::error::HttpError;
@@ -11,7 +13,15 @@ use super::error::HttpError;
 /// file-serving side defines, as it asks the file system).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlPath {
+    /// The segments, each as text: a segment whose bytes are not UTF-8 is
+    /// held in its lossy form (U+FFFD for each invalid sequence) and its
+    /// bytes in `raw`.
     segments: Vec<String>,
+    /// The bytes of the segments that are not UTF-8, by index into
+    /// `segments`, in order; empty for almost every path. Only on Unix,
+    /// where a file name is bytes (elsewhere such a path is refused), so a
+    /// listing's link to a file whose name is not UTF-8 serves that file.
+    raw: Vec<(usize, Vec<u8>)>,
     /// Whether the decoded path ended with `/` (a directory was asked for).
     trailing_slash: bool,
 }
@@ -51,8 +61,13 @@ pub fn percent_decode(s: &[u8]) -> Result<Vec<u8>, HttpError> {
 /// Percent-encodes a path segment for a URL (RFC 3986 `pchar` minus `:`
 /// and `@`, which are kept out for clarity).
 pub fn percent_encode_segment(s: &str) -> String {
+    percent_encode_bytes(s.as_bytes())
+}
+
+/// [`percent_encode_segment`] of a segment's bytes, UTF-8 or not.
+pub(crate) fn percent_encode_bytes(s: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
+    for &b in s {
         if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b) {
             out.push(b as char);
         } else {
@@ -88,15 +103,11 @@ impl UrlPath {
                 reason: "not an absolute path",
             });
         }
-        let not_utf8 = HttpError::BadPath {
-            reason: "not utf-8",
-        };
         if memchr::memchr(b'%', path).is_none() {
             // Nothing to decode (most paths): no copy.
-            return UrlPath::normalise(std::str::from_utf8(path).map_err(|_| not_utf8)?);
+            return UrlPath::normalise(path);
         }
-        let decoded = String::from_utf8(percent_decode(path)?).map_err(|_| not_utf8)?;
-        UrlPath::normalise(&decoded)
+        UrlPath::normalise(&percent_decode(path)?)
     }
 
     /// Maps a path that is already percent-decoded — axum's `Path<String>`
@@ -118,49 +129,77 @@ impl UrlPath {
     /// # Ok::<(), producers::http::HttpError>(())
     /// ```
     pub fn from_decoded(path: &str) -> Result<UrlPath, HttpError> {
-        UrlPath::normalise(path)
+        UrlPath::normalise(path.as_bytes())
     }
 
     /// The shared half of [`from_target`](Self::from_target) and
     /// [`from_decoded`](Self::from_decoded): a decoded path into segments.
-    fn normalise(decoded: &str) -> Result<UrlPath, HttpError> {
-        if decoded.contains('\0') {
+    fn normalise(decoded: &[u8]) -> Result<UrlPath, HttpError> {
+        if decoded.contains(&0) {
             return Err(HttpError::BadPath { reason: "nul byte" });
         }
         // A backslash is a separator on Windows: `..\..` would climb there,
         // and nothing on a Unix root needs one in a URL.
-        if decoded.contains('\\') {
+        if decoded.contains(&b'\\') {
             return Err(HttpError::BadPath {
                 reason: "backslash",
             });
         }
         let mut segments: Vec<String> = Vec::new();
-        for seg in decoded.split('/') {
+        let mut raw: Vec<(usize, Vec<u8>)> = Vec::new();
+        for seg in decoded.split(|&b| b == b'/') {
             match seg {
-                "" | "." => {}
-                ".." => {
+                b"" | b"." => {}
+                b".." => {
                     if segments.pop().is_none() {
                         return Err(HttpError::BadPath {
                             reason: "path leaves the root",
                         });
                     }
+                    if raw.last().is_some_and(|(i, _)| *i == segments.len()) {
+                        raw.pop();
+                    }
                 }
-                s => segments.push(s.to_owned()),
+                s => match std::str::from_utf8(s) {
+                    Ok(s) => segments.push(s.to_owned()),
+                    Err(_) if cfg!(unix) => {
+                        raw.push((segments.len(), s.to_vec()));
+                        segments.push(String::from_utf8_lossy(s).into_owned());
+                    }
+                    Err(_) => {
+                        return Err(HttpError::BadPath {
+                            reason: "not utf-8",
+                        });
+                    }
+                },
             }
         }
-        let trailing_slash = decoded.ends_with('/')
-            || decoded.ends_with("/.")
-            || decoded.ends_with("/..")
+        let trailing_slash = decoded.ends_with(b"/")
+            || decoded.ends_with(b"/.")
+            || decoded.ends_with(b"/..")
             || decoded.is_empty()
-            || decoded == "."
-            || decoded == "..";
+            || decoded == b"."
+            || decoded == b"..";
         Ok(UrlPath {
             segments,
+            raw,
             trailing_slash,
         })
     }
 
-    /// The normalised segments.
+    /// The bytes of segment `i`: its text, or its raw bytes if it is not
+    /// UTF-8.
+    fn segment_bytes(&self, i: usize) -> &[u8] {
+        match self.raw.iter().find(|(j, _)| *j == i) {
+            Some((_, b)) => b,
+            None => self.segments[i].as_bytes(),
+        }
+    }
+
+    /// The normalised segments, as text: a segment that is not UTF-8 (a
+    /// Unix file name can be any bytes) in its lossy form, U+FFFD for each
+    /// invalid sequence; [`relative`](Self::relative) and
+    /// [`to_url`](Self::to_url) keep its bytes.
     pub fn segments(&self) -> &[String] {
         &self.segments
     }
@@ -170,20 +209,29 @@ impl UrlPath {
         self.trailing_slash
     }
 
-    /// The path relative to a root.
+    /// The path relative to a root, with the bytes of every segment.
     pub fn relative(&self) -> PathBuf {
-        self.segments.iter().collect()
+        #[cfg(unix)]
+        {
+            (0..self.segments.len())
+                .map(|i| std::ffi::OsStr::from_bytes(self.segment_bytes(i)))
+                .collect()
+        }
+        #[cfg(not(unix))]
+        {
+            self.segments.iter().collect()
+        }
     }
 
     /// The normalised path as a URL path, percent-encoded, with a leading
     /// `/` and the trailing slash if it had one (or `dir` is true).
     pub fn to_url(&self, dir: bool) -> String {
         let mut s = String::from("/");
-        for (i, seg) in self.segments.iter().enumerate() {
+        for i in 0..self.segments.len() {
             if i > 0 {
                 s.push('/');
             }
-            s.push_str(&percent_encode_segment(seg));
+            s.push_str(&percent_encode_bytes(self.segment_bytes(i)));
         }
         if (dir || self.trailing_slash) && !self.segments.is_empty() {
             s.push('/');
@@ -244,6 +292,7 @@ mod tests {
             ("/a%00b", "nul byte"),
             ("/a%zz", "bad percent escape"),
             ("/a%2", "bad percent escape"),
+            #[cfg(not(unix))]
             ("/%ff", "not utf-8"),
             ("/a\\b", "backslash"),
             ("/..%5c..%5cetc", "backslash"),
@@ -251,6 +300,32 @@ mod tests {
         ];
         for (t, reason) in table {
             assert_eq!(segs(t).unwrap_err(), HttpError::BadPath { reason }, "{t}");
+        }
+    }
+
+    /// A Unix file name can be any bytes but NUL and `/`: a segment that is
+    /// not UTF-8 keeps its bytes for the file system and the URL (issue 16:
+    /// a listing's link to such a file must serve it).
+    #[cfg(unix)]
+    #[test]
+    fn segments_that_are_not_utf8_keep_their_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = UrlPath::from_target(b"/d%20x/caf%E9.txt").unwrap();
+        assert_eq!(p.segments(), ["d x", "caf\u{fffd}.txt"]);
+        assert_eq!(p.relative().as_os_str().as_bytes(), b"d x/caf\xe9.txt");
+        assert_eq!(p.to_url(false), "/d%20x/caf%E9.txt");
+        // `..` drops a raw segment with its bytes.
+        let p = UrlPath::from_target(b"/%FF/../%FE%FF/a/%80/..").unwrap();
+        assert_eq!(p.relative().as_os_str().as_bytes(), b"\xfe\xff/a");
+        assert_eq!(p.to_url(true), "/%FE%FF/a/");
+        // Two names differing only in their invalid bytes stay distinct.
+        assert_ne!(
+            UrlPath::from_target(b"/%FF").unwrap(),
+            UrlPath::from_target(b"/%FE").unwrap()
+        );
+        // The refusals still apply to the bytes.
+        for t in [&b"/%FF%00"[..], b"/%FF%5C..", b"/%FF/../.."] {
+            assert!(UrlPath::from_target(t).is_err(), "{t:?}");
         }
     }
 

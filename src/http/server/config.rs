@@ -150,8 +150,15 @@ pub struct ServerConfig {
     /// Files of at least this size go out with `sendfile`
     /// ([`DEFAULT_SENDFILE_MIN`]).
     pub sendfile_min: u64,
-    /// Most entries in a directory listing ([`DEFAULT_MAX_LISTING`]).
+    /// Most entries in a directory listing ([`DEFAULT_MAX_LISTING`]),
+    /// counted after sorting; a line says how many were left out.
     pub max_listing: usize,
+    /// Whether listings show names beginning with `.` (off by default;
+    /// such files are served either way).
+    pub show_hidden: bool,
+    /// Whether uploads are accepted: a listing then carries an upload
+    /// form (off by default).
+    pub(crate) upload: bool,
     /// Most entries of the open-file cache
     /// ([`DEFAULT_OPEN_FILE_CACHE_ENTRIES`]; `0` turns it off). Each holds
     /// a descriptor.
@@ -208,6 +215,8 @@ impl ServerConfig {
             glob: DEFAULT_GLOB,
             sendfile_min: DEFAULT_SENDFILE_MIN,
             max_listing: DEFAULT_MAX_LISTING,
+            show_hidden: false,
+            upload: false,
             max_ranges: crate::http::DEFAULT_MAX_RANGES,
             open_file_cache_entries: DEFAULT_OPEN_FILE_CACHE_ENTRIES,
             open_file_cache_bytes: DEFAULT_OPEN_FILE_CACHE_BYTES,
@@ -301,6 +310,19 @@ impl ServerConfig {
     /// Sets the most ranges served from one `Range` field.
     pub fn max_ranges(mut self, n: usize) -> Self {
         self.max_ranges = n;
+        self
+    }
+
+    /// Sets whether listings show names beginning with `.`.
+    pub fn show_hidden(mut self, on: bool) -> Self {
+        self.show_hidden = on;
+        self
+    }
+
+    /// Sets whether uploads are accepted (a listing then offers an upload
+    /// form).
+    pub fn upload(mut self, on: bool) -> Self {
+        self.upload = on;
         self
     }
 

@@ -24,6 +24,10 @@ impl Shared {
                 gzip_threshold: config.gzip_threshold,
                 sendfile_min: config.sendfile_min,
                 max_listing: config.max_listing,
+                show_hidden: config.show_hidden,
+                upload: config.upload,
+                gzip_level: config.gzip_level,
+                gzip_window_bits: config.gzip_window_bits,
                 range_limits: RangeLimits {
                     max_ranges: config.max_ranges,
                 },
