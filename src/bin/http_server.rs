@@ -13,6 +13,11 @@
 // `listening on http://ADDR` once ready; logs one line per request on
 // standard error unless `--quiet`. Exits after `--exit-after SECONDS` (a
 // graceful shutdown). Try `curl -v --compressed http://127.0.0.1:8080/`.
+//
+// With `--upload`, a POST of multipart/form-data to a directory stores its
+// file parts there (`curl -F file=@big http://127.0.0.1:8080/dir/`): 201
+// with the names stored; 409 for an existing name unless `--overwrite`;
+// 413 beyond `--max-upload BYTES` (default 1 GiB).
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -35,12 +40,15 @@ struct Args {
     open_file_cache: usize,
     gzip_cache: usize,
     gzip_static: bool,
+    upload: bool,
+    overwrite: bool,
+    max_upload: u64,
 }
 
 const USAGE: &str = "usage: http_server [--root DIR] [--addr HOST:PORT] [--threads N] [--quiet] \
 [--header-timeout SECONDS] [--idle-timeout SECONDS] [--min-body-rate BYTES_PER_SECOND] \
 [--revalidate SECONDS] [--open-file-cache ENTRIES] [--gzip-cache BYTES] [--no-gzip-static] \
-[--exit-after SECONDS]";
+[--upload] [--overwrite] [--max-upload BYTES] [--exit-after SECONDS]";
 
 fn secs(name: &str, v: String) -> Result<Option<Duration>, String> {
     let s: f64 = v.parse().map_err(|e| format!("{name}: {e}"))?;
@@ -62,6 +70,9 @@ fn parse_args() -> Result<Args, String> {
         open_file_cache: defaults.open_file_cache_entries,
         gzip_cache: defaults.gzip_cache_bytes,
         gzip_static: defaults.gzip_static,
+        upload: false,
+        overwrite: false,
+        max_upload: defaults.max_upload,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -113,6 +124,13 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--gzip-cache: {e}"))?
             }
             "--no-gzip-static" => args.gzip_static = false,
+            "--upload" => args.upload = true,
+            "--overwrite" => args.overwrite = true,
+            "--max-upload" => {
+                args.max_upload = value("--max-upload")?
+                    .parse()
+                    .map_err(|e| format!("--max-upload: {e}"))?
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0)
@@ -148,7 +166,10 @@ fn main() -> io::Result<()> {
         .idle_timeout(args.idle_timeout)
         .min_body_rate(args.min_body_rate)
         .revalidate(args.revalidate)
-        .gzip_static(args.gzip_static);
+        .gzip_static(args.gzip_static)
+        .upload(args.upload)
+        .overwrite(args.overwrite)
+        .max_upload(args.max_upload);
     let (bytes, file_max) = (config.open_file_cache_bytes, config.cached_file_max);
     config = config.open_file_cache(args.open_file_cache, bytes, file_max);
     let file_max = config.gzip_cache_max_file;

@@ -19,6 +19,7 @@ pub(crate) mod config;
 mod in_flight;
 mod reader;
 mod shared;
+mod upload;
 
 use config::ServerConfig;
 
