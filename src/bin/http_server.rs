@@ -13,6 +13,11 @@
 // `listening on http://ADDR` once ready; logs one line per request on
 // standard error unless `--quiet`. Exits after `--exit-after SECONDS` (a
 // graceful shutdown). Try `curl -v --compressed http://127.0.0.1:8080/`.
+//
+// With `--upload`, a POST of multipart/form-data to a directory stores its
+// file parts there (`curl -F file=@big http://127.0.0.1:8080/dir/`): 201
+// with the names stored; 409 for an existing name unless `--overwrite`;
+// 413 beyond `--max-upload BYTES` (default 1 GiB).
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -36,12 +41,15 @@ struct Args {
     gzip_cache: usize,
     gzip_static: bool,
     show_hidden: bool,
+    upload: bool,
+    overwrite: bool,
+    max_upload: u64,
 }
 
 const USAGE: &str = "usage: http_server [--root DIR] [--addr HOST:PORT] [--threads N] [--quiet] \
 [--header-timeout SECONDS] [--idle-timeout SECONDS] [--min-body-rate BYTES_PER_SECOND] \
 [--revalidate SECONDS] [--open-file-cache ENTRIES] [--gzip-cache BYTES] [--no-gzip-static] \
-[--show-hidden] \
+[--show-hidden] [--upload] [--overwrite] [--max-upload BYTES] \
 [--exit-after SECONDS]";
 
 fn secs(name: &str, v: String) -> Result<Option<Duration>, String> {
@@ -65,6 +73,9 @@ fn parse_args() -> Result<Args, String> {
         gzip_cache: defaults.gzip_cache_bytes,
         gzip_static: defaults.gzip_static,
         show_hidden: defaults.show_hidden,
+        upload: false,
+        overwrite: false,
+        max_upload: defaults.max_upload,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -118,6 +129,13 @@ fn parse_args() -> Result<Args, String> {
             "--no-gzip-static" => args.gzip_static = false,
             // Listings show dotfiles.
             "--show-hidden" => args.show_hidden = true,
+            "--upload" => args.upload = true,
+            "--overwrite" => args.overwrite = true,
+            "--max-upload" => {
+                args.max_upload = value("--max-upload")?
+                    .parse()
+                    .map_err(|e| format!("--max-upload: {e}"))?
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0)
@@ -154,7 +172,10 @@ fn main() -> io::Result<()> {
         .min_body_rate(args.min_body_rate)
         .revalidate(args.revalidate)
         .gzip_static(args.gzip_static)
-        .show_hidden(args.show_hidden);
+        .show_hidden(args.show_hidden)
+        .upload(args.upload)
+        .overwrite(args.overwrite)
+        .max_upload(args.max_upload);
     let (bytes, file_max) = (config.open_file_cache_bytes, config.cached_file_max);
     config = config.open_file_cache(args.open_file_cache, bytes, file_max);
     let file_max = config.gzip_cache_max_file;

@@ -31,7 +31,8 @@
 //!   next, so pipelined requests are handled by construction.
 //! - Ready-made consumers: [`Lines`], [`Count`], [`Collect`] (until close),
 //!   [`Netstrings`] (length-prefixed records), [`Sink`] (into any
-//!   [`std::io::Write`]), and [`from_fn`] for closures.
+//!   [`std::io::Write`]), [`Multipart`] (`multipart/form-data`, parts
+//!   streamed; see [`multipart`]), and [`from_fn`] for closures.
 //!
 //! # Pipelined requests
 //!
@@ -143,6 +144,7 @@ mod fn_consumer;
 mod framer;
 mod framing;
 mod lines;
+pub mod multipart;
 mod netstrings;
 mod sink;
 mod terminator;
@@ -160,6 +162,9 @@ pub use fn_consumer::{FnConsumer, from_fn};
 pub use framer::{AtEof, Eof, Frame, Framer};
 pub use framing::{DEFAULT_MAX_FRAME, Framing, Overflow};
 pub use lines::{DEFAULT_MAX_LINE, Lines};
+pub use multipart::{
+    Boundary, Multipart, MultipartError, MultipartLimits, MultipartParser, PartEvent, PartHeaders,
+};
 pub use netstrings::{DEFAULT_MAX_RECORD, Netstrings};
 pub use sink::Sink;
 pub use terminator::Terminator;

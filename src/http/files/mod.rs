@@ -68,11 +68,13 @@ use cached_file::{CachedFile, read_whole};
 use listing::{ListingOptions, listing_html};
 #[cfg(feature = "http")]
 use mime::{content_type, is_compressible};
+#[cfg(feature = "http")]
+pub(crate) use open::internal;
 #[cfg(target_os = "linux")]
 #[cfg(feature = "http")]
 use open::open_beneath;
 #[cfg(feature = "http")]
-use open::{check_regular, internal, open_nonblocking};
+use open::{check_regular, open_dir_beneath, open_nonblocking};
 #[cfg(all(feature = "http", target_os = "linux"))]
 use open_file_cache::{Lookup, OpenFileCache};
 #[cfg(feature = "http")]
@@ -225,6 +227,17 @@ impl Files {
     /// The canonical root directory.
     pub(crate) fn root(&self) -> &Path {
         self.root.path()
+    }
+
+    /// The directory `path` names beneath the root, opened for an upload
+    /// to create files in (405 if it is not a directory).
+    pub(crate) fn upload_dir(&self, path: &UrlPath) -> Result<std::os::fd::OwnedFd, HttpError> {
+        open_dir_beneath(
+            &self.root,
+            #[cfg(target_os = "linux")]
+            self.root_fd.as_ref(),
+            path,
+        )
     }
 
     /// `OPTIONS` of `path` under the root: what [`resource`](Self::resource)

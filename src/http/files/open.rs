@@ -9,7 +9,8 @@ use std::fs::{self, File};
 use std::io;
 use std::path::Path;
 
-use crate::http::proto::HttpError;
+use super::root::Root;
+use crate::http::proto::{HttpError, UrlPath};
 
 /// Opens the regular file `path` names beneath the root in one system
 /// call: `openat2` with `RESOLVE_BENEATH` refuses any resolution that
@@ -56,6 +57,64 @@ pub(super) fn open_beneath(
     }
 }
 
+/// Opens the directory `path` names beneath the root, for creating files
+/// in it (uploads): on Linux with `openat2(RESOLVE_BENEATH)` from the
+/// root's descriptor, as files are opened, else (or for an absolute
+/// symbolic link) by the portable path, checked under the root.
+/// Something other than a directory is 405: only directories take a
+/// `POST`.
+pub(super) fn open_dir_beneath(
+    root: &Root,
+    #[cfg(target_os = "linux")] root_fd: Option<&std::os::fd::OwnedFd>,
+    path: &UrlPath,
+) -> Result<std::os::fd::OwnedFd, HttpError> {
+    use rustix::fs::{Mode, OFlags};
+    use rustix::io::Errno;
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let not_dir = HttpError::MethodNotAllowed {
+        allow: super::ALLOW_RESOURCE,
+    };
+    #[cfg(target_os = "linux")]
+    if let Some(root_fd) = root_fd {
+        use rustix::fs::{ResolveFlags, openat2};
+        let rel = path.relative();
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &rel
+        };
+        match openat2(
+            root_fd,
+            rel,
+            flags,
+            Mode::empty(),
+            ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Ok(fd) => return Ok(fd),
+            Err(Errno::NOTDIR) if path_exists(root, path) => return Err(not_dir),
+            Err(Errno::NOENT | Errno::NOTDIR | Errno::NAMETOOLONG) => {
+                return Err(HttpError::NotFound);
+            }
+            Err(Errno::ACCESS | Errno::PERM) => return Err(HttpError::Forbidden),
+            Err(e @ (Errno::MFILE | Errno::NFILE)) => return Err(internal(&e.into())),
+            // An absolute symbolic link, an old kernel: the portable path.
+            Err(_) => {}
+        }
+    }
+    let real = path.resolve(root)?;
+    if !real.is_dir() {
+        return Err(not_dir);
+    }
+    rustix::fs::open(&real, flags, Mode::empty()).map_err(|e| internal(&e.into()))
+}
+
+/// Whether `path` names something (a file, when opening it as a
+/// directory said "not a directory").
+#[cfg(target_os = "linux")]
+fn path_exists(root: &Root, path: &UrlPath) -> bool {
+    path.resolve(root).is_ok()
+}
+
 /// Only regular files are served: a FIFO, a socket or a device under the
 /// root is refused (403), never opened for reading.
 pub(super) fn check_regular(meta: &fs::Metadata) -> Result<(), HttpError> {
@@ -84,7 +143,7 @@ pub(super) fn open_nonblocking(path: &Path) -> io::Result<File> {
 const RETRY_AFTER_SECS: u32 = 1;
 
 /// Maps an I/O failure serving a request to its error response.
-pub(super) fn internal(e: &io::Error) -> HttpError {
+pub(crate) fn internal(e: &io::Error) -> HttpError {
     // Out of descriptors (this process's EMFILE or the system's ENFILE)
     // passes as connections close: 503 and retry, not 500 (issue 11).
     #[cfg(unix)]

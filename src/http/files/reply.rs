@@ -70,9 +70,17 @@ impl Reply {
             }
             _ => {}
         }
+        let body = match e {
+            // An upload refused: say why, the client cannot guess.
+            HttpError::BadMultipart(_)
+            | HttpError::BadUploadName { .. }
+            | HttpError::UploadExists
+            | HttpError::UnsupportedMediaType => format!("{status}\n{e}\n"),
+            _ => format!("{status}\n"),
+        };
         Reply {
             head,
-            body: Body::Bytes(Bytes::from(format!("{status}\n"))),
+            body: Body::Bytes(Bytes::from(body)),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::io;
 
 use super::status::Status;
 use crate::codec::chunked::ChunkedError;
+use crate::consume::MultipartError;
 
 /// Why a request gets an error response instead of what it asked for.
 ///
@@ -111,6 +112,19 @@ pub enum HttpError {
         /// Seconds the client should wait before retrying (`Retry-After`).
         retry_after: u32,
     },
+    /// An upload's `multipart/form-data` body is malformed (400), or over
+    /// a cap (413, [`MultipartError::is_limit`]).
+    BadMultipart(MultipartError),
+    /// An upload's file name is not a plain name the server stores (400).
+    BadUploadName {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// An upload would replace an existing file and overwriting is off
+    /// (409).
+    UploadExists,
+    /// An upload that is not `multipart/form-data` (415).
+    UnsupportedMediaType,
     /// The request could not be answered because of a server-side I/O
     /// failure (500).
     Internal {
@@ -138,6 +152,10 @@ impl HttpError {
             HttpError::UnsupportedTransferCoding { http10: false } => Status::NOT_IMPLEMENTED,
             HttpError::VersionNotSupported { .. } => Status::VERSION_NOT_SUPPORTED,
             HttpError::BodyTooLarge { .. } => Status::CONTENT_TOO_LARGE,
+            HttpError::BadMultipart(e) if e.is_limit() => Status::CONTENT_TOO_LARGE,
+            HttpError::BadMultipart(_) | HttpError::BadUploadName { .. } => Status::BAD_REQUEST,
+            HttpError::UploadExists => Status::CONFLICT,
+            HttpError::UnsupportedMediaType => Status::UNSUPPORTED_MEDIA_TYPE,
             HttpError::Forbidden => Status::FORBIDDEN,
             HttpError::NotFound => Status::NOT_FOUND,
             HttpError::MethodNotAllowed { .. } => Status::METHOD_NOT_ALLOWED,
@@ -213,6 +231,10 @@ impl fmt::Display for HttpError {
                 write!(f, "out of file descriptors (retry after {retry_after} s)")
             }
             HttpError::Internal { kind } => write!(f, "internal error: {kind}"),
+            HttpError::BadMultipart(e) => write!(f, "malformed upload: {e}"),
+            HttpError::BadUploadName { reason } => write!(f, "refused file name: {reason}"),
+            HttpError::UploadExists => f.write_str("a file of that name exists"),
+            HttpError::UnsupportedMediaType => f.write_str("an upload must be multipart/form-data"),
         }
     }
 }
@@ -221,6 +243,7 @@ impl Error for HttpError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             HttpError::BadChunkedBody(e) => Some(e),
+            HttpError::BadMultipart(e) => Some(e),
             _ => None,
         }
     }
@@ -296,6 +319,22 @@ mod tests {
             (HttpError::PreconditionFailed, 412, false),
             (HttpError::RangeNotSatisfiable { len: 3 }, 416, false),
             (HttpError::Unavailable { retry_after: 1 }, 503, true),
+            (
+                HttpError::BadMultipart(MultipartError::BadDelimiter { offset: 1 }),
+                400,
+                true,
+            ),
+            (
+                HttpError::BadMultipart(MultipartError::TooLarge {
+                    limit: 1,
+                    offset: 1,
+                }),
+                413,
+                true,
+            ),
+            (HttpError::BadUploadName { reason: "x" }, 400, true),
+            (HttpError::UploadExists, 409, true),
+            (HttpError::UnsupportedMediaType, 415, true),
             (
                 HttpError::Internal {
                     kind: io::ErrorKind::Other,

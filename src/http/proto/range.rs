@@ -14,12 +14,19 @@ use crate::codec::syntax::trim_ows;
 /// The default cap on the ranges in one `Range` field: 16.
 pub const DEFAULT_MAX_RANGES: usize = 16;
 
+/// How many range specs a field may list, as a multiple of
+/// [`RangeLimits::max_ranges`], before parsing stops with
+/// [`RangeError::TooMany`]: specs that coalesce are allowed, but parsing
+/// work stays bounded whatever the head size.
+const PARSE_FACTOR: usize = 8;
+
 /// Caps on what a `Range` field may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RangeLimits {
-    /// Most ranges in one field (default [`DEFAULT_MAX_RANGES`]); more is
-    /// [`RangeError::TooMany`] and the field is ignored. Parsing stops at
-    /// the first range over the cap.
+    /// Most ranges in one field once overlapping and adjacent ones are
+    /// coalesced (default [`DEFAULT_MAX_RANGES`]); more is
+    /// [`RangeError::TooMany`] and the field is ignored. Parsing itself
+    /// stops at 8 times the cap.
     pub max_ranges: usize,
 }
 
@@ -68,7 +75,7 @@ pub fn unsatisfied_range(total: u64) -> String {
 /// |---|---|---|
 /// | a unit other than `bytes` | [`RangeError::OtherUnit`] | ignored: 200 (section 14.2) |
 /// | bad syntax (`bytes=a-b`, `bytes=5-2`, `bytes=`) | [`RangeError::Malformed`] | ignored: 200 (section 14.1.1: an invalid ranges-specifier) |
-/// | more than [`RangeLimits::max_ranges`] ranges | [`RangeError::TooMany`] | ignored: 200 (nginx's `max_ranges`) |
+/// | more than [`RangeLimits::max_ranges`] ranges after coalescing | [`RangeError::TooMany`] | ignored: 200 (nginx's `max_ranges`, a defence against range amplification) |
 /// | no range starts inside the representation | [`RangeError::Unsatisfiable`] | 416 with `Content-Range: bytes */len` |
 /// | the ranges add up to more than the representation | [`RangeError::TooLarge`] | ignored: 200 (Go's `net/http` rule against overlapping-range floods, section 14.3's denial-of-service note) |
 /// | overlapping or adjacent ranges | coalesced, in ascending order | section 14.3 allows it |
@@ -213,7 +220,7 @@ impl ByteRanges {
             if spec.is_empty() {
                 continue;
             }
-            if specs.len() == limits.max_ranges {
+            if specs.len() == limits.max_ranges.saturating_mul(PARSE_FACTOR) {
                 return Err(RangeError::TooMany {
                     limit: limits.max_ranges,
                 });
@@ -294,6 +301,12 @@ impl ByteRanges {
                     _ => ranges.push(r),
                 }
             }
+        }
+        // The cap counts ranges as they go out: after coalescing.
+        if ranges.len() > limits.max_ranges {
+            return Err(RangeError::TooMany {
+                limit: limits.max_ranges,
+            });
         }
         Ok(ByteRanges { ranges, total })
     }
@@ -538,6 +551,20 @@ mod tests {
         // The default: 16.
         assert!(parse(&v(16), 1000).is_ok());
         assert_eq!(parse(&v(17), 1000), Err(RangeError::TooMany { limit: 16 }));
+        // Counted after coalescing: 17 adjacent ranges are one.
+        let adjacent: Vec<String> = (0..17)
+            .map(|i| format!("{}-{}", i * 2, i * 2 + 1))
+            .collect();
+        let r = parse(&format!("bytes={}", adjacent.join(",")), 1000).unwrap();
+        assert_eq!(r, vec![(0, 34)]);
+        // Parsing stops at PARSE_FACTOR times the cap, coalescing or not.
+        let many: Vec<String> = (0..16 * PARSE_FACTOR + 1)
+            .map(|i| format!("{i}-{i}"))
+            .collect();
+        assert_eq!(
+            parse(&format!("bytes={}", many.join(",")), 1000),
+            Err(RangeError::TooMany { limit: 16 })
+        );
     }
 
     #[test]

@@ -37,6 +37,8 @@ impl Status {
     pub const CONTINUE: Status = Status(100);
     /// 200 OK.
     pub const OK: Status = Status(200);
+    /// 201 Created: an upload stored.
+    pub const CREATED: Status = Status(201);
     /// 204 No Content (never has a body).
     pub const NO_CONTENT: Status = Status(204);
     /// 206 Partial Content: a byte range.
@@ -59,12 +61,17 @@ impl Status {
     pub const NOT_ACCEPTABLE: Status = Status(406);
     /// 408 Request Timeout.
     pub const REQUEST_TIMEOUT: Status = Status(408);
+    /// 409 Conflict: an upload would replace an existing file.
+    pub const CONFLICT: Status = Status(409);
     /// 412 Precondition Failed: `If-Match` or `If-Unmodified-Since`.
     pub const PRECONDITION_FAILED: Status = Status(412);
     /// 413 Content Too Large.
     pub const CONTENT_TOO_LARGE: Status = Status(413);
     /// 414 URI Too Long.
     pub const URI_TOO_LONG: Status = Status(414);
+    /// 415 Unsupported Media Type: an upload that is not
+    /// `multipart/form-data`.
+    pub const UNSUPPORTED_MEDIA_TYPE: Status = Status(415);
     /// 416 Range Not Satisfiable.
     pub const RANGE_NOT_SATISFIABLE: Status = Status(416);
     /// 431 Request Header Fields Too Large (RFC 6585).
@@ -91,6 +98,7 @@ impl Status {
     status_table! {
         100 "Continue",
         200 "OK",
+        201 "Created",
         204 "No Content",
         206 "Partial Content",
         301 "Moved Permanently",
@@ -101,9 +109,11 @@ impl Status {
         405 "Method Not Allowed",
         406 "Not Acceptable",
         408 "Request Timeout",
+        409 "Conflict",
         412 "Precondition Failed",
         413 "Content Too Large",
         414 "URI Too Long",
+        415 "Unsupported Media Type",
         416 "Range Not Satisfiable",
         431 "Request Header Fields Too Large",
         500 "Internal Server Error",

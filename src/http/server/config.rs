@@ -9,6 +9,10 @@ use crate::http::proto::HeadLimits;
 
 /// Default most bytes of a request body (`POST /echo`): 1 MiB (413 past it).
 pub const DEFAULT_MAX_BODY: u64 = 1 << 20;
+
+/// The default cap on an upload's body ([`ServerConfig::max_upload`]):
+/// 1 GiB.
+pub const DEFAULT_MAX_UPLOAD: u64 = 1 << 30;
 /// Default most requests per connection whose responses are not yet fully
 /// handed to the socket writer: 32. Parsing pauses at the cap.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
@@ -156,9 +160,6 @@ pub struct ServerConfig {
     /// Whether listings show names beginning with `.` (off by default;
     /// such files are served either way).
     pub show_hidden: bool,
-    /// Whether uploads are accepted: a listing then carries an upload
-    /// form (off by default).
-    pub(crate) upload: bool,
     /// Most entries of the open-file cache
     /// ([`DEFAULT_OPEN_FILE_CACHE_ENTRIES`]; `0` turns it off). Each holds
     /// a descriptor.
@@ -193,6 +194,16 @@ pub struct ServerConfig {
     pub(crate) access_log: Option<AccessLog>,
     /// The `Server` header's value.
     pub server_name: String,
+    /// Whether `POST` of `multipart/form-data` to a directory stores the
+    /// file parts there (off by default: 405); a listing then carries an
+    /// upload form. See [`upload`](Self::upload).
+    pub upload: bool,
+    /// Whether an upload may replace an existing file (off: 409).
+    pub overwrite: bool,
+    /// Most bytes of an upload's body ([`DEFAULT_MAX_UPLOAD`]): 413,
+    /// checked against `Content-Length` before any byte is read and while
+    /// the body streams.
+    pub max_upload: u64,
 }
 
 impl ServerConfig {
@@ -216,7 +227,6 @@ impl ServerConfig {
             sendfile_min: DEFAULT_SENDFILE_MIN,
             max_listing: DEFAULT_MAX_LISTING,
             show_hidden: false,
-            upload: false,
             max_ranges: crate::http::DEFAULT_MAX_RANGES,
             open_file_cache_entries: DEFAULT_OPEN_FILE_CACHE_ENTRIES,
             open_file_cache_bytes: DEFAULT_OPEN_FILE_CACHE_BYTES,
@@ -227,6 +237,9 @@ impl ServerConfig {
             gzip_cache_max_file: DEFAULT_GZIP_CACHE_MAX_FILE,
             access_log: None,
             server_name: concat!("producers/", env!("CARGO_PKG_VERSION")).to_owned(),
+            upload: false,
+            overwrite: false,
+            max_upload: DEFAULT_MAX_UPLOAD,
         }
     }
 
@@ -239,6 +252,39 @@ impl ServerConfig {
     /// Sets the most bytes of a request body.
     pub fn max_body(mut self, n: u64) -> Self {
         self.max_body = n;
+        self
+    }
+
+    /// Turns uploads on or off: `POST` of `multipart/form-data` to a
+    /// directory under the root streams each file part to a temporary file
+    /// in that directory (`.upload-*.tmp`, created exclusively, beneath the
+    /// root), renamed to the part's file name when the part ends, and
+    /// answers 201 with the names stored, one a line. File names are
+    /// refused (400, with the reason) unless they are a plain name: no
+    /// `/` or `\`, not `.` or `..`, not a dotfile, no control
+    /// character, at most 255 bytes. Text fields are ignored. Off, a
+    /// `POST` to a directory is 405.
+    ///
+    /// The writes happen on the event loop's thread, each at most one
+    /// read of the body (the [input budget](Self::input_budget)), so a
+    /// large upload never holds more than that in memory; a slow disk
+    /// slows that loop's other connections, as any file I/O on it would.
+    /// A failed or cut-off upload leaves no temporary file; the files of
+    /// the parts already complete stay.
+    pub fn upload(mut self, on: bool) -> Self {
+        self.upload = on;
+        self
+    }
+
+    /// Lets an upload replace an existing file (otherwise 409).
+    pub fn overwrite(mut self, on: bool) -> Self {
+        self.overwrite = on;
+        self
+    }
+
+    /// Sets the most bytes of an upload's body (413 beyond it).
+    pub fn max_upload(mut self, n: u64) -> Self {
+        self.max_upload = n;
         self
     }
 
@@ -316,13 +362,6 @@ impl ServerConfig {
     /// Sets whether listings show names beginning with `.`.
     pub fn show_hidden(mut self, on: bool) -> Self {
         self.show_hidden = on;
-        self
-    }
-
-    /// Sets whether uploads are accepted (a listing then offers an upload
-    /// form).
-    pub fn upload(mut self, on: bool) -> Self {
-        self.upload = on;
         self
     }
 

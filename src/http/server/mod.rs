@@ -20,6 +20,7 @@ mod in_flight;
 mod reader;
 mod response;
 mod shared;
+mod upload;
 
 use config::ServerConfig;
 

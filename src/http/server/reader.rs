@@ -11,6 +11,7 @@ use super::access_log::AccessLogEntry;
 use super::in_flight::ConnState;
 use super::response::Response;
 use super::shared::Shared;
+use super::upload::Upload;
 use crate::ProducerExt;
 use crate::codec::chunked::ChunkedDecoder;
 use crate::codec::gzip::{Compressed, Compressor, Format};
@@ -65,19 +66,20 @@ enum Expect {
         /// restarts it. `None` between requests.
         since: Option<Instant>,
     },
-    /// `left` more bytes of a body (only `POST /echo` reads one: other
-    /// requests with a body are answered, then the connection closes).
+    /// `left` more bytes of a body (only `POST /echo` and uploads read
+    /// one: other requests with a body are answered, then the connection
+    /// closes).
     Body {
         req: Pending,
         left: u64,
-        echo: Echo,
+        sink: BodySink,
         clock: BodyClock,
     },
-    /// A chunked body, for `POST /echo` too.
+    /// A chunked body, for `POST /echo` and uploads too.
     Chunked {
         req: Pending,
         decoder: Box<ChunkedDecoder>,
-        echo: Echo,
+        sink: BodySink,
         clock: BodyClock,
     },
     /// The connection is closing: input is dropped.
@@ -104,6 +106,31 @@ impl BodyClock {
         BodyClock {
             start: Instant::now(),
             received: 0,
+        }
+    }
+}
+
+/// Where a body's payload goes.
+enum BodySink {
+    /// Collected for `POST /echo`, at most `max_body` bytes.
+    Echo(Echo),
+    /// Streamed to files (`--upload`).
+    Upload(Box<Upload>),
+}
+
+impl BodySink {
+    /// A piece of payload.
+    fn take(&mut self, piece: Bytes, max: u64) -> Result<(), HttpError> {
+        match self {
+            BodySink::Echo(echo) => {
+                echo.len += piece.len() as u64;
+                if echo.len > max {
+                    return Err(HttpError::BodyTooLarge { limit: max });
+                }
+                echo.pieces.push(piece);
+                Ok(())
+            }
+            BodySink::Upload(up) => up.feed(&piece),
         }
     }
 }
@@ -245,10 +272,30 @@ impl<O: Output> RequestReader<O> {
             Err(e) => return self.emit(&meta, Reply::error(&e), close),
         };
         let is_echo = path.segments().len() == 1 && path.segments()[0] == "echo";
-        if is_echo && head.method == Method::Post {
+        let config = &self.shared.config;
+        let upload = if config.upload && !is_echo && head.method == Method::Post {
+            match Upload::begin(
+                &self.shared.files,
+                &path,
+                &head,
+                framing,
+                config.overwrite,
+                config.max_upload,
+            ) {
+                Ok(u) => Some(Box::new(u)),
+                Err(e) => {
+                    let close = close || e.closes_connection();
+                    return self.emit(&meta, Reply::error(&e), close);
+                }
+            }
+        } else {
+            None
+        };
+        if (is_echo || upload.is_some()) && head.method == Method::Post {
             let max = self.shared.config.max_body;
             if let BodyFraming::Length(n) = framing
                 && n > max
+                && upload.is_none()
             {
                 let reply = Reply::error(&HttpError::BodyTooLarge { limit: max });
                 return self.emit(&meta, reply, true);
@@ -261,18 +308,22 @@ impl<O: Output> RequestReader<O> {
                     .push(Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n"));
             }
             let req = Pending { head, started };
+            let sink = match upload {
+                Some(u) => BodySink::Upload(u),
+                None => BodySink::Echo(Echo::default()),
+            };
             self.state = match framing {
-                BodyFraming::None => return self.finish_echo(req, Echo::default()),
+                BodyFraming::None => return self.finish_body(req, sink),
                 BodyFraming::Length(left) => Expect::Body {
                     req,
                     left,
-                    echo: Echo::default(),
+                    sink,
                     clock: BodyClock::new(),
                 },
                 BodyFraming::Chunked => Expect::Chunked {
                     req,
                     decoder: Box::new(ChunkedDecoder::new()),
-                    echo: Echo::default(),
+                    sink,
                     clock: BodyClock::new(),
                 },
             };
@@ -294,6 +345,23 @@ impl<O: Output> RequestReader<O> {
             Err(e) => (Reply::error(&e), close || e.closes_connection()),
         };
         self.emit(&meta, reply, close);
+    }
+
+    /// A body read whole: the echo, or the upload's answer.
+    fn finish_body(&mut self, req: Pending, sink: BodySink) {
+        match sink {
+            BodySink::Echo(echo) => self.finish_echo(req, echo),
+            BodySink::Upload(up) => {
+                let meta = Meta::of(&req.head, req.started);
+                let (reply, close) = match up.finish() {
+                    Ok(reply) => (reply, false),
+                    // The body was read whole: the connection can go on,
+                    // unless the error says otherwise.
+                    Err(e) => (Reply::error(&e), e.closes_connection()),
+                };
+                self.emit(&meta, reply, close);
+            }
+        }
     }
 
     fn finish_echo(&mut self, req: Pending, echo: Echo) {
@@ -434,21 +502,20 @@ impl<O: Output> RequestReader<O> {
         let max = self.shared.config.max_body;
         match &mut self.state {
             Expect::Body {
-                left, echo, clock, ..
+                left, sink, clock, ..
             } => {
                 let n = (*left).min(buf.len() as u64) as usize;
                 let piece = buf.split_to(n).freeze();
                 *left -= n as u64;
                 clock.received += n as u64;
                 if !piece.is_empty() {
-                    echo.len += piece.len() as u64;
-                    echo.pieces.push(piece);
+                    sink.take(piece, max)?;
                 }
                 Ok(*left == 0)
             }
             Expect::Chunked {
                 decoder,
-                echo,
+                sink,
                 clock,
                 ..
             } => {
@@ -459,14 +526,7 @@ impl<O: Output> RequestReader<O> {
                 // deadline belong to the reader, which stays the FIFO's
                 // only consumer.
                 let before = buf.len();
-                let end = decoder.decode_each(buf, |piece| {
-                    echo.len += piece.len() as u64;
-                    if echo.len > max {
-                        return Err(HttpError::BodyTooLarge { limit: max });
-                    }
-                    echo.pieces.push(piece);
-                    Ok(())
-                });
+                let end = decoder.decode_each(buf, |piece| sink.take(piece, max));
                 clock.received += (before - buf.len()) as u64;
                 end
             }
@@ -572,8 +632,8 @@ impl<O: Output> RequestReader<O> {
                         let state =
                             std::mem::replace(&mut self.state, Expect::Head { since: None });
                         match state {
-                            Expect::Body { req, echo, .. } | Expect::Chunked { req, echo, .. } => {
-                                self.finish_echo(req, echo)
+                            Expect::Body { req, sink, .. } | Expect::Chunked { req, sink, .. } => {
+                                self.finish_body(req, sink)
                             }
                             _ => {}
                         }
