@@ -11,7 +11,10 @@ use super::error::HttpError;
 /// file-serving side defines, as it asks the file system).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlPath {
-    segments: Vec<String>,
+    /// The segments joined by `/`, without a leading or trailing `/` (empty
+    /// for the root): one string rather than one per segment, so a request
+    /// path costs one allocation (issue 14).
+    rel: String,
     /// Whether the decoded path ended with `/` (a directory was asked for).
     trailing_slash: bool,
 }
@@ -124,6 +127,9 @@ impl UrlPath {
     /// The shared half of [`from_target`](Self::from_target) and
     /// [`from_decoded`](Self::from_decoded): a decoded path into segments.
     fn normalise(decoded: &str) -> Result<UrlPath, HttpError> {
+        if let Some(p) = UrlPath::simple(decoded) {
+            return Ok(p);
+        }
         if decoded.contains('\0') {
             return Err(HttpError::BadPath { reason: "nul byte" });
         }
@@ -134,18 +140,25 @@ impl UrlPath {
                 reason: "backslash",
             });
         }
-        let mut segments: Vec<String> = Vec::new();
+        let mut rel = String::with_capacity(decoded.len());
         for seg in decoded.split('/') {
             match seg {
                 "" | "." => {}
                 ".." => {
-                    if segments.pop().is_none() {
+                    if rel.is_empty() {
                         return Err(HttpError::BadPath {
                             reason: "path leaves the root",
                         });
                     }
+                    // Drops the last segment (no segment holds a `/`).
+                    rel.truncate(rel.rfind('/').unwrap_or(0));
                 }
-                s => segments.push(s.to_owned()),
+                s => {
+                    if !rel.is_empty() {
+                        rel.push('/');
+                    }
+                    rel.push_str(s);
+                }
             }
         }
         let trailing_slash = decoded.ends_with('/')
@@ -155,14 +168,68 @@ impl UrlPath {
             || decoded == "."
             || decoded == "..";
         Ok(UrlPath {
-            segments,
+            rel,
             trailing_slash,
         })
     }
 
-    /// The normalised segments.
-    pub fn segments(&self) -> &[String] {
-        &self.segments
+    /// The common case in one pass: a path already normal — `/` and a
+    /// name, each segment neither empty (but for a final `/`), `.` nor
+    /// `..`, no NUL and no backslash — is its own relative form. `None`
+    /// for anything else (the general loop decides, errors included).
+    fn simple(decoded: &str) -> Option<UrlPath> {
+        let body = decoded.strip_prefix('/').unwrap_or(decoded);
+        let (body, trailing_slash) = match body.strip_suffix('/') {
+            Some(b) => (b, true),
+            None => (body, false),
+        };
+        if body.is_empty() {
+            return None;
+        }
+        // The current segment's length and how many of its bytes are dots:
+        // all dots and at most two is an empty, `.` or `..` segment.
+        let (mut len, mut dots) = (0usize, 0usize);
+        for &b in body.as_bytes() {
+            match b {
+                b'/' if len == dots && dots <= 2 => return None,
+                b'/' => (len, dots) = (0, 0),
+                0 | b'\\' => return None,
+                b'.' => (len, dots) = (len + 1, dots + 1),
+                _ => len += 1,
+            }
+        }
+        if len == dots && dots <= 2 {
+            return None;
+        }
+        Some(UrlPath {
+            rel: body.to_owned(),
+            trailing_slash,
+        })
+    }
+
+    /// The normalised segments (none for the root).
+    pub fn segments(&self) -> Vec<&str> {
+        self.segments_iter().collect()
+    }
+
+    fn segments_iter(&self) -> impl Iterator<Item = &str> {
+        self.rel.split('/').filter(|s| !s.is_empty())
+    }
+
+    /// The path relative to a root as one string: the segments joined by
+    /// `/`, without a leading or trailing `/`, empty for the root
+    /// (`/a/./b/` is `a/b`). What [`relative`](Self::relative) holds,
+    /// without the copy.
+    ///
+    /// ```
+    /// use producers::http::UrlPath;
+    ///
+    /// assert_eq!(UrlPath::from_target(b"/a/./b/../c.txt?q")?.relative_str(), "a/c.txt");
+    /// assert_eq!(UrlPath::from_target(b"/")?.relative_str(), "");
+    /// # Ok::<(), producers::http::HttpError>(())
+    /// ```
+    pub fn relative_str(&self) -> &str {
+        &self.rel
     }
 
     /// Whether the path ended with `/`.
@@ -172,20 +239,20 @@ impl UrlPath {
 
     /// The path relative to a root.
     pub fn relative(&self) -> PathBuf {
-        self.segments.iter().collect()
+        PathBuf::from(&self.rel)
     }
 
     /// The normalised path as a URL path, percent-encoded, with a leading
     /// `/` and the trailing slash if it had one (or `dir` is true).
     pub fn to_url(&self, dir: bool) -> String {
         let mut s = String::from("/");
-        for (i, seg) in self.segments.iter().enumerate() {
+        for (i, seg) in self.segments_iter().enumerate() {
             if i > 0 {
                 s.push('/');
             }
             s.push_str(&percent_encode_segment(seg));
         }
-        if (dir || self.trailing_slash) && !self.segments.is_empty() {
+        if (dir || self.trailing_slash) && !self.rel.is_empty() {
             s.push('/');
         }
         s
@@ -197,7 +264,11 @@ mod tests {
     use super::*;
 
     fn segs(t: &str) -> Result<(Vec<String>, bool), HttpError> {
-        UrlPath::from_target(t.as_bytes()).map(|p| (p.segments, p.trailing_slash))
+        UrlPath::from_target(t.as_bytes()).map(|p| (owned(&p), p.trailing_slash))
+    }
+
+    fn owned(p: &UrlPath) -> Vec<String> {
+        p.segments().iter().map(|s| s.to_string()).collect()
     }
 
     fn ok(v: &[&str], slash: bool) -> Result<(Vec<String>, bool), HttpError> {
@@ -256,7 +327,7 @@ mod tests {
 
     #[test]
     fn decoded_paths_are_not_decoded_again() {
-        let d = |t: &str| UrlPath::from_decoded(t).map(|p| (p.segments, p.trailing_slash));
+        let d = |t: &str| UrlPath::from_decoded(t).map(|p| (owned(&p), p.trailing_slash));
         let table: &[(&str, &[&str], bool)] = &[
             ("/100%25.txt", &["100%25.txt"], false),
             ("100%.txt", &["100%.txt"], false),
@@ -301,6 +372,43 @@ mod tests {
         assert_eq!(UrlPath::from_target(p.to_url(false).as_bytes()).unwrap(), p);
         assert_eq!(UrlPath::from_target(b"/x").unwrap().to_url(true), "/x/");
         assert_eq!(UrlPath::from_target(b"/").unwrap().to_url(true), "/");
+    }
+
+    /// The naive model the one-string form replaced: a vector of owned
+    /// segments, `..` popping the last.
+    fn naive_segments(decoded: &str) -> Option<Vec<String>> {
+        let mut segments: Vec<String> = Vec::new();
+        for seg in decoded.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    segments.pop()?;
+                }
+                s => segments.push(s.to_owned()),
+            }
+        }
+        Some(segments)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn the_one_string_form_is_the_naive_segments(t in "[a./é\\\\\0]{0,24}") {
+            let got = UrlPath::from_decoded(&t).ok();
+            let want = naive_segments(&t).filter(|_| !t.contains(['\0', '\\']));
+            // The one-pass form of a simple path is the general loop's.
+            if let Some(p) = UrlPath::simple(&t) {
+                let mut general = t.clone();
+                general.insert_str(0, "/./");
+                let general = UrlPath::from_decoded(&general).ok();
+                proptest::prop_assert_eq!(Some(p), general);
+            }
+            proptest::prop_assert_eq!(got.as_ref().map(owned), want.clone(), "{:?}", t);
+            if let (Some(p), Some(w)) = (got, want) {
+                proptest::prop_assert_eq!(p.relative_str(), w.join("/"));
+                proptest::prop_assert_eq!(p.relative(), w.iter().collect::<PathBuf>());
+            }
+        }
     }
 
     proptest::proptest! {

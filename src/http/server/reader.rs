@@ -244,7 +244,7 @@ impl<O: Output> RequestReader<O> {
             Ok(p) => p,
             Err(e) => return self.emit(&meta, Reply::error(&e), close),
         };
-        let is_echo = path.segments().len() == 1 && path.segments()[0] == "echo";
+        let is_echo = path.relative_str() == "echo";
         if is_echo && head.method == Method::Post {
             let max = self.shared.config.max_body;
             if let BodyFraming::Length(n) = framing
