@@ -16,6 +16,8 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use super::fx_hasher::FxBuild;
+
 /// No slot: the end of the recency list.
 const NIL: usize = usize::MAX;
 
@@ -35,7 +37,9 @@ struct Slot<K, V> {
 /// in all, the least recently used evicted first.
 #[derive(Debug)]
 pub(crate) struct Lru<K, V> {
-    index: HashMap<K, usize>,
+    /// Hashed with [`FxHasher`](super::fx_hasher::FxHasher): the keys are
+    /// bounded in number and found beneath the root (see there).
+    index: HashMap<K, usize, FxBuild>,
     /// `None` in the free slots (listed in `free`).
     slots: Vec<Option<Slot<K, V>>>,
     free: Vec<usize>,
@@ -55,7 +59,7 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
     /// An empty map bounded by `max_entries` and `max_weight`.
     pub(crate) fn new(max_entries: usize, max_weight: usize) -> Lru<K, V> {
         Lru {
-            index: HashMap::new(),
+            index: HashMap::default(),
             slots: Vec::new(),
             free: Vec::new(),
             head: NIL,

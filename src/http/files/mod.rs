@@ -43,6 +43,8 @@ pub(crate) mod cache_stats;
 #[cfg(feature = "http")]
 mod cached_file;
 #[cfg(feature = "http")]
+mod fx_hasher;
+#[cfg(feature = "http")]
 mod identity;
 pub(crate) mod listing;
 #[cfg(feature = "http")]
@@ -63,11 +65,11 @@ mod variant_cache;
 #[cfg(feature = "http")]
 use cache_stats::{CacheStats, Counters, bump};
 #[cfg(feature = "http")]
-use cached_file::{CachedFile, read_whole};
+use cached_file::{CachedFile, Prepared, read_whole};
 #[cfg(feature = "http")]
 use listing::{ListingOptions, listing_html};
 #[cfg(feature = "http")]
-use mime::{content_type, is_compressible};
+use mime::content_type;
 #[cfg(feature = "http")]
 pub(crate) use open::internal;
 #[cfg(target_os = "linux")]
@@ -158,11 +160,10 @@ pub(crate) struct Files {
     counters: Arc<Counters>,
 }
 
-/// What a response sends of a file.
+/// What a response sends of a file in the gzip coding (the file as is
+/// goes through [`Files::serve_identity`]).
 #[cfg(feature = "http")]
 enum Coding {
-    /// The file as is.
-    Identity,
     /// Its precompressed sidecar, `FILE.gz`.
     Sidecar(Arc<CachedFile>),
     /// Its gzip coding, held in memory.
@@ -256,18 +257,21 @@ impl Files {
         let (config, root) = (&self.settings, self.root.path());
         #[cfg(target_os = "linux")]
         if let Some(root_fd) = &self.root_fd
-            && !path.segments().is_empty()
+            && !path.relative_str().is_empty()
             && !path.trailing_slash()
+            // The cache is keyed by the text: a name that is not UTF-8
+            // takes the portable path, by its bytes.
+            && path.is_utf8()
         {
-            let rel = path.relative();
-            if let Some(f) = self.open_rel(root_fd, &rel, false)? {
-                return self.serve(req, &rel, &f, true);
+            let rel = path.relative_str();
+            if let Some(f) = self.open_rel(root_fd, rel, false)? {
+                return self.serve(req, Path::new(rel), &f, true);
             }
         }
         let real = path.resolve(&self.root)?;
         let meta = fs::metadata(&real).map_err(|_| HttpError::NotFound)?;
         if meta.is_dir() {
-            if !path.trailing_slash() && !path.segments().is_empty() {
+            if !path.trailing_slash() && !path.relative_str().is_empty() {
                 let head = ResponseHead::new(Status::MOVED_PERMANENTLY)
                     .header("Location", path.to_url(true))
                     .header("Content-Type", "text/plain; charset=utf-8");
@@ -325,7 +329,7 @@ impl Files {
     fn open_rel(
         &self,
         root_fd: &std::os::fd::OwnedFd,
-        rel: &Path,
+        rel: &str,
         sidecar: bool,
     ) -> Result<Option<Arc<CachedFile>>, HttpError> {
         if let Some(cache) = &self.open_cache {
@@ -336,7 +340,7 @@ impl Files {
             }
         }
         bump(&self.counters.file_opens);
-        match open_beneath(root_fd, rel) {
+        match open_beneath(root_fd, Path::new(rel)) {
             Ok(Some((f, meta))) => {
                 bump(&self.counters.file_stats);
                 let max = self
@@ -347,13 +351,13 @@ impl Files {
                     .map_err(|e| internal(&e))?;
                 let f = Arc::new(f);
                 if let Some(cache) = &self.open_cache {
-                    cache.insert(rel.to_owned(), f.clone());
+                    cache.insert(rel.into(), f.clone());
                 }
                 Ok(Some(f))
             }
             Err(HttpError::NotFound) if sidecar => {
                 if let Some(cache) = &self.open_cache {
-                    cache.insert_absent(rel.to_owned());
+                    cache.insert_absent(rel.into());
                 }
                 Err(HttpError::NotFound)
             }
@@ -371,9 +375,9 @@ impl Files {
         #[cfg(target_os = "linux")]
         {
             let root_fd = self.root_fd.as_ref()?;
-            let mut name = rel.as_os_str().to_owned();
-            name.push(".gz");
-            let sidecar = self.open_rel(root_fd, Path::new(&name), true).ok()??;
+            // `rel` is a key of the cache, made from a `str`.
+            let name = format!("{}.gz", rel.to_str()?);
+            let sidecar = self.open_rel(root_fd, &name, true).ok()??;
             (sidecar.identity.mtime >= f.identity.mtime).then_some(sidecar)
         }
         #[cfg(not(target_os = "linux"))]
@@ -429,10 +433,10 @@ impl Files {
     ) -> Result<Reply, HttpError> {
         let config = &self.settings;
         let len = f.len();
-        let ty = content_type(path);
-        let compressible = is_compressible(ty) && len > config.gzip_threshold;
+        let prepared = f.prepared(path, config.gzip_threshold);
+        let (ty, compressible) = (prepared.ty, prepared.compressible);
         let coding = if !(compressible && choose_gzip(req)) {
-            Coding::Identity
+            return self.serve_identity(req, f, prepared);
         } else if let Some(sidecar) = beneath.then(|| self.sidecar(path, f)).flatten() {
             Coding::Sidecar(sidecar)
         } else if let Some(b) = self.variants.as_ref().and_then(|v| v.get(&f.identity)) {
@@ -445,11 +449,6 @@ impl Files {
         // file's version with a tag of its own, and its length is not known
         // up front (no range of it is served).
         let (etag, last_modified, rep_len) = match &coding {
-            Coding::Identity => (
-                f.validators.etag(false),
-                f.validators.last_modified,
-                Some(len),
-            ),
             Coding::Sidecar(s) => (
                 s.validators.etag(true),
                 s.validators.last_modified,
@@ -459,6 +458,7 @@ impl Files {
                 (f.validators.etag(true), f.validators.last_modified, None)
             }
         };
+        debug_assert!(compressible, "the gzip coding of a compressible file");
         let last_modified_date = format_http_date(last_modified);
         let representation = Representation {
             etag: Some(&etag),
@@ -469,9 +469,7 @@ impl Files {
             let mut h = ResponseHead::new(status);
             h.add("ETag", etag.as_bytes());
             h.add("Last-Modified", last_modified_date.as_bytes());
-            if compressible {
-                h.add("Vary", b"Accept-Encoding");
-            }
+            h.add("Vary", b"Accept-Encoding");
             h
         };
         match answer(&req.method, req, &representation, &config.range_limits) {
@@ -488,12 +486,13 @@ impl Files {
             }
             Answer::Partial(ranges) => {
                 let mut head = head_for(Status::PARTIAL_CONTENT);
+                // Only a sidecar has a length to take ranges of.
                 let file = match &coding {
                     Coding::Sidecar(s) => {
                         head.add("Content-Encoding", b"gzip");
                         s.file.clone()
                     }
-                    _ => f.file.clone(),
+                    Coding::Memory(_) | Coding::OnTheFly => f.file.clone(),
                 };
                 return Ok(partial(config, head, ty, file, &ranges));
             }
@@ -502,7 +501,6 @@ impl Files {
         head.add("Content-Type", ty.as_bytes());
         head.add("Accept-Ranges", b"bytes");
         let body = match coding {
-            Coding::Identity => self.whole(f)?,
             Coding::Sidecar(s) => {
                 bump(&self.counters.sidecar_hits);
                 head.add("Content-Encoding", b"gzip");
@@ -529,6 +527,47 @@ impl Files {
             }
         };
         Ok(Reply { head, body })
+    }
+
+    /// `f` as is: its fields come formatted from `prepared` (one copy into
+    /// the head), its bytes from memory when the open-file cache holds
+    /// them.
+    fn serve_identity(
+        &self,
+        req: &RequestHead,
+        f: &CachedFile,
+        prepared: &Prepared,
+    ) -> Result<Reply, HttpError> {
+        let representation = Representation {
+            etag: Some(&prepared.etag),
+            last_modified: Some(f.validators.last_modified),
+            len: Some(f.len()),
+        };
+        let head_for = |status| ResponseHead::new(status).block(&prepared.validators);
+        match answer(
+            &req.method,
+            req,
+            &representation,
+            &self.settings.range_limits,
+        ) {
+            Answer::Full => Ok(Reply {
+                head: ResponseHead::new(Status::OK).block(&prepared.full),
+                body: self.whole(f)?,
+            }),
+            Answer::NotModified => Ok(Reply {
+                head: head_for(Status::NOT_MODIFIED),
+                body: Body::Empty,
+            }),
+            Answer::PreconditionFailed => Err(HttpError::PreconditionFailed),
+            Answer::RangeNotSatisfiable { len } => Err(HttpError::RangeNotSatisfiable { len }),
+            Answer::Partial(ranges) => Ok(partial(
+                &self.settings,
+                head_for(Status::PARTIAL_CONTENT),
+                prepared.ty,
+                f.file.clone(),
+                &ranges,
+            )),
+        }
     }
 }
 

@@ -2,9 +2,10 @@
 //! `stat` at most once per period (nginx's `open_file_cache`).
 //!
 //! - The key is the normalised path relative to the root
-//!   ([`UrlPath::relative`](crate::http::UrlPath::relative)): `..`, `.`
-//!   and percent-decoding are gone before a path gets here, so one file
-//!   has one key.
+//!   ([`UrlPath::relative_str`](crate::http::UrlPath::relative_str)): `..`,
+//!   `.` and percent-decoding are gone before a path gets here, so one
+//!   file has one key. It is looked up as a `&str`, hashed with
+//!   [`FxHasher`](super::fx_hasher::FxHasher): a hit allocates nothing.
 //! - An entry holds a [`CachedFile`]: the descriptor, the identity
 //!   (device, inode, length, `mtime`, `ctime` to the nanosecond), the
 //!   validators and, for a small settled file, its bytes. A hit within
@@ -33,7 +34,6 @@
 //! threads share one cache.
 
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -79,7 +79,7 @@ pub(crate) enum Lookup {
 #[derive(Debug)]
 pub(crate) struct OpenFileCache {
     settings: OpenCacheSettings,
-    lru: Mutex<Lru<PathBuf, Entry>>,
+    lru: Mutex<Lru<Box<str>, Entry>>,
     counters: Arc<Counters>,
 }
 
@@ -98,14 +98,14 @@ impl OpenFileCache {
         &self.settings
     }
 
-    fn lru(&self) -> MutexGuard<'_, Lru<PathBuf, Entry>> {
+    fn lru(&self) -> MutexGuard<'_, Lru<Box<str>, Entry>> {
         // Every change is complete before anything that can panic.
         self.lru.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The entry for `rel`, revalidated against the file system beneath
     /// `root` if the period has passed.
-    pub(crate) fn lookup(&self, root: &OwnedFd, rel: &Path) -> Lookup {
+    pub(crate) fn lookup(&self, root: &OwnedFd, rel: &str) -> Lookup {
         let now = Instant::now();
         let entry = {
             let mut lru = self.lru();
@@ -141,6 +141,7 @@ impl OpenFileCache {
                         identity: file.identity,
                         validators: file.validators.clone(),
                         bytes: None,
+                        prepared: file.prepared.clone(),
                     };
                     match again.load(self.settings.max_file, &self.counters) {
                         Ok(()) if again.bytes.is_some() => Arc::new(again),
@@ -156,7 +157,7 @@ impl OpenFileCache {
         match renewed {
             Some(e) => {
                 let found = self.found(&e);
-                self.put(rel.to_owned(), e);
+                self.put(rel.into(), e);
                 found
             }
             None => {
@@ -177,7 +178,7 @@ impl OpenFileCache {
         }
     }
 
-    fn put(&self, rel: PathBuf, e: Entry) {
+    fn put(&self, rel: Box<str>, e: Entry) {
         let weight = match &e {
             Entry::File { file, .. } => file.weight(),
             Entry::Absent { .. } => 0,
@@ -188,7 +189,7 @@ impl OpenFileCache {
     }
 
     /// Remembers `file`, just opened under `rel`.
-    pub(crate) fn insert(&self, rel: PathBuf, file: Arc<CachedFile>) {
+    pub(crate) fn insert(&self, rel: Box<str>, file: Arc<CachedFile>) {
         self.put(
             rel,
             Entry::File {
@@ -199,7 +200,7 @@ impl OpenFileCache {
     }
 
     /// Remembers that nothing is at `rel`.
-    pub(crate) fn insert_absent(&self, rel: PathBuf) {
+    pub(crate) fn insert_absent(&self, rel: Box<str>) {
         self.put(
             rel,
             Entry::Absent {
@@ -222,6 +223,7 @@ mod tests {
     use super::*;
     use crate::http::files::identity::tests::temp_dir;
     use std::fs;
+    use std::path::PathBuf;
     use std::time::Duration;
 
     struct Fixture {
@@ -266,12 +268,12 @@ mod tests {
             let meta = f.metadata().unwrap();
             let f =
                 Arc::new(CachedFile::new(Arc::new(f), &meta, 64 << 10, &self.counters).unwrap());
-            self.cache.insert(PathBuf::from(name), f.clone());
+            self.cache.insert(name.into(), f.clone());
             f
         }
 
         fn lookup(&self, name: &str) -> Lookup {
-            self.cache.lookup(&self.root, Path::new(name))
+            self.cache.lookup(&self.root, name)
         }
 
         fn stats(&self) -> CacheStats {
@@ -361,13 +363,13 @@ mod tests {
     #[test]
     fn absent_entries_hold_until_something_appears() {
         let fx = fixture(settings(Duration::ZERO));
-        fx.cache.insert_absent(PathBuf::from("x.gz"));
+        fx.cache.insert_absent("x.gz".into());
         assert!(matches!(fx.lookup("x.gz"), Lookup::Absent));
         assert!(matches!(fx.lookup("x.gz"), Lookup::Absent));
         fs::write(fx.dir.join("x.gz"), b"gz").unwrap();
         assert!(matches!(fx.lookup("x.gz"), Lookup::Miss));
         // A missing directory on the way is absence too.
-        fx.cache.insert_absent(PathBuf::from("no/such.gz"));
+        fx.cache.insert_absent("no/such.gz".into());
         assert!(matches!(fx.lookup("no/such.gz"), Lookup::Absent));
     }
 

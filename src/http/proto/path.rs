@@ -13,15 +13,16 @@ use super::error::HttpError;
 /// file-serving side defines, as it asks the file system).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlPath {
-    /// The segments, each as text: a segment whose bytes are not UTF-8 is
-    /// held in its lossy form (U+FFFD for each invalid sequence) and its
-    /// bytes in `raw`.
-    segments: Vec<String>,
-    /// The bytes of the segments that are not UTF-8, by index into
-    /// `segments`, in order; empty for almost every path. Only on Unix,
+    /// The segments joined by `/`, without a leading or trailing `/` (empty
+    /// for the root): one string rather than one per segment, so a request
+    /// path costs one allocation (issue 14).
+    rel: String,
+    /// The bytes of `rel` when a segment is not UTF-8 (`rel` then holds
+    /// their lossy text, U+FFFD for each invalid sequence): only on Unix,
     /// where a file name is bytes (elsewhere such a path is refused), so a
     /// listing's link to a file whose name is not UTF-8 serves that file.
-    raw: Vec<(usize, Vec<u8>)>,
+    /// `None` for almost every path.
+    raw: Option<Box<[u8]>>,
     /// Whether the decoded path ended with `/` (a directory was asked for).
     trailing_slash: bool,
 }
@@ -105,9 +106,76 @@ impl UrlPath {
         }
         if memchr::memchr(b'%', path).is_none() {
             // Nothing to decode (most paths): no copy.
-            return UrlPath::normalise(path);
+            return match std::str::from_utf8(path) {
+                Ok(path) => UrlPath::normalise(path),
+                Err(_) => UrlPath::normalise_bytes(path),
+            };
         }
-        UrlPath::normalise(&percent_decode(path)?)
+        match String::from_utf8(percent_decode(path)?) {
+            Ok(decoded) => UrlPath::normalise(&decoded),
+            Err(e) => UrlPath::normalise_bytes(e.as_bytes()),
+        }
+    }
+
+    /// [`normalise`](Self::normalise) of a decoded path that is not UTF-8:
+    /// on Unix its segments keep their bytes (a file name is bytes there);
+    /// elsewhere it is refused.
+    fn normalise_bytes(decoded: &[u8]) -> Result<UrlPath, HttpError> {
+        if !cfg!(unix) {
+            return Err(HttpError::BadPath {
+                reason: "not utf-8",
+            });
+        }
+        if decoded.contains(&0) {
+            return Err(HttpError::BadPath { reason: "nul byte" });
+        }
+        if decoded.contains(&b'\\') {
+            return Err(HttpError::BadPath {
+                reason: "backslash",
+            });
+        }
+        let mut rel: Vec<u8> = Vec::with_capacity(decoded.len());
+        for seg in decoded.split(|&b| b == b'/') {
+            match seg {
+                b"" | b"." => {}
+                b".." => {
+                    if rel.is_empty() {
+                        return Err(HttpError::BadPath {
+                            reason: "path leaves the root",
+                        });
+                    }
+                    rel.truncate(rel.iter().rposition(|&b| b == b'/').unwrap_or(0));
+                }
+                s => {
+                    if !rel.is_empty() {
+                        rel.push(b'/');
+                    }
+                    rel.extend_from_slice(s);
+                }
+            }
+        }
+        let trailing_slash = decoded.ends_with(b"/")
+            || decoded.ends_with(b"/.")
+            || decoded.ends_with(b"/..")
+            || decoded.is_empty()
+            || decoded == b"."
+            || decoded == b"..";
+        // A `..` may have removed the segment that was not UTF-8.
+        let (rel, raw) = match String::from_utf8(rel) {
+            Ok(rel) => (rel, None),
+            Err(e) => {
+                let bytes = e.into_bytes();
+                (
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                    Some(bytes.into_boxed_slice()),
+                )
+            }
+        };
+        Ok(UrlPath {
+            rel,
+            raw,
+            trailing_slash,
+        })
     }
 
     /// Maps a path that is already percent-decoded — axum's `Path<String>`
@@ -129,79 +197,133 @@ impl UrlPath {
     /// # Ok::<(), producers::http::HttpError>(())
     /// ```
     pub fn from_decoded(path: &str) -> Result<UrlPath, HttpError> {
-        UrlPath::normalise(path.as_bytes())
+        UrlPath::normalise(path)
     }
 
     /// The shared half of [`from_target`](Self::from_target) and
     /// [`from_decoded`](Self::from_decoded): a decoded path into segments.
-    fn normalise(decoded: &[u8]) -> Result<UrlPath, HttpError> {
-        if decoded.contains(&0) {
+    fn normalise(decoded: &str) -> Result<UrlPath, HttpError> {
+        if let Some(p) = UrlPath::simple(decoded) {
+            return Ok(p);
+        }
+        if decoded.contains('\0') {
             return Err(HttpError::BadPath { reason: "nul byte" });
         }
         // A backslash is a separator on Windows: `..\..` would climb there,
         // and nothing on a Unix root needs one in a URL.
-        if decoded.contains(&b'\\') {
+        if decoded.contains('\\') {
             return Err(HttpError::BadPath {
                 reason: "backslash",
             });
         }
-        let mut segments: Vec<String> = Vec::new();
-        let mut raw: Vec<(usize, Vec<u8>)> = Vec::new();
-        for seg in decoded.split(|&b| b == b'/') {
+        let mut rel = String::with_capacity(decoded.len());
+        for seg in decoded.split('/') {
             match seg {
-                b"" | b"." => {}
-                b".." => {
-                    if segments.pop().is_none() {
+                "" | "." => {}
+                ".." => {
+                    if rel.is_empty() {
                         return Err(HttpError::BadPath {
                             reason: "path leaves the root",
                         });
                     }
-                    if raw.last().is_some_and(|(i, _)| *i == segments.len()) {
-                        raw.pop();
-                    }
+                    // Drops the last segment (no segment holds a `/`).
+                    rel.truncate(rel.rfind('/').unwrap_or(0));
                 }
-                s => match std::str::from_utf8(s) {
-                    Ok(s) => segments.push(s.to_owned()),
-                    Err(_) if cfg!(unix) => {
-                        raw.push((segments.len(), s.to_vec()));
-                        segments.push(String::from_utf8_lossy(s).into_owned());
+                s => {
+                    if !rel.is_empty() {
+                        rel.push('/');
                     }
-                    Err(_) => {
-                        return Err(HttpError::BadPath {
-                            reason: "not utf-8",
-                        });
-                    }
-                },
+                    rel.push_str(s);
+                }
             }
         }
-        let trailing_slash = decoded.ends_with(b"/")
-            || decoded.ends_with(b"/.")
-            || decoded.ends_with(b"/..")
+        let trailing_slash = decoded.ends_with('/')
+            || decoded.ends_with("/.")
+            || decoded.ends_with("/..")
             || decoded.is_empty()
-            || decoded == b"."
-            || decoded == b"..";
+            || decoded == "."
+            || decoded == "..";
         Ok(UrlPath {
-            segments,
-            raw,
+            rel,
+            raw: None,
             trailing_slash,
         })
     }
 
-    /// The bytes of segment `i`: its text, or its raw bytes if it is not
-    /// UTF-8.
-    fn segment_bytes(&self, i: usize) -> &[u8] {
-        match self.raw.iter().find(|(j, _)| *j == i) {
-            Some((_, b)) => b,
-            None => self.segments[i].as_bytes(),
+    /// The common case in one pass: a path already normal — `/` and a
+    /// name, each segment neither empty (but for a final `/`), `.` nor
+    /// `..`, no NUL and no backslash — is its own relative form. `None`
+    /// for anything else (the general loop decides, errors included).
+    fn simple(decoded: &str) -> Option<UrlPath> {
+        let body = decoded.strip_prefix('/').unwrap_or(decoded);
+        let (body, trailing_slash) = match body.strip_suffix('/') {
+            Some(b) => (b, true),
+            None => (body, false),
+        };
+        if body.is_empty() {
+            return None;
         }
+        // The current segment's length and how many of its bytes are dots:
+        // all dots and at most two is an empty, `.` or `..` segment.
+        let (mut len, mut dots) = (0usize, 0usize);
+        for &b in body.as_bytes() {
+            match b {
+                b'/' if len == dots && dots <= 2 => return None,
+                b'/' => (len, dots) = (0, 0),
+                0 | b'\\' => return None,
+                b'.' => (len, dots) = (len + 1, dots + 1),
+                _ => len += 1,
+            }
+        }
+        if len == dots && dots <= 2 {
+            return None;
+        }
+        Some(UrlPath {
+            rel: body.to_owned(),
+            raw: None,
+            trailing_slash,
+        })
     }
 
-    /// The normalised segments, as text: a segment that is not UTF-8 (a
-    /// Unix file name can be any bytes) in its lossy form, U+FFFD for each
-    /// invalid sequence; [`relative`](Self::relative) and
-    /// [`to_url`](Self::to_url) keep its bytes.
-    pub fn segments(&self) -> &[String] {
-        &self.segments
+    /// The normalised segments (none for the root).
+    pub fn segments(&self) -> Vec<&str> {
+        self.segments_iter().collect()
+    }
+
+    fn segments_iter(&self) -> impl Iterator<Item = &str> {
+        self.rel.split('/').filter(|s| !s.is_empty())
+    }
+
+    /// The path relative to a root as one string: the segments joined by
+    /// `/`, without a leading or trailing `/`, empty for the root
+    /// (`/a/./b/` is `a/b`). What [`relative`](Self::relative) holds,
+    /// without the copy.
+    ///
+    /// ```
+    /// use producers::http::UrlPath;
+    ///
+    /// assert_eq!(UrlPath::from_target(b"/a/./b/../c.txt?q")?.relative_str(), "a/c.txt");
+    /// assert_eq!(UrlPath::from_target(b"/")?.relative_str(), "");
+    /// # Ok::<(), producers::http::HttpError>(())
+    /// ```
+    ///
+    /// For a path with a segment that is not UTF-8 this is its lossy text
+    /// (see [`is_utf8`](Self::is_utf8)): two such paths can share it, so
+    /// it must not key anything then; [`relative`](Self::relative) has the
+    /// bytes.
+    pub fn relative_str(&self) -> &str {
+        &self.rel
+    }
+
+    /// Whether every segment is UTF-8 (always, but on Unix, where a
+    /// target may name a file by any bytes).
+    pub fn is_utf8(&self) -> bool {
+        self.raw.is_none()
+    }
+
+    /// The bytes of the relative path: `rel`'s, or the raw ones.
+    fn rel_bytes(&self) -> &[u8] {
+        self.raw.as_deref().unwrap_or(self.rel.as_bytes())
     }
 
     /// Whether the path ended with `/`.
@@ -211,15 +333,10 @@ impl UrlPath {
 
     /// The path relative to a root, with the bytes of every segment.
     pub fn relative(&self) -> PathBuf {
-        #[cfg(unix)]
-        {
-            (0..self.segments.len())
-                .map(|i| std::ffi::OsStr::from_bytes(self.segment_bytes(i)))
-                .collect()
-        }
-        #[cfg(not(unix))]
-        {
-            self.segments.iter().collect()
+        match &self.raw {
+            #[cfg(unix)]
+            Some(raw) => PathBuf::from(std::ffi::OsStr::from_bytes(raw)),
+            _ => PathBuf::from(&self.rel),
         }
     }
 
@@ -227,13 +344,14 @@ impl UrlPath {
     /// `/` and the trailing slash if it had one (or `dir` is true).
     pub fn to_url(&self, dir: bool) -> String {
         let mut s = String::from("/");
-        for i in 0..self.segments.len() {
+        let segments = self.rel_bytes().split(|&b| b == b'/');
+        for (i, seg) in segments.filter(|s| !s.is_empty()).enumerate() {
             if i > 0 {
                 s.push('/');
             }
-            s.push_str(&percent_encode_bytes(self.segment_bytes(i)));
+            s.push_str(&percent_encode_bytes(seg));
         }
-        if (dir || self.trailing_slash) && !self.segments.is_empty() {
+        if (dir || self.trailing_slash) && !self.rel.is_empty() {
             s.push('/');
         }
         s
@@ -245,7 +363,11 @@ mod tests {
     use super::*;
 
     fn segs(t: &str) -> Result<(Vec<String>, bool), HttpError> {
-        UrlPath::from_target(t.as_bytes()).map(|p| (p.segments, p.trailing_slash))
+        UrlPath::from_target(t.as_bytes()).map(|p| (owned(&p), p.trailing_slash))
+    }
+
+    fn owned(p: &UrlPath) -> Vec<String> {
+        p.segments().iter().map(|s| s.to_string()).collect()
     }
 
     fn ok(v: &[&str], slash: bool) -> Result<(Vec<String>, bool), HttpError> {
@@ -292,8 +414,6 @@ mod tests {
             ("/a%00b", "nul byte"),
             ("/a%zz", "bad percent escape"),
             ("/a%2", "bad percent escape"),
-            #[cfg(not(unix))]
-            ("/%ff", "not utf-8"),
             ("/a\\b", "backslash"),
             ("/..%5c..%5cetc", "backslash"),
             ("*", "not an absolute path"),
@@ -312,12 +432,17 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let p = UrlPath::from_target(b"/d%20x/caf%E9.txt").unwrap();
         assert_eq!(p.segments(), ["d x", "caf\u{fffd}.txt"]);
+        assert!(!p.is_utf8());
         assert_eq!(p.relative().as_os_str().as_bytes(), b"d x/caf\xe9.txt");
         assert_eq!(p.to_url(false), "/d%20x/caf%E9.txt");
         // `..` drops a raw segment with its bytes.
         let p = UrlPath::from_target(b"/%FF/../%FE%FF/a/%80/..").unwrap();
         assert_eq!(p.relative().as_os_str().as_bytes(), b"\xfe\xff/a");
         assert_eq!(p.to_url(true), "/%FE%FF/a/");
+        // ... and a path left all UTF-8 is an ordinary one.
+        let p = UrlPath::from_target(b"/%FF/../a").unwrap();
+        assert!(p.is_utf8());
+        assert_eq!(p, UrlPath::from_target(b"/a").unwrap());
         // Two names differing only in their invalid bytes stay distinct.
         assert_ne!(
             UrlPath::from_target(b"/%FF").unwrap(),
@@ -327,11 +452,25 @@ mod tests {
         for t in [&b"/%FF%00"[..], b"/%FF%5C..", b"/%FF/../.."] {
             assert!(UrlPath::from_target(t).is_err(), "{t:?}");
         }
+        // A raw target that is not UTF-8, undecoded, too.
+        let p = UrlPath::from_target(b"/caf\xe9").unwrap();
+        assert_eq!(p.relative().as_os_str().as_bytes(), b"caf\xe9");
+    }
+
+    #[cfg(not(unix))]
+    #[test]
+    fn segments_that_are_not_utf8_are_refused() {
+        assert_eq!(
+            UrlPath::from_target(b"/%ff").unwrap_err(),
+            HttpError::BadPath {
+                reason: "not utf-8"
+            }
+        );
     }
 
     #[test]
     fn decoded_paths_are_not_decoded_again() {
-        let d = |t: &str| UrlPath::from_decoded(t).map(|p| (p.segments, p.trailing_slash));
+        let d = |t: &str| UrlPath::from_decoded(t).map(|p| (owned(&p), p.trailing_slash));
         let table: &[(&str, &[&str], bool)] = &[
             ("/100%25.txt", &["100%25.txt"], false),
             ("100%.txt", &["100%.txt"], false),
@@ -376,6 +515,43 @@ mod tests {
         assert_eq!(UrlPath::from_target(p.to_url(false).as_bytes()).unwrap(), p);
         assert_eq!(UrlPath::from_target(b"/x").unwrap().to_url(true), "/x/");
         assert_eq!(UrlPath::from_target(b"/").unwrap().to_url(true), "/");
+    }
+
+    /// The naive model the one-string form replaced: a vector of owned
+    /// segments, `..` popping the last.
+    fn naive_segments(decoded: &str) -> Option<Vec<String>> {
+        let mut segments: Vec<String> = Vec::new();
+        for seg in decoded.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    segments.pop()?;
+                }
+                s => segments.push(s.to_owned()),
+            }
+        }
+        Some(segments)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn the_one_string_form_is_the_naive_segments(t in "[a./é\\\\\0]{0,24}") {
+            let got = UrlPath::from_decoded(&t).ok();
+            let want = naive_segments(&t).filter(|_| !t.contains(['\0', '\\']));
+            // The one-pass form of a simple path is the general loop's.
+            if let Some(p) = UrlPath::simple(&t) {
+                let mut general = t.clone();
+                general.insert_str(0, "/./");
+                let general = UrlPath::from_decoded(&general).ok();
+                proptest::prop_assert_eq!(Some(p), general);
+            }
+            proptest::prop_assert_eq!(got.as_ref().map(owned), want.clone(), "{:?}", t);
+            if let (Some(p), Some(w)) = (got, want) {
+                proptest::prop_assert_eq!(p.relative_str(), w.join("/"));
+                proptest::prop_assert_eq!(p.relative(), w.iter().collect::<PathBuf>());
+            }
+        }
     }
 
     proptest::proptest! {

@@ -308,7 +308,7 @@ impl RequestHead {
         };
         let target = head.slice(target_at..target_at + target.len());
 
-        let mut headers = Vec::new();
+        let mut headers = Vec::with_capacity(4);
         let mut pos = line_end + 1;
         loop {
             let bad = |offset, reason| HttpError::BadHeader { offset, reason };

@@ -271,7 +271,7 @@ impl<O: Output> RequestReader<O> {
             Ok(p) => p,
             Err(e) => return self.emit(&meta, Reply::error(&e), close),
         };
-        let is_echo = path.segments().len() == 1 && path.segments()[0] == "echo";
+        let is_echo = path.relative_str() == "echo";
         let config = &self.shared.config;
         let upload = if config.upload && !is_echo && head.method == Method::Post {
             match Upload::begin(
