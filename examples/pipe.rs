@@ -6,14 +6,17 @@
 //! output, and exits when the input ends. Stages: `chunk:N` (hand the input on
 //! in N-byte pieces), `glob:N`, `chunked`, `dechunk`, `gzip[:LEVEL]`,
 //! `gunzip`, `zlib[:LEVEL]`, `unzlib`, `deflate[:LEVEL]`, `inflate`,
-//! `dotstuff`, `undotstuff`. Sizes take `K`, `M`, `G`, `T` suffixes;
-//! `chunk` and `glob` take at most 64M, levels run from 0 to 9. A bad stage
-//! or argument is a usage error: exit status 2.
+//! `br[:QUALITY]`, `unbr` (feature `brotli`), `zstd[:LEVEL]`, `unzstd`
+//! (feature `zstd`), `dotstuff`, `undotstuff`. Sizes take `K`, `M`, `G`, `T`
+//! suffixes; `chunk` and `glob` take at most 64M, levels run from 0 to 9
+//! (brotli 0 to 11, zstd 1 to 22). A bad stage or argument is a usage
+//! error: exit status 2.
 //!
 //! On malformed input: exit status 1 and one line on standard error naming
 //! the stage and the error (with the byte offset where there is one); what
 //! was written before the error stays written. Bytes after the end of an
-//! encoded stream (`dechunk`, `undotstuff`, `gunzip`, `unzlib`, `inflate`)
+//! encoded stream (`dechunk`, `undotstuff`, `gunzip`, `unzlib`, `inflate`,
+//! `unbr`, `unzstd`)
 //! are malformed input too, never dropped silently. `--stats` prints each stage's
 //! counters to standard error.
 //!
@@ -30,8 +33,10 @@ use producers::{Counters, ProducerExt};
 
 const USAGE: &str = "usage: pipe [--stats] STAGE...
 stages: chunk:N glob:N chunked dechunk gzip[:LEVEL] gunzip zlib[:LEVEL] unzlib
-        deflate[:LEVEL] inflate dotstuff undotstuff
-sizes take K, M, G, T suffixes (at most 64M); levels are 0 to 9";
+        deflate[:LEVEL] inflate br[:QUALITY] unbr zstd[:LEVEL] unzstd
+        dotstuff undotstuff
+sizes take K, M, G, T suffixes (at most 64M); levels are 0 to 9
+(br 0 to 11, zstd 1 to 22; br and zstd need the features of the same name)";
 
 fn main() -> ExitCode {
     let mut stats = false;

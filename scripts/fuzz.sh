@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Builds every fuzz target; where a nightly toolchain is present, runs each for
-# FUZZ_SECONDS (default 60) seconds from its seed corpus, one after another
-# (one process, one worker: 9 targets take about 10 minutes with the builds).
+# FUZZ_SECONDS (default 40) seconds from its seed corpus, one after another
+# (one process, one worker: 13 targets take about 10 minutes with the builds).
 # A crash, a leak, an input running over 10 s (a hang) or over 1 GiB fails.
 #
 # Usage: bash scripts/fuzz.sh [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
-seconds=${FUZZ_SECONDS:-60}
+seconds=${FUZZ_SECONDS:-40}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | grep -v '^producers-fuzz$')

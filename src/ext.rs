@@ -152,6 +152,57 @@ pub trait ProducerExt: Producer + Sized {
         codec::gzip::Decompressed::new(self, codec::gzip::Format::Deflate)
     }
 
+    /// Compresses this producer's output as brotli (RFC 7932, HTTP's `br`)
+    /// at `quality` (0-11; 4-5 for on-the-fly compression, 11 for ahead of
+    /// time) with a 4 MiB window. See
+    /// [`codec::brotli`](crate::codec::brotli) and
+    /// [`FlushPolicy`](codec::compression::FlushPolicy); other settings:
+    /// `Compressed::with_compressor(p, brotli::Compressor::with_window_bits(q, bits))`.
+    ///
+    /// # Panics
+    ///
+    /// If `quality` is above 11.
+    #[cfg(feature = "brotli")]
+    fn brotli(self, quality: u32) -> codec::brotli::Compressed<Self> {
+        codec::compression::Compressed::with_compressor(
+            self,
+            codec::brotli::Compressor::new(quality),
+        )
+    }
+
+    /// Decodes this producer's output as brotli, with a cap on the
+    /// decompressed size. See [`codec::brotli`](crate::codec::brotli).
+    #[cfg(feature = "brotli")]
+    fn unbrotli(self) -> codec::brotli::Decompressed<Self> {
+        codec::compression::Decompressed::with_decompressor(
+            self,
+            codec::brotli::Decompressor::new(),
+        )
+    }
+
+    /// Compresses this producer's output as zstd (RFC 8878) at `level`
+    /// (1-22, and zstd's negative fast levels; 3 is zstd's default), with
+    /// a content checksum and a window of at most 8 MiB, so every decoder
+    /// that follows RFC 8878's advice for HTTP reads it. See
+    /// [`codec::zstd`](crate::codec::zstd); other settings:
+    /// `Compressed::with_compressor(p, zstd::Compressor::with_window_log(l, log))`.
+    ///
+    /// # Panics
+    ///
+    /// If `level` is outside zstd's range.
+    #[cfg(feature = "zstd")]
+    fn zstd(self, level: i32) -> codec::zstd::Compressed<Self> {
+        codec::compression::Compressed::with_compressor(self, codec::zstd::Compressor::new(level))
+    }
+
+    /// Decodes this producer's output as zstd (every frame), with a cap on
+    /// the decompressed size and on the window (8 MiB). See
+    /// [`codec::zstd`](crate::codec::zstd).
+    #[cfg(feature = "zstd")]
+    fn unzstd(self) -> codec::zstd::Decompressed<Self> {
+        codec::compression::Decompressed::with_decompressor(self, codec::zstd::Decompressor::new())
+    }
+
     // --- end of codec combinators ---
 
     /// Boxes this producer for a FIFO of mixed producers.

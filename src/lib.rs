@@ -60,6 +60,8 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `gzip` | yes | gzip, zlib and raw deflate encoders and bounded decoders (flate2, zlib-rs backend) |
+//! | `brotli` | no | brotli (`br`) encoder and bounded decoder (the pure-Rust `brotli` crate) |
+//! | `zstd` | no | zstd encoder and decoder bounded in output and window (libzstd, built from C) |
 //! | `reactor` | yes | the poll-based event loop (polling, rustix, socket2) |
 //! | `stream` | yes | `futures_core::Stream` adapters, for hyper and axum bodies |
 //! | `http` | yes | the HTTP/1.1 file server on the reactor (needs `reactor` and `gzip`) |

@@ -77,6 +77,19 @@ pub enum Stage {
     /// `inflate`: decode raw deflate (no size cap, as `gunzip`).
     #[cfg(feature = "gzip")]
     Inflate,
+    /// `br[:QUALITY]`: brotli (RFC 7932), default quality 5 (0-11).
+    #[cfg(feature = "brotli")]
+    Br(u32),
+    /// `unbr`: decode brotli (no size cap, as `gunzip`).
+    #[cfg(feature = "brotli")]
+    Unbr,
+    /// `zstd[:LEVEL]`: zstd (RFC 8878), default level 3 (1-22).
+    #[cfg(feature = "zstd")]
+    Zstd(i32),
+    /// `unzstd`: decode zstd (no size cap, as `gunzip`; the window cap of
+    /// 8 MiB stays, as `zstd -d`'s default of 128 MiB would for a peer).
+    #[cfg(feature = "zstd")]
+    Unzstd,
     /// `dotstuff`: SMTP dot-stuffing, terminated with `CRLF.CRLF`.
     DotStuff,
     /// `undotstuff`: undo dot-stuffing up to `CRLF.CRLF`, where the input
@@ -109,7 +122,9 @@ pub enum StageParseError {
         /// The largest size the stage takes, in bytes.
         max: u64,
     },
-    /// The compression level is not a number from 0 to [`MAX_LEVEL`].
+    /// The compression level is not a number in the stage's range: 0 to
+    /// [`MAX_LEVEL`] for gzip, zlib and deflate, 0 to 11 for `br`, 1 to 22
+    /// for `zstd`.
     BadLevel {
         /// The stage.
         stage: String,
@@ -137,9 +152,10 @@ impl fmt::Display for StageParseError {
                 write!(f, "{stage}:{argument}: size too large (max {max})")
             }
             StageParseError::BadLevel { stage, argument } => {
+                let (min, max) = level_range(stage);
                 write!(
                     f,
-                    "{stage}:{argument}: level must be a number from 0 to {MAX_LEVEL}"
+                    "{stage}:{argument}: level must be a number from {min} to {max}"
                 )
             }
         }
@@ -151,6 +167,15 @@ impl std::error::Error for StageParseError {}
 impl From<StageParseError> for io::Error {
     fn from(e: StageParseError) -> io::Error {
         io::Error::new(io::ErrorKind::InvalidInput, e)
+    }
+}
+
+/// The levels a compressing stage takes, and its default.
+fn level_range(stage: &str) -> (u32, u32) {
+    match stage {
+        "br" => (0, 11),
+        "zstd" => (1, 22),
+        _ => (0, MAX_LEVEL),
     }
 }
 
@@ -236,16 +261,19 @@ impl FromStr for Stage {
             }
             Ok(n as usize)
         };
-        #[cfg(feature = "gzip")]
-        let level = || -> Result<u32, StageParseError> {
+        #[cfg(any(feature = "gzip", feature = "brotli", feature = "zstd"))]
+        let level = |default: u32| -> Result<u32, StageParseError> {
+            let (min, max) = level_range(name);
             match arg {
-                None => Ok(6),
-                Some(a) => a.parse().ok().filter(|l| *l <= MAX_LEVEL).ok_or_else(|| {
-                    StageParseError::BadLevel {
+                None => Ok(default),
+                Some(a) => a
+                    .parse()
+                    .ok()
+                    .filter(|l| (min..=max).contains(l))
+                    .ok_or_else(|| StageParseError::BadLevel {
                         stage: name.to_string(),
                         argument: a.to_string(),
-                    }
-                }),
+                    }),
             }
         };
         let no_arg = |stage: Stage| if arg.is_some() { Err(bad()) } else { Ok(stage) };
@@ -255,17 +283,25 @@ impl FromStr for Stage {
             "chunked" => no_arg(Stage::Chunked),
             "dechunk" => no_arg(Stage::Dechunk),
             #[cfg(feature = "gzip")]
-            "gzip" => Ok(Stage::Gzip(level()?)),
+            "gzip" => Ok(Stage::Gzip(level(6)?)),
             #[cfg(feature = "gzip")]
             "gunzip" => no_arg(Stage::Gunzip),
             #[cfg(feature = "gzip")]
-            "zlib" => Ok(Stage::Zlib(level()?)),
+            "zlib" => Ok(Stage::Zlib(level(6)?)),
             #[cfg(feature = "gzip")]
             "unzlib" => no_arg(Stage::Unzlib),
             #[cfg(feature = "gzip")]
-            "deflate" => Ok(Stage::Deflate(level()?)),
+            "deflate" => Ok(Stage::Deflate(level(6)?)),
             #[cfg(feature = "gzip")]
             "inflate" => no_arg(Stage::Inflate),
+            #[cfg(feature = "brotli")]
+            "br" => Ok(Stage::Br(level(5)?)),
+            #[cfg(feature = "brotli")]
+            "unbr" => no_arg(Stage::Unbr),
+            #[cfg(feature = "zstd")]
+            "zstd" => Ok(Stage::Zstd(level(3)? as i32)),
+            #[cfg(feature = "zstd")]
+            "unzstd" => no_arg(Stage::Unzstd),
             "dotstuff" => no_arg(Stage::DotStuff),
             "undotstuff" => no_arg(Stage::UndotStuff),
             _ => Err(StageParseError::UnknownStage(s.to_string())),
@@ -292,6 +328,14 @@ impl fmt::Display for Stage {
             Stage::Deflate(l) => write!(f, "deflate:{l}"),
             #[cfg(feature = "gzip")]
             Stage::Inflate => f.write_str("inflate"),
+            #[cfg(feature = "brotli")]
+            Stage::Br(q) => write!(f, "br:{q}"),
+            #[cfg(feature = "brotli")]
+            Stage::Unbr => f.write_str("unbr"),
+            #[cfg(feature = "zstd")]
+            Stage::Zstd(l) => write!(f, "zstd:{l}"),
+            #[cfg(feature = "zstd")]
+            Stage::Unzstd => f.write_str("unzstd"),
             Stage::DotStuff => f.write_str("dotstuff"),
             Stage::UndotStuff => f.write_str("undotstuff"),
         }
@@ -318,6 +362,14 @@ impl Stage {
             Stage::Deflate(l) => input.deflate(l).boxed(),
             #[cfg(feature = "gzip")]
             Stage::Inflate => input.inflate().max_output(u64::MAX).boxed(),
+            #[cfg(feature = "brotli")]
+            Stage::Br(q) => input.brotli(q).boxed(),
+            #[cfg(feature = "brotli")]
+            Stage::Unbr => input.unbrotli().max_output(u64::MAX).boxed(),
+            #[cfg(feature = "zstd")]
+            Stage::Zstd(l) => input.zstd(l).boxed(),
+            #[cfg(feature = "zstd")]
+            Stage::Unzstd => input.unzstd().max_output(u64::MAX).boxed(),
             Stage::DotStuff => input.dot_stuffed().terminated(true).boxed(),
             Stage::UndotStuff => input.dot_unstuffed().boxed(),
         }
@@ -490,6 +542,18 @@ mod tests {
         ] {
             assert_eq!(s.parse::<Stage>().unwrap().to_string(), s);
         }
+        #[cfg(feature = "brotli")]
+        for s in ["br:0", "br:11", "unbr"] {
+            assert_eq!(s.parse::<Stage>().unwrap().to_string(), s);
+        }
+        #[cfg(feature = "brotli")]
+        assert_eq!("br".parse::<Stage>().unwrap(), Stage::Br(5));
+        #[cfg(feature = "zstd")]
+        for s in ["zstd:1", "zstd:22", "unzstd"] {
+            assert_eq!(s.parse::<Stage>().unwrap().to_string(), s);
+        }
+        #[cfg(feature = "zstd")]
+        assert_eq!("zstd".parse::<Stage>().unwrap(), Stage::Zstd(3));
         assert_eq!("chunk:4K".parse::<Stage>().unwrap(), Stage::Chunk(4096));
         assert_eq!("glob:1MiB".parse::<Stage>().unwrap(), Stage::Glob(1 << 20));
         #[cfg(feature = "gzip")]
@@ -522,6 +586,23 @@ mod tests {
         assert!(matches!(
             "gzip:10".parse::<Stage>(),
             Err(StageParseError::BadLevel { .. })
+        ));
+        #[cfg(feature = "brotli")]
+        assert_eq!(
+            "br:12".parse::<Stage>().unwrap_err().to_string(),
+            "br:12: level must be a number from 0 to 11"
+        );
+        #[cfg(feature = "zstd")]
+        for bad in ["zstd:0", "zstd:23", "zstd:-1"] {
+            assert_eq!(
+                bad.parse::<Stage>().unwrap_err().to_string(),
+                format!("{bad}: level must be a number from 1 to 22")
+            );
+        }
+        #[cfg(feature = "brotli")]
+        assert!(matches!(
+            "unbr:1".parse::<Stage>(),
+            Err(StageParseError::BadArgument { .. })
         ));
     }
 
@@ -576,7 +657,10 @@ mod tests {
             .cycle()
             .take(21 * 2400)
             .collect();
-        #[cfg_attr(not(feature = "gzip"), allow(unused_mut))]
+        #[cfg_attr(
+            not(any(feature = "gzip", feature = "brotli", feature = "zstd")),
+            allow(unused_mut)
+        )]
         let mut pairs = vec![
             "chunk:100 chunked chunk:7 dechunk",
             "dotstuff chunk:3 undotstuff",
@@ -587,6 +671,10 @@ mod tests {
             "zlib:9 unzlib",
             "deflate inflate glob:4K",
         ]);
+        #[cfg(feature = "brotli")]
+        pairs.extend(["br:1 chunk:5 unbr", "br:11 unbr glob:4K"]);
+        #[cfg(feature = "zstd")]
+        pairs.extend(["zstd:1 chunk:5 unzstd", "zstd:19 unzstd"]);
         for pair in pairs {
             let stages = parse_stages(pair).unwrap();
             testing::check(|| build(from_bytes(data.clone()).boxed(), &stages).0, &data);

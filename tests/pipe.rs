@@ -64,6 +64,12 @@ fn stages_round_trip() {
             "deflate inflate",
         ]);
     }
+    if cfg!(feature = "brotli") {
+        chains.extend(["br:1 chunk:3 unbr", "br chunked dechunk unbr"]);
+    }
+    if cfg!(feature = "zstd") {
+        chains.extend(["zstd:1 chunk:3 unzstd", "zstd:19 chunked dechunk unzstd"]);
+    }
     for chain in chains {
         let out = pipe(&chain.split(' ').collect::<Vec<_>>(), &data);
         assert!(
@@ -166,11 +172,18 @@ fn gzip_decoders_refuse_trailing_data() {
     if !cfg!(feature = "gzip") {
         return;
     }
-    for (encode, decode) in [
+    let mut pairs = vec![
         ("gzip", "gunzip"),
         ("zlib", "unzlib"),
         ("deflate", "inflate"),
-    ] {
+    ];
+    if cfg!(feature = "brotli") {
+        pairs.push(("br", "unbr"));
+    }
+    if cfg!(feature = "zstd") {
+        pairs.push(("zstd", "unzstd"));
+    }
+    for (encode, decode) in pairs {
         let mut wire = pipe(&[encode], b"hello").stdout;
         let at = format!("offset {}", wire.len());
         wire.extend_from_slice(b"EXTRA");
@@ -194,6 +207,12 @@ fn sizes_beyond_their_maximum_are_usage_errors_not_aborts() {
     ];
     if cfg!(feature = "gzip") {
         cases.push(("gzip:10", "gzip:10: level must be a number from 0 to 9"));
+    }
+    if cfg!(feature = "brotli") {
+        cases.push(("br:12", "br:12: level must be a number from 0 to 11"));
+    }
+    if cfg!(feature = "zstd") {
+        cases.push(("zstd:23", "zstd:23: level must be a number from 1 to 22"));
     }
     for (stage, message) in cases {
         let out = pipe(&[stage], &[b'x'; 1000]);

@@ -1,5 +1,6 @@
-//! [`CompressedBody`]: a compressed body (gzip, zlib or raw deflate) decoded as it
-//! arrives, with the decompression cap (feature `gzip`).
+//! [`CompressedBody`]: a compressed body (gzip, zlib, raw deflate, brotli or
+//! zstd) decoded as it arrives, with the decompression cap (features `gzip`,
+//! `brotli`, `zstd`).
 
 use std::fmt;
 use std::io;
@@ -7,7 +8,7 @@ use std::io;
 use bytes::Bytes;
 
 use super::{ConsumeError, Consumer, Control, Eof, Frame, Framing, Terminator};
-use crate::codec::gzip::{Decompressor, Format};
+use crate::codec::compression::ContentDecoder;
 
 type EndFn = Box<dyn FnOnce(&mut Control) -> Result<(), ConsumeError> + Send>;
 
@@ -19,23 +20,27 @@ const OUT_PIECE: usize = 64 << 10;
 /// decompressed bytes to `on_data` as they come — never buffering the body
 /// whole — and calling [`on_end`](Self::on_end) when it is complete.
 ///
+/// Any decoder does ([`ContentDecoder`]): gzip's with
+/// [`new`](Self::new), brotli's or zstd's with
+/// [`with_decoder`](Self::with_decoder).
+///
 /// The decompressed size is capped (by default
-/// [`codec::gzip::DEFAULT_MAX_OUTPUT`](crate::codec::gzip::DEFAULT_MAX_OUTPUT);
+/// [`DEFAULT_MAX_OUTPUT`](crate::codec::compression::DEFAULT_MAX_OUTPUT);
 /// see [`max_output`](Self::max_output)), so a decompression bomb is an
 /// error (`OutputTooLarge`), not memory exhaustion. Corrupt data, a wrong
 /// CRC or length, bytes after the end of the stream, and a stream cut short
 /// by the framing are errors of kind `InvalidData` naming the offset in the
 /// compressed body.
-pub struct CompressedBody<D> {
+pub struct CompressedBody<F, D> {
     terminator: Terminator,
-    decoder: Decompressor,
-    on_data: D,
+    decoder: D,
+    on_data: F,
     on_end: Option<EndFn>,
     /// Reused output space; each piece handed on is split off it.
     out: Vec<u8>,
 }
 
-impl<D> fmt::Debug for CompressedBody<D> {
+impl<F, D: fmt::Debug> fmt::Debug for CompressedBody<F, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CompressedBody")
             .field("terminator", &self.terminator)
@@ -44,15 +49,34 @@ impl<D> fmt::Debug for CompressedBody<D> {
     }
 }
 
-impl<D> CompressedBody<D>
+#[cfg(feature = "gzip")]
+impl<F> CompressedBody<F, crate::codec::gzip::Decompressor>
 where
-    D: FnMut(Bytes, &mut Control) -> Result<(), ConsumeError>,
+    F: FnMut(Bytes, &mut Control) -> Result<(), ConsumeError>,
 {
-    /// A body in `format`, ended by `terminator`, with the default cap.
-    pub fn new(format: Format, terminator: impl Into<Terminator>, on_data: D) -> Self {
+    /// A gzip, zlib or raw deflate body in `format`, ended by
+    /// `terminator`, with the default cap.
+    pub fn new(
+        format: crate::codec::gzip::Format,
+        terminator: impl Into<Terminator>,
+        on_data: F,
+    ) -> Self {
+        let decoder = crate::codec::gzip::Decompressor::new(format);
+        CompressedBody::with_decoder(decoder, terminator, on_data)
+    }
+}
+
+impl<F, D> CompressedBody<F, D>
+where
+    F: FnMut(Bytes, &mut Control) -> Result<(), ConsumeError>,
+    D: ContentDecoder,
+{
+    /// A body decoded by `decoder` (fresh, with its caps set), ended by
+    /// `terminator`: `CompressedBody::with_decoder(brotli::Decompressor::new(), n, f)`.
+    pub fn with_decoder(decoder: D, terminator: impl Into<Terminator>, on_data: F) -> Self {
         CompressedBody {
             terminator: terminator.into(),
-            decoder: Decompressor::new(format),
+            decoder,
             on_data,
             on_end: None,
             out: Vec::new(),
@@ -61,7 +85,7 @@ where
 
     /// Caps the decompressed size at `limit` bytes.
     pub fn max_output(mut self, limit: u64) -> Self {
-        self.decoder = self.decoder.max_output(limit);
+        self.decoder.set_max_output(limit);
         self
     }
 
@@ -83,7 +107,7 @@ where
             let p = self
                 .decoder
                 .decode(input, &mut self.out)
-                .map_err(io::Error::from)?;
+                .map_err(Into::<io::Error>::into)?;
             input = &input[p.consumed..];
             if p.produced > 0 {
                 let piece = Bytes::from(std::mem::take(&mut self.out));
@@ -96,9 +120,10 @@ where
     }
 }
 
-impl<D> Consumer for CompressedBody<D>
+impl<F, D> Consumer for CompressedBody<F, D>
 where
-    D: FnMut(Bytes, &mut Control) -> Result<(), ConsumeError>,
+    F: FnMut(Bytes, &mut Control) -> Result<(), ConsumeError>,
+    D: ContentDecoder,
 {
     fn framing(&self) -> Framing {
         Framing::Pieces(self.terminator.clone())
@@ -108,7 +133,7 @@ where
         let last = frame.is_last();
         self.decode(frame.bytes(), ctl)?;
         if last {
-            self.decoder.finish().map_err(io::Error::from)?;
+            self.decoder.finish().map_err(Into::<io::Error>::into)?;
             ctl.done();
             if let Some(f) = self.on_end.take() {
                 f(ctl)?;
@@ -123,10 +148,10 @@ where
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "gzip"))]
 mod tests {
     use super::*;
-    use crate::codec::gzip::GzipError;
+    use crate::codec::gzip::{Decompressor, Format, GzipError};
     use crate::consume::{ConsumerFifo, from_fn};
     use crate::{ProducerExt, from_bytes};
     use std::sync::{Arc, Mutex};
@@ -147,7 +172,10 @@ mod tests {
         format: Format,
         n: u64,
         got: &Got,
-    ) -> CompressedBody<impl FnMut(Bytes, &mut Control) -> Result<(), ConsumeError> + use<>> {
+    ) -> CompressedBody<
+        impl FnMut(Bytes, &mut Control) -> Result<(), ConsumeError> + use<>,
+        Decompressor,
+    > {
         let g = got.clone();
         CompressedBody::new(format, n, move |b: Bytes, _: &mut Control| {
             g.lock().unwrap().extend_from_slice(&b);
@@ -227,5 +255,81 @@ mod tests {
         fifo.push(inflate(Format::Gzip, n as u64, &got));
         let e: io::Error = fifo.feed(&body).unwrap_err().into();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+    }
+}
+
+#[cfg(all(test, any(feature = "brotli", feature = "zstd")))]
+mod other_codings {
+    use super::*;
+    use crate::ProducerExt;
+    use crate::consume::{ConsumerFifo, from_fn};
+    use crate::from_bytes;
+    use std::sync::{Arc, Mutex};
+
+    /// A body of `n` bytes decoded by `decoder`, then a 4-byte frame: every
+    /// split of the wire gives the data to the first and `NEXT` to the
+    /// second; a cap below the data is the coding's error.
+    fn check<D: ContentDecoder + Send + 'static>(
+        decoder: impl Fn() -> D,
+        body: &[u8],
+        data: &[u8],
+    ) {
+        let wire = [body, b"NEXT"].concat();
+        for cut in 0..=wire.len() {
+            let got: Arc<Mutex<Vec<u8>>> = Arc::default();
+            let next: Arc<Mutex<Vec<u8>>> = Arc::default();
+            let g = got.clone();
+            let mut fifo = ConsumerFifo::new();
+            fifo.push(CompressedBody::with_decoder(
+                decoder(),
+                body.len() as u64,
+                move |b: Bytes, _: &mut Control| {
+                    g.lock().unwrap().extend_from_slice(&b);
+                    Ok(())
+                },
+            ));
+            let n = next.clone();
+            fifo.push(from_fn(
+                Framing::whole(4u64),
+                move |f: Frame, ctl: &mut Control| {
+                    n.lock().unwrap().extend_from_slice(f.bytes());
+                    ctl.done();
+                    Ok(())
+                },
+            ));
+            fifo.feed(&wire[..cut]).unwrap();
+            fifo.feed(&wire[cut..]).unwrap();
+            fifo.eof().unwrap();
+            assert!(*got.lock().unwrap() == data, "cut {cut}");
+            assert_eq!(*next.lock().unwrap(), b"NEXT");
+        }
+        let mut fifo = ConsumerFifo::new();
+        fifo.push(
+            CompressedBody::with_decoder(
+                decoder(),
+                body.len() as u64,
+                |_: Bytes, _: &mut Control| Ok(()),
+            )
+            .max_output(data.len() as u64 - 1),
+        );
+        let e: io::Error = fifo.feed(body).unwrap_err().into();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(e.to_string().contains("exceeds the limit"), "{e}");
+    }
+
+    #[cfg(feature = "brotli")]
+    #[test]
+    fn brotli_bodies() {
+        let data = b"the quick brown fox ".repeat(300);
+        let body = from_bytes(data.clone()).brotli(5).collect_bytes().unwrap();
+        check(crate::codec::brotli::Decompressor::new, &body, &data);
+    }
+
+    #[cfg(feature = "zstd")]
+    #[test]
+    fn zstd_bodies() {
+        let data = b"the quick brown fox ".repeat(300);
+        let body = from_bytes(data.clone()).zstd(3).collect_bytes().unwrap();
+        check(crate::codec::zstd::Decompressor::new, &body, &data);
     }
 }

@@ -134,7 +134,7 @@ use bytes::{Bytes, BytesMut};
 
 mod chunked_body;
 mod collect;
-#[cfg(feature = "gzip")]
+#[cfg(any(feature = "gzip", feature = "brotli", feature = "zstd"))]
 mod compressed_body;
 mod consumer_fifo;
 mod control;
@@ -152,7 +152,7 @@ mod whole_frames;
 
 pub use chunked_body::ChunkedBody;
 pub use collect::Collect;
-#[cfg(feature = "gzip")]
+#[cfg(any(feature = "gzip", feature = "brotli", feature = "zstd"))]
 pub use compressed_body::CompressedBody;
 pub use consumer_fifo::{ConsumerFifo, DEFAULT_INPUT_BUDGET, DEFAULT_REARM_LIMIT, MAX_READ_FROM};
 pub use control::Control;

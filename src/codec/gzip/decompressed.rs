@@ -1,224 +1,42 @@
-//! [`Decompressed`]: the decoding producer combinator.
+//! [`Decompressed`]: gzip's name for the shared decoding producer
+//! combinator.
 
-use std::io;
-use std::task::{Context, Poll};
+use super::{Decompressor, Format};
+use crate::codec::compression;
+use crate::produce::Producer;
 
-use bytes::{Buf, Bytes};
-
-use super::{DECODE_CHUNK, Decompressor, Format};
-use crate::chunk::{Chunk, REGION_PIECE};
-use crate::produce::{Counters, More, Producer};
-
-/// Decodes another producer's output, which is gzip, zlib or raw deflate.
+/// Decodes another producer's output, which is gzip, zlib or raw deflate:
+/// the shared [`compression::Decompressed`] wrapper with gzip's
+/// [`Decompressor`].
 ///
 /// Made by [`ProducerExt::gunzip`](crate::ProducerExt::gunzip),
 /// [`unzlib`](crate::ProducerExt::unzlib) and
-/// [`inflate`](crate::ProducerExt::inflate). A [`Decompressor`] does the
-/// work, so everything said there holds: multi-member gzip is read in full,
-/// the decompressed size is capped ([`max_output`](Self::max_output),
-/// default [`DEFAULT_MAX_OUTPUT`](super::DEFAULT_MAX_OUTPUT)), trailing
-/// data is an error.
-///
-/// - Output is handed out in chunks of at most [`DECODE_CHUNK`] bytes,
-///   never empty; input file regions are read in pieces of at most 64 KiB.
-/// - When the source is pending, output already decoded is handed out.
-/// - A bad stream is an [`io::Error`] of kind
-///   [`InvalidData`](io::ErrorKind::InvalidData) wrapping a
-///   [`GzipError`](super::GzipError) (`err.get_ref()` downcasts to it),
-///   after the output decoded before it. A source that ends early gives
-///   [`GzipError::Truncated`](super::GzipError::Truncated). Errors from
-///   the source pass through unchanged.
-#[derive(Debug)]
-pub struct Decompressed<P> {
-    inner: P,
-    dec: Decompressor,
-    stage: Stage,
-    /// Input taken from the source, not yet consumed by the decoder.
-    input: Bytes,
-    /// The rest of a source chunk, not yet read into `input`.
-    chunk_rest: Option<Chunk>,
-    /// Output not yet handed out; capacity 0 or `DECODE_CHUNK`.
-    out: Vec<u8>,
-    counters: Counters,
-}
+/// [`inflate`](crate::ProducerExt::inflate). Everything said of the
+/// [`Decompressor`] holds: multi-member gzip is read in full, the
+/// decompressed size is capped, trailing data is an error; errors are
+/// [`GzipError`](super::GzipError)s inside `io::Error`s.
+pub type Decompressed<P> = compression::Decompressed<P, Decompressor>;
 
-/// Where the decoder is.
-#[derive(Debug)]
-enum Stage {
-    /// Reading the source.
-    Reading,
-    /// The source ended: drain the engine, then check the stream ended.
-    Draining,
-    /// Report this after the output decoded before it.
-    Failed(io::Error),
-    /// Everything handed out.
-    Ended,
-}
-
-impl<P: Producer> Decompressed<P> {
+impl<P: Producer> compression::Decompressed<P, Decompressor> {
     pub(crate) fn new(inner: P, format: Format) -> Self {
-        Decompressed {
-            inner,
-            dec: Decompressor::new(format),
-            stage: Stage::Reading,
-            input: Bytes::new(),
-            chunk_rest: None,
-            out: Vec::new(),
-            counters: Counters::default(),
-        }
-    }
-
-    /// Caps the decompressed size. See [`Decompressor::max_output`].
-    pub fn max_output(self, limit: u64) -> Self {
-        Decompressed {
-            dec: self.dec.max_output(limit),
-            ..self
-        }
+        Self::with_decompressor(inner, Decompressor::new(format))
     }
 
     /// Caps gzip header fields. See [`Decompressor::max_header_field`].
     pub fn max_header_field(self, limit: usize) -> Self {
-        Decompressed {
-            dec: self.dec.max_header_field(limit),
-            ..self
-        }
-    }
-
-    /// The decoder, for its counts (`total_in`, `members` …).
-    pub fn decoder(&self) -> &Decompressor {
-        &self.dec
-    }
-
-    /// The inner producer.
-    pub fn get_ref(&self) -> &P {
-        &self.inner
-    }
-
-    /// The inner producer, mutably. Taking chunks from it directly leaves
-    /// them out of the decoded stream.
-    pub fn get_mut(&mut self) -> &mut P {
-        &mut self.inner
-    }
-
-    /// The inner producer; buffered input and output are dropped.
-    pub fn into_inner(self) -> P {
-        self.inner
-    }
-
-    fn emit(&mut self) -> Option<Chunk> {
-        if self.out.is_empty() {
-            return None;
-        }
-        Chunk::from_bytes(std::mem::take(&mut self.out))
-    }
-
-    /// Runs the decoder over `input`; `false` on error (now in `stage`).
-    fn decode(&mut self) -> bool {
-        if self.out.capacity() == 0 {
-            self.out.reserve_exact(DECODE_CHUNK);
-        }
-        match self.dec.decode(&self.input, &mut self.out) {
-            Ok(p) => {
-                self.input.advance(p.consumed);
-                true
-            }
-            Err(e) => {
-                self.stage = Stage::Failed(e.into());
-                false
-            }
-        }
-    }
-
-    fn full(&self) -> bool {
-        self.out.capacity() > 0 && self.out.len() == self.out.capacity()
-    }
-
-    fn poll_inner(&mut self, cx: &mut Context<'_>) -> More {
-        loop {
-            if self.full() {
-                return Poll::Ready(self.emit().map(Ok));
-            }
-            match &self.stage {
-                Stage::Ended => return Poll::Ready(self.emit().map(Ok)),
-                Stage::Failed(_) => {
-                    if let Some(c) = self.emit() {
-                        return Poll::Ready(Some(Ok(c)));
-                    }
-                    let Stage::Failed(e) = std::mem::replace(&mut self.stage, Stage::Ended) else {
-                        unreachable!()
-                    };
-                    self.out = Vec::new();
-                    return Poll::Ready(Some(Err(e)));
-                }
-                Stage::Draining => {
-                    let before = self.out.len();
-                    if !self.decode() {
-                        continue;
-                    }
-                    if self.full() {
-                        continue;
-                    }
-                    if self.out.len() == before {
-                        self.stage = match self.dec.finish() {
-                            Ok(()) => Stage::Ended,
-                            Err(e) => Stage::Failed(e.into()),
-                        };
-                    }
-                }
-                Stage::Reading => {
-                    // Decode what we have (with empty input this drains
-                    // output the engine held back while `out` was full).
-                    if !self.decode() || self.full() {
-                        continue;
-                    }
-                    if !self.input.is_empty() {
-                        continue;
-                    }
-                    if let Some(chunk) = self.chunk_rest.take() {
-                        match chunk.split_bytes(REGION_PIECE) {
-                            Ok((head, rest)) => {
-                                self.input = head;
-                                self.chunk_rest = rest;
-                            }
-                            Err(e) => self.stage = Stage::Failed(e),
-                        }
-                        continue;
-                    }
-                    match self.inner.poll_more(cx) {
-                        Poll::Ready(Some(Ok(chunk))) => self.chunk_rest = Some(chunk),
-                        Poll::Ready(Some(Err(e))) => self.stage = Stage::Failed(e),
-                        Poll::Ready(None) => self.stage = Stage::Draining,
-                        Poll::Pending => {
-                            return match self.emit() {
-                                Some(c) => Poll::Ready(Some(Ok(c))),
-                                None => Poll::Pending,
-                            };
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl<P: Producer> Producer for Decompressed<P> {
-    fn poll_more(&mut self, cx: &mut Context<'_>) -> More {
-        let more = self.poll_inner(cx);
-        self.counters.record(more)
-    }
-
-    fn counters(&self) -> Option<Counters> {
-        Some(self.counters)
+        self.map_decoder(|d| d.max_header_field(limit))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::gzip::GzipError;
     use crate::codec::gzip::test_util::{FORMATS, encode_all, text};
+    use crate::codec::gzip::{DECODE_CHUNK, GzipError};
     use crate::testing::{self, Script, Step};
     use crate::{ProducerExt, from_bytes, produce::BytesProducer};
+    use std::io;
+    use std::task::Poll;
 
     fn decompress<P: Producer>(p: P, format: Format) -> Decompressed<P> {
         Decompressed::new(p, format)

@@ -3,7 +3,10 @@
 use flate2::{Crc, FlushDecompress, Status};
 
 use super::adler::Adler32;
-use super::{DEFAULT_MAX_HEADER_FIELD, DEFAULT_MAX_OUTPUT, Format, GzipError, HeaderField};
+use super::{
+    DEFAULT_MAX_HEADER_FIELD, DEFAULT_MAX_OUTPUT, Format, GzipError, HeaderField, Progress,
+};
+use crate::codec::compression::ContentDecoder;
 
 // gzip FLG bits, RFC 1952 section 2.3.1.
 const FHCRC: u8 = 1 << 1;
@@ -11,15 +14,6 @@ const FEXTRA: u8 = 1 << 2;
 const FNAME: u8 = 1 << 3;
 const FCOMMENT: u8 = 1 << 4;
 const FRESERVED: u8 = 0xe0;
-
-/// What one [`Decompressor::decode`] call did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Progress {
-    /// Input bytes consumed (a prefix of the input given).
-    pub consumed: usize,
-    /// Bytes appended to the output.
-    pub produced: usize,
-}
 
 /// A sans-I/O decoder: compressed bytes in, data out, with a cap on the
 /// decompressed size.
@@ -594,6 +588,30 @@ impl Decompressor {
                 return Ok(false);
             }
         }
+    }
+}
+
+impl ContentDecoder for Decompressor {
+    type Error = GzipError;
+
+    fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<Progress, GzipError> {
+        Decompressor::decode(self, input, out)
+    }
+
+    fn finish(&mut self) -> Result<(), GzipError> {
+        Decompressor::finish(self)
+    }
+
+    fn set_max_output(&mut self, limit: u64) {
+        self.max_output = limit;
+    }
+
+    fn total_in(&self) -> u64 {
+        self.total_in
+    }
+
+    fn total_out(&self) -> u64 {
+        self.total_out
     }
 }
 

@@ -15,6 +15,10 @@
 //!
 //! # Layers
 //!
+//! The wrappers are the shared generic ones of
+//! [`compression`](super::compression), named here for gzip's engines
+//! (`Compressed<P>` is `compression::Compressed<P, Compressor>`).
+//!
 //! - [`Compressor`] and [`Decompressor`] are sans-I/O: bytes in, bytes out,
 //!   into the spare capacity of a caller's `Vec<u8>` (never grown), with
 //!   every state resumable after any byte. A consumer can wrap them.
@@ -38,7 +42,8 @@
 //!
 //! # Flush policy
 //!
-//! An encoder keeps input inside the deflate engine until it has enough for a
+//! [`FlushPolicy`] is shared by every content coding (see
+//! [`compression`](super::compression#flush-policy)). An encoder keeps input inside the deflate engine until it has enough for a
 //! good block. [`FlushPolicy`] says when to force it out with a *sync flush*
 //! (an empty stored block, `00 00 ff ff`, after which everything fed so far
 //! decodes): never before the end ([`FlushPolicy::AtEnd`]: best ratio),
@@ -90,25 +95,18 @@ mod error;
 pub use compressed::{Compressed, DEFAULT_POLL_BUDGET};
 pub use compressor::{Compressor, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 pub use decompressed::Decompressed;
-pub use decompressor::{Decompressor, Progress};
+pub use decompressor::Decompressor;
 pub use error::{GzipError, HeaderField};
 
-use std::num::NonZeroUsize;
-
-/// The default cap on decompressed size: 64 MiB. See [the module
-/// docs](self#limits) for why.
-pub const DEFAULT_MAX_OUTPUT: u64 = 64 << 20;
+// Shared by every content coding; re-exported here where they began.
+pub use super::compression::{
+    DECODE_CHUNK, DEFAULT_MAX_OUTPUT, ENCODE_CHUNK, FlushPolicy, Progress,
+};
 
 /// The default cap on each of the gzip header's FEXTRA, FNAME and FCOMMENT
 /// fields: 4 KiB (a path name's usual `PATH_MAX`). FEXTRA is also bounded
 /// by its 16-bit length.
 pub const DEFAULT_MAX_HEADER_FIELD: usize = 4 << 10;
-
-/// The most bytes a [`Compressed`] producer hands out in one chunk: 32 KiB.
-pub const ENCODE_CHUNK: usize = 32 << 10;
-
-/// The most bytes a [`Decompressed`] producer hands out in one chunk: 64 KiB.
-pub const DECODE_CHUNK: usize = 64 << 10;
 
 /// Which wrapping around deflate data: gzip, zlib or none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,34 +129,6 @@ impl Format {
             Format::Zlib => "zlib",
             Format::Deflate => "deflate",
         }
-    }
-}
-
-/// When an encoder forces buffered input out as decodable output (a sync
-/// flush). See [the module docs](self#flush-policy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum FlushPolicy {
-    /// Only at the end of the input: the best ratio. Output the engine has
-    /// already made is still handed out when the source is pending.
-    AtEnd,
-    /// Sync-flush whenever the source is pending and input was fed since the
-    /// last flush, so a streamed response never stalls inside the
-    /// compressor. With a source that is never pending this is `AtEnd`.
-    #[default]
-    OnPending,
-    /// Sync-flush after every `n` input bytes (at input offsets `n`, `2n`,
-    /// …, whatever the chunking), and hand the output out.
-    Every(NonZeroUsize),
-}
-
-impl FlushPolicy {
-    /// [`FlushPolicy::Every`] `n` input bytes.
-    ///
-    /// # Panics
-    ///
-    /// If `n` is 0.
-    pub fn every(n: usize) -> FlushPolicy {
-        FlushPolicy::Every(NonZeroUsize::new(n).expect("FlushPolicy::every(0)"))
     }
 }
 

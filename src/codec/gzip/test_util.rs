@@ -4,26 +4,7 @@ use super::{Compressor, Decompressor, Format, GzipError};
 
 pub(crate) const FORMATS: [Format; 3] = [Format::Gzip, Format::Zlib, Format::Deflate];
 
-/// `n` bytes of deterministic, compressible, text-like data.
-pub(crate) fn text(n: usize) -> Vec<u8> {
-    const WORDS: [&str; 12] = [
-        "producer", "chunk", "the", "of", "gzip", "stream", "a", "consumer", "medusa", "data",
-        "flush", "pending",
-    ];
-    let mut out = Vec::with_capacity(n + 16);
-    let mut x: u32 = 12345;
-    while out.len() < n {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        out.extend_from_slice(WORDS[(x >> 16) as usize % WORDS.len()].as_bytes());
-        out.push(if (x >> 8).is_multiple_of(9) {
-            b'\n'
-        } else {
-            b' '
-        });
-    }
-    out.truncate(n);
-    out
-}
+pub(crate) use crate::codec::compression::test_util::text;
 
 /// One-shot encoding with the sans-I/O encoder.
 pub(crate) fn encode_all(format: Format, level: u32, data: &[u8]) -> Vec<u8> {
