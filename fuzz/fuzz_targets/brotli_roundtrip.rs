@@ -22,8 +22,16 @@ fuzz_target!(|input: &[u8]| {
     let piece = usize::from(u16::from_le_bytes([input[2], input[3]])).max(1);
     let data = input[4..].to_vec();
     let src = BytesProducer::with_piece_size(data.clone(), piece).unwrap();
-    let packed = src.brotli(level).flush_policy(policy).collect_bytes().unwrap();
+    let packed = src
+        .brotli(level)
+        .flush_policy(policy)
+        .collect_bytes()
+        .unwrap();
     let src = BytesProducer::with_piece_size(packed, piece).unwrap();
-    let out = src.unbrotli().max_output(data.len() as u64).collect_bytes().unwrap();
+    let out = src
+        .unbrotli()
+        .max_output(data.len() as u64)
+        .collect_bytes()
+        .unwrap();
     assert_eq!(out, data);
 });

@@ -21,10 +21,10 @@ use std::io;
 
 use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
-use producers::codec::chunked::{ChunkedDecoder, ChunkedError, Dechunked, Decoded, Limits};
-use producers::testing::{self, Script, Step};
-use producers::produce::BytesProducer;
 use producers::ProducerExt;
+use producers::codec::chunked::{ChunkedDecoder, ChunkedError, Dechunked, Decoded, Limits};
+use producers::produce::BytesProducer;
+use producers::testing::{self, Script, Step};
 
 const NEXT: &[u8] = b"GET / HTTP/1.1\r\n";
 

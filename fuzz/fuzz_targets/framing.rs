@@ -43,7 +43,11 @@ fn run(framing: &Framing, data: &[u8], cuts: &[usize], bound: usize) -> Vec<Ev> 
         // After an error under Overflow::Close the framer takes nothing more
         // (the FIFO fails and stops reading); until then the bound holds.
         let closed = out.contains(&Ev::Error) && framer.is_spent();
-        assert!(closed || buf.len() < bound, "{} bytes buffered, bound {bound}", buf.len());
+        assert!(
+            closed || buf.len() < bound,
+            "{} bytes buffered, bound {bound}",
+            buf.len()
+        );
     }
     loop {
         match framer.decode_eof(&mut buf) {
@@ -61,7 +65,9 @@ fn run(framing: &Framing, data: &[u8], cuts: &[usize], bound: usize) -> Vec<Ev> 
 }
 
 fuzz_target!(|input: &[u8]| {
-    let Some((&dlen, rest)) = input.split_first() else { return };
+    let Some((&dlen, rest)) = input.split_first() else {
+        return;
+    };
     let dlen = 1 + usize::from(dlen % 4);
     if rest.len() < dlen + 3 {
         return;
@@ -75,21 +81,35 @@ fuzz_target!(|input: &[u8]| {
         return;
     }
     let (cut_bytes, data) = rest.split_at(ncuts);
-    let mut cuts: Vec<usize> =
-        cut_bytes.iter().map(|&c| usize::from(c) * data.len() / 256).collect();
+    let mut cuts: Vec<usize> = cut_bytes
+        .iter()
+        .map(|&c| usize::from(c) * data.len() / 256)
+        .collect();
     cuts.sort_unstable();
 
     let term = Terminator::delimiter(delim.to_vec());
-    let policy = if discard { Overflow::Discard } else { Overflow::Close };
+    let policy = if discard {
+        Overflow::Discard
+    } else {
+        Overflow::Close
+    };
     let bounded = Framing::whole(term.clone()).max(max).overflow(policy);
     // Whole frames: fewer than max + d bytes stay buffered between reads.
     let whole = run(&bounded, data, &cuts, max + dlen);
-    assert_eq!(whole, run(&bounded, data, &[], max + dlen), "split-dependent");
+    assert_eq!(
+        whole,
+        run(&bounded, data, &[], max + dlen),
+        "split-dependent"
+    );
     // Unbounded whole frames and streamed pieces agree with each other.
     let big = Framing::whole(term.clone()).max(usize::MAX / 2);
     let unbounded = run(&big, data, &[], usize::MAX);
     // Pieces: at most d - 1 bytes held back between reads.
-    assert_eq!(run(&Framing::pieces(term), data, &cuts, dlen), unbounded, "pieces differ");
+    assert_eq!(
+        run(&Framing::pieces(term), data, &cuts, dlen),
+        unbounded,
+        "pieces differ"
+    );
     // Without errors, the bounded run equals the unbounded one.
     if !whole.contains(&Ev::Error) {
         assert_eq!(whole, unbounded);

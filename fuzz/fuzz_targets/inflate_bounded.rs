@@ -10,11 +10,15 @@ use producers::{ProducerExt, produce::BytesProducer};
 const CAP: u64 = 64 << 10;
 
 fuzz_target!(|input: &[u8]| {
-    let Some((&piece, data)) = input.split_first() else { return };
+    let Some((&piece, data)) = input.split_first() else {
+        return;
+    };
     let piece = usize::from(piece).max(1);
     for format in [Format::Gzip, Format::Zlib, Format::Deflate] {
         // Sans-I/O, with a small fixed output buffer.
-        let mut dec = Decompressor::new(format).max_output(CAP).max_header_field(256);
+        let mut dec = Decompressor::new(format)
+            .max_output(CAP)
+            .max_header_field(256);
         let mut out = Vec::with_capacity(1000);
         let mut total = 0u64;
         let mut result = Ok(());

@@ -15,7 +15,11 @@ use producers::consume::{Boundary, MultipartError, MultipartLimits, MultipartPar
 
 type Part = (String, Option<String>, Vec<u8>);
 
-fn run(limits: MultipartLimits, input: &[u8], cuts: &[usize]) -> (Vec<Part>, Result<(), MultipartError>) {
+fn run(
+    limits: MultipartLimits,
+    input: &[u8],
+    cuts: &[usize],
+) -> (Vec<Part>, Result<(), MultipartError>) {
     let boundary = Boundary::new("b").unwrap();
     let mut p = MultipartParser::new(&boundary, limits);
     let mut parts: Vec<Part> = Vec::new();
@@ -34,7 +38,10 @@ fn run(limits: MultipartLimits, input: &[u8], cuts: &[usize]) -> (Vec<Part>, Res
             assert!(!d.is_empty(), "an empty piece");
             let body = &mut parts.last_mut().unwrap().2;
             body.extend_from_slice(&d);
-            assert!(body.len() as u64 <= limits.max_part_bytes, "part beyond the cap");
+            assert!(
+                body.len() as u64 <= limits.max_part_bytes,
+                "part beyond the cap"
+            );
         }
         PartEvent::End => {
             assert!(open, "end outside a part");
@@ -54,7 +61,11 @@ fn run(limits: MultipartLimits, input: &[u8], cuts: &[usize]) -> (Vec<Part>, Res
         }
         // What stays buffered: at most a header block with its CRLF and a
         // partial `CRLF CRLF`, or a partial delimiter.
-        assert!(buf.len() <= limits.max_header_bytes + 5, "{} buffered", buf.len());
+        assert!(
+            buf.len() <= limits.max_header_bytes + 5,
+            "{} buffered",
+            buf.len()
+        );
     }
     loop {
         match p.decode_eof(&mut buf) {
@@ -80,7 +91,10 @@ fuzz_target!(|data: &[u8]| {
         MultipartLimits::default()
     };
     let whole = run(limits, body, &[]);
-    let (mut a, mut b) = (*c1 as usize % (body.len() + 1), *c2 as usize % (body.len() + 1));
+    let (mut a, mut b) = (
+        *c1 as usize % (body.len() + 1),
+        *c2 as usize % (body.len() + 1),
+    );
     if a > b {
         std::mem::swap(&mut a, &mut b);
     }

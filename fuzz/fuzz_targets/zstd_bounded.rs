@@ -10,7 +10,9 @@ use producers::{ProducerExt, produce::BytesProducer};
 const CAP: u64 = 64 << 10;
 
 fuzz_target!(|input: &[u8]| {
-    let Some((&piece, data)) = input.split_first() else { return };
+    let Some((&piece, data)) = input.split_first() else {
+        return;
+    };
     let piece = usize::from(piece).max(1);
     let mut dec = Decompressor::new().max_output(CAP);
     let mut out = Vec::with_capacity(1000);
