@@ -2,7 +2,14 @@
 //! many response heads with one copy.
 
 use super::digits::Digits;
-use super::response::splits;
+
+/// Whether `bytes` holds CR, LF or NUL, which would split a response.
+pub(crate) fn splits(bytes: &[u8]) -> bool {
+    // No early exit: the loop vectorises, and values are short.
+    bytes.iter().fold(false, |any, &b| {
+        any | (b == b'\r') | (b == b'\n') | (b == 0)
+    })
+}
 
 /// A run of header field lines, each `name: value\r\n`, formatted and
 /// checked once and appended to any number of response heads with one copy

@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::date::with_now_http_date;
 use super::digits::Digits;
-use super::header_block::HeaderBlock;
+use super::header_block::{HeaderBlock, splits};
 use super::status::Status;
 
 /// Heads are written into a per-thread arena block this big and split off
@@ -51,14 +51,6 @@ fn give_back(room: BytesMut) {
         _ => room,
     };
     ARENA.set(Some(keep));
-}
-
-/// Whether `bytes` holds CR, LF or NUL, which would split a response.
-pub(crate) fn splits(bytes: &[u8]) -> bool {
-    // No early exit: the loop vectorises, and values are short.
-    bytes.iter().fold(false, |any, &b| {
-        any | (b == b'\r') | (b == b'\n') | (b == 0)
-    })
 }
 
 /// A response head under construction: `HTTP/1.1` status line, header
