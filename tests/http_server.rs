@@ -168,11 +168,18 @@ fn curl_get_head_compressed_reuse_range_and_304() {
     assert!(header(&head, "last-modified").is_some());
     let etag = header(&head, "etag").unwrap().to_owned();
 
-    // --compressed: gzip on the wire, the file once decoded.
+    // --compressed: a coding on the wire (gzip, or br or zstd when both
+    // curl and this build have them), the file once decoded.
     let out = curl(&["--compressed", "-D", "-", &s.url("/big.txt")]);
     let split = find(&out.stdout, b"\r\n\r\n").unwrap() + 4;
     let head = String::from_utf8_lossy(&out.stdout[..split]).into_owned();
-    assert_eq!(header(&head, "content-encoding"), Some("gzip"), "{head}");
+    assert!(
+        matches!(
+            header(&head, "content-encoding"),
+            Some("gzip" | "br" | "zstd")
+        ),
+        "{head}"
+    );
     assert_eq!(header(&head, "transfer-encoding"), Some("chunked"));
     assert_eq!(header(&head, "content-length"), None);
     assert_eq!(&out.stdout[split..], &s.file("big.txt")[..]);
@@ -1583,47 +1590,92 @@ fn conditional_precedence_304_412_and_ranges() {
 
 #[test]
 fn accept_encoding_q_values() {
-    // RFC 9110 section 12.5.3. When nothing offered is acceptable the
-    // server disregards the field and sends identity (as Go's net/http and
-    // nginx do) rather than 406.
+    // RFC 9110 section 12.5.3. The server offers zstd, br and gzip (those
+    // compiled in, preferred in that order at equal q-values), then
+    // identity. When nothing offered is acceptable — identity refused too —
+    // the answer is 406 (issue 15; Go's net/http and nginx send identity).
+    let (br, zstd) = (cfg!(feature = "brotli"), cfg!(feature = "zstd"));
     let s = start(|c| c);
     let big = s.file("big.txt");
     let mut c = connect(s.addr);
-    let cases: &[(&str, Option<&str>)] = &[
-        ("gzip", Some("gzip")),
-        ("x-gzip", Some("gzip")),
-        ("gzip;q=0", None),
-        ("identity;q=0, gzip", Some("gzip")),
-        ("gzip;q=0.5, identity;q=0.9", None),
-        ("gzip;q=0.9, identity;q=0.5", Some("gzip")),
-        ("br, *;q=0.1", Some("gzip")),
-        ("*;q=0", None),
-        ("identity;q=0", None),
-        ("gzip;q=0, *", None),
-        ("br", None),
+    let star = if zstd {
+        Some("zstd")
+    } else if br {
+        Some("br")
+    } else {
+        None
+    };
+    let cases: &[(&str, u16, Option<&str>)] = &[
+        ("gzip", 200, Some("gzip")),
+        ("x-gzip", 200, Some("gzip")),
+        ("gzip;q=0", 200, None),
+        ("identity;q=0, gzip", 200, Some("gzip")),
+        ("gzip;q=0.5, identity;q=0.9", 200, None),
+        ("gzip;q=0.9, identity;q=0.5", 200, Some("gzip")),
+        (
+            "br, *;q=0.1",
+            200,
+            Some(if br {
+                "br"
+            } else if zstd {
+                "zstd"
+            } else {
+                "gzip"
+            }),
+        ),
+        ("*;q=0", 406, None),
+        ("identity;q=0", 406, None),
+        ("identity;q=0, compress, deflate", 406, None),
+        ("gzip;q=0, *", 200, star),
+        ("br", 200, br.then_some("br")),
+        ("zstd", 200, zstd.then_some("zstd")),
     ];
-    for (accept, coding) in cases {
+    for &(accept, status, coding) in cases {
         let r = ask(
             &mut c,
             &format!("GET /big.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: {accept}\r\n\r\n"),
             false,
         );
-        assert_eq!(r.status(), 200, "{accept}");
-        assert_eq!(
-            r.header("content-encoding"),
-            *coding,
-            "{accept}: {}",
-            r.head
-        );
+        assert_eq!(r.status(), status, "{accept}: {}", r.head);
+        assert_eq!(r.header("content-encoding"), coding, "{accept}: {}", r.head);
+        if status == 406 {
+            assert_eq!(r.header("etag"), None, "{accept}");
+            continue;
+        }
         assert_eq!(r.header("vary"), Some("Accept-Encoding"));
-        if coding.is_none() {
-            assert_eq!(r.body, big, "{accept}: identity");
-            assert!(!r.header("etag").unwrap().ends_with("-gz\""));
-        } else {
-            assert!(r.body.starts_with(&[0x1f, 0x8b]), "{accept}");
-            assert!(r.header("etag").unwrap().ends_with("-gz\""));
+        let etag = r.header("etag").unwrap();
+        match coding {
+            None => {
+                assert_eq!(r.body, big, "{accept}: identity");
+                assert!(!etag.ends_with("-gz\""));
+            }
+            Some("gzip") => {
+                assert!(r.body.starts_with(&[0x1f, 0x8b]), "{accept}");
+                assert!(etag.ends_with("-gz\""));
+            }
+            Some("zstd") => {
+                assert!(r.body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]), "{accept}");
+                assert!(etag.ends_with("-zst\""));
+            }
+            Some(_) => assert!(etag.ends_with("-br\""), "{accept}"),
         }
     }
+    // A HEAD is answered as its GET: 406 too, with no body.
+    let r = ask(
+        &mut c,
+        "HEAD /big.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity;q=0\r\n\r\n",
+        true,
+    );
+    assert_eq!(r.status(), 406, "{}", r.head);
+    assert!(r.body.is_empty());
+    // A file never compressed is offered as is only: refusing identity
+    // refuses it.
+    let r = ask(
+        &mut c,
+        "GET /bin.dat HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip, identity;q=0\r\n\r\n",
+        false,
+    );
+    assert_eq!(r.status(), 406, "{}", r.head);
     // A range is about the file's bytes: identity whenever acceptable
     // (curl's `--compressed -r`), gzip and the whole body when not.
     let r = ask(

@@ -24,7 +24,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use producers::http::{AccessLogEntry, DEFAULT_MIN_BODY_RATE, MinDataRate, Server, ServerConfig};
+use producers::http::{
+    AccessLogEntry, Coding, DEFAULT_MIN_BODY_RATE, MinDataRate, Server, ServerConfig,
+};
 use producers::reactor::{Reactor, bind_reuseport};
 
 struct Args {
@@ -40,6 +42,7 @@ struct Args {
     open_file_cache: usize,
     gzip_cache: usize,
     gzip_static: bool,
+    codings: Vec<Coding>,
     show_hidden: bool,
     upload: bool,
     overwrite: bool,
@@ -49,6 +52,7 @@ struct Args {
 const USAGE: &str = "usage: http_server [--root DIR] [--addr HOST:PORT] [--threads N] [--quiet] \
 [--header-timeout SECONDS] [--idle-timeout SECONDS] [--min-body-rate BYTES_PER_SECOND] \
 [--revalidate SECONDS] [--open-file-cache ENTRIES] [--gzip-cache BYTES] [--no-gzip-static] \
+[--codings zstd,br,gzip] \
 [--show-hidden] [--upload] [--overwrite] [--max-upload BYTES] \
 [--exit-after SECONDS]";
 
@@ -72,6 +76,7 @@ fn parse_args() -> Result<Args, String> {
         open_file_cache: defaults.open_file_cache_entries,
         gzip_cache: defaults.gzip_cache_bytes,
         gzip_static: defaults.gzip_static,
+        codings: defaults.codings.clone(),
         show_hidden: defaults.show_hidden,
         upload: false,
         overwrite: false,
@@ -127,6 +132,14 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--gzip-cache: {e}"))?
             }
             "--no-gzip-static" => args.gzip_static = false,
+            // The codings offered, the preferred first; empty: none.
+            "--codings" => {
+                args.codings = value("--codings")?
+                    .split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(|t| Coding::from_token(t).ok_or(format!("--codings: {t} not compiled in")))
+                    .collect::<Result<_, _>>()?
+            }
             // Listings show dotfiles.
             "--show-hidden" => args.show_hidden = true,
             "--upload" => args.upload = true,
@@ -172,6 +185,7 @@ fn main() -> io::Result<()> {
         .min_body_rate(args.min_body_rate)
         .revalidate(args.revalidate)
         .gzip_static(args.gzip_static)
+        .codings(args.codings)
         .show_hidden(args.show_hidden)
         .upload(args.upload)
         .overwrite(args.overwrite)

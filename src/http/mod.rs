@@ -58,8 +58,9 @@
 //! requests from the consumer FIFO (head, then the body by count or by the
 //! strict chunked decoder, then the next request), and each response is a
 //! producer pipeline — a file region for `sendfile`, several regions
-//! chained with `multipart/byteranges` framing, or `file → gzip → glob →
-//! chunked`.
+//! chained with `multipart/byteranges` framing, or `file → zstd, br or
+//! gzip → glob → chunked` for a compressible file in the [`Coding`] the
+//! client prefers (406 when it refuses them all and `identity` too).
 //!
 //! ```no_run
 //! # #[cfg(feature = "http")] {
@@ -85,6 +86,12 @@ mod server;
 
 #[cfg(feature = "http")]
 pub use files::cache_stats::CacheStats;
+#[cfg(all(feature = "http", feature = "brotli"))]
+pub use files::coding::BROTLI_QUALITY;
+#[cfg(feature = "http")]
+pub use files::coding::Coding;
+#[cfg(all(feature = "http", feature = "zstd"))]
+pub use files::coding::ZSTD_LEVEL;
 pub use files::listing::{ListingOptions, html_escape, listing_html};
 pub use files::mime::{DEFAULT_CONTENT_TYPE, content_type, is_compressible};
 pub use files::root::{Root, RootError};

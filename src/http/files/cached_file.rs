@@ -45,8 +45,8 @@ pub(crate) struct Prepared {
     pub(crate) etag: String,
     /// The type, by the name's extension.
     pub(crate) ty: &'static str,
-    /// Whether the gzip coding may be sent: a compressible type over the
-    /// gzip threshold. Then every response about the file varies with
+    /// Whether a content coding (zstd, br, gzip) may be sent: a
+    /// compressible type over the threshold. Then every response about the file varies with
     /// `Accept-Encoding`.
     pub(crate) compressible: bool,
     /// `ETag`, `Last-Modified` and, if compressible, `Vary`: the fields of

@@ -4,7 +4,8 @@
 //!
 //! This side resolves paths beneath the root ([`open`]), opens files
 //! safely, lists directories ([`listing`]), picks a type ([`mime`]) and
-//! decides between 304, 206, gzip and a plain body. It uses the protocol
+//! decides between 304, 206, 406, a content coding ([`Coding`]: zstd, br,
+//! gzip, as compiled in and configured) and a plain body. It uses the protocol
 //! types ([`crate::http::proto`]) and nothing of the server: what it needs
 //! of the configuration comes as [`FileSettings`].
 
@@ -37,11 +38,15 @@ use crate::http::proto::{
 };
 #[cfg(feature = "http")]
 use crate::produce::{Chain, FileProducer, Followed, from_bytes};
+#[cfg(feature = "http")]
+pub(crate) use coding::Coding;
 
 #[cfg(feature = "http")]
 pub(crate) mod cache_stats;
 #[cfg(feature = "http")]
 mod cached_file;
+#[cfg(feature = "http")]
+pub(crate) mod coding;
 #[cfg(feature = "http")]
 mod fx_hasher;
 #[cfg(feature = "http")]
@@ -94,10 +99,14 @@ pub(crate) const ALLOW_RESOURCE: &str = "GET, HEAD, OPTIONS";
 
 /// What serving files takes from the server's configuration.
 #[cfg(feature = "http")]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct FileSettings {
-    /// Files over this many bytes are gzip-compressed when accepted.
+    /// Files over this many bytes are compressed when a coding is
+    /// accepted.
     pub(crate) gzip_threshold: u64,
+    /// The codings offered for compressible files, the preferred first
+    /// (no duplicates; empty: files go as they are).
+    pub(crate) codings: Vec<Coding>,
     /// Files of at least this size go out as file regions (`sendfile`);
     /// smaller ones are read whole.
     pub(crate) sendfile_min: u64,
@@ -115,8 +124,9 @@ pub(crate) struct FileSettings {
     pub(crate) range_limits: RangeLimits,
     /// The open-file cache's bounds and period.
     pub(crate) open_cache: OpenCacheSettings,
-    /// Whether a precompressed `FILE.gz` is sent for `FILE` when gzip is
-    /// accepted and the sidecar is not older than the file.
+    /// Whether a precompressed sidecar (`FILE.gz`, `FILE.br`, `FILE.zst`)
+    /// is sent for `FILE` when its coding is chosen and the sidecar is not
+    /// older than the file.
     pub(crate) gzip_static: bool,
     /// Most bytes of compressed variants held in memory (`0`: none).
     pub(crate) variant_bytes: usize,
@@ -156,19 +166,23 @@ pub(crate) struct Files {
     open_cache: Option<OpenFileCache>,
     /// Compressed variants in memory; `None` when configured off.
     variants: Option<Arc<VariantCache>>,
+    /// The tokens offered for a compressible file, in the order of
+    /// `settings.codings`, then `identity` (so at equal q-values a coding
+    /// is preferred to none).
+    offered: Vec<&'static str>,
     /// What the caches did and the file system calls made.
     counters: Arc<Counters>,
 }
 
-/// What a response sends of a file in the gzip coding (the file as is
-/// goes through [`Files::serve_identity`]).
+/// Where a response's coding of a file comes from (the file as is goes
+/// through [`Files::serve_identity`]).
 #[cfg(feature = "http")]
-enum Coding {
-    /// Its precompressed sidecar, `FILE.gz`.
+enum Source {
+    /// Its precompressed sidecar (`FILE.gz`, `FILE.br`, `FILE.zst`).
     Sidecar(Arc<CachedFile>),
-    /// Its gzip coding, held in memory.
+    /// The coding, held in memory.
     Memory(Bytes),
-    /// Its gzip coding, made as it is sent.
+    /// The coding, made as it is sent.
     OnTheFly,
 }
 
@@ -176,8 +190,19 @@ enum Coding {
 impl Files {
     /// The files under `root`, made canonical once; fails, saying why, if
     /// `root` does not resolve or is not a directory ([`Root::new`]).
-    pub(crate) fn new(root: &Path, settings: FileSettings) -> io::Result<Files> {
+    pub(crate) fn new(root: &Path, mut settings: FileSettings) -> io::Result<Files> {
         let root = Root::new(root)?;
+        if settings.codings.is_empty() {
+            // Nothing to compress with: no file is compressible, and no
+            // response varies with `Accept-Encoding`.
+            settings.gzip_threshold = u64::MAX;
+        }
+        let offered: Vec<&'static str> = settings
+            .codings
+            .iter()
+            .map(|c| c.token())
+            .chain(["identity"])
+            .collect();
         #[cfg(target_os = "linux")]
         let root_fd = {
             use rustix::fs::{Mode, OFlags, open};
@@ -207,6 +232,7 @@ impl Files {
             #[cfg(target_os = "linux")]
             open_cache,
             variants,
+            offered,
             counters,
         })
     }
@@ -365,10 +391,11 @@ impl Files {
         }
     }
 
-    /// The precompressed sidecar of `rel` (`rel.gz`), if sidecars are on,
-    /// it is a regular file beneath the root, and it is not older than
-    /// the file `f` (nginx's `gzip_static`).
-    fn sidecar(&self, rel: &Path, f: &CachedFile) -> Option<Arc<CachedFile>> {
+    /// The precompressed sidecar of `rel` in `coding` (`rel.gz`,
+    /// `rel.br`, `rel.zst`), if sidecars are on, it is a regular file
+    /// beneath the root, and it is not older than the file `f` (nginx's
+    /// `gzip_static` and `brotli_static`).
+    fn sidecar(&self, rel: &Path, f: &CachedFile, coding: Coding) -> Option<Arc<CachedFile>> {
         if !self.settings.gzip_static {
             return None;
         }
@@ -376,13 +403,13 @@ impl Files {
         {
             let root_fd = self.root_fd.as_ref()?;
             // `rel` is a key of the cache, made from a `str`.
-            let name = format!("{}.gz", rel.to_str()?);
+            let name = format!("{}{}", rel.to_str()?, coding.suffix());
             let sidecar = self.open_rel(root_fd, &name, true).ok()??;
             (sidecar.identity.mtime >= f.identity.mtime).then_some(sidecar)
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let _ = (rel, f);
+            let _ = (rel, f, coding);
             None
         }
     }
@@ -420,10 +447,10 @@ impl Files {
     }
 
     /// An open regular file: validators, 304, range, and the coding sent —
-    /// as is, its sidecar, its variant in memory, or gzip made on the fly
-    /// (recorded into the variant cache). `beneath`: `path` is relative
-    /// to the root and was opened beneath it (sidecars are looked up
-    /// there).
+    /// as is, its sidecar, its variant in memory, or compressed on the fly
+    /// (recorded into the variant cache); 406 if the client accepts none
+    /// of them. `beneath`: `path` is relative to the root and was opened
+    /// beneath it (sidecars are looked up there).
     fn serve(
         &self,
         req: &RequestHead,
@@ -435,30 +462,38 @@ impl Files {
         let len = f.len();
         let prepared = f.prepared(path, config.gzip_threshold);
         let (ty, compressible) = (prepared.ty, prepared.compressible);
-        let coding = if !(compressible && choose_gzip(req)) {
+        let Some(coding) = self.choose(req, compressible)? else {
             return self.serve_identity(req, f, prepared);
-        } else if let Some(sidecar) = beneath.then(|| self.sidecar(path, f)).flatten() {
-            Coding::Sidecar(sidecar)
-        } else if let Some(b) = self.variants.as_ref().and_then(|v| v.get(&f.identity)) {
-            Coding::Memory(b)
+        };
+        let source = if let Some(sidecar) = beneath.then(|| self.sidecar(path, f, coding)).flatten()
+        {
+            Source::Sidecar(sidecar)
+        } else if let Some(b) = self
+            .variants
+            .as_ref()
+            .and_then(|v| v.get(&f.identity, coding))
+        {
+            Source::Memory(b)
         } else {
-            Coding::OnTheFly
+            Source::OnTheFly
         };
         // The representation's validators: a sidecar is a file of its own;
-        // the gzip coding of the file, in memory or made now, shares the
-        // file's version with a tag of its own, and its length is not known
-        // up front (no range of it is served).
-        let (etag, last_modified, rep_len) = match &coding {
-            Coding::Sidecar(s) => (
-                s.validators.etag(true),
+        // the coding of the file, in memory or made now, shares the file's
+        // version with a tag of its own, and its length is not known up
+        // front (no range of it is served).
+        let (etag, last_modified, rep_len) = match &source {
+            Source::Sidecar(s) => (
+                s.validators.etag_with_suffix(coding.etag_suffix()),
                 s.validators.last_modified,
                 Some(s.len()),
             ),
-            Coding::Memory(_) | Coding::OnTheFly => {
-                (f.validators.etag(true), f.validators.last_modified, None)
-            }
+            Source::Memory(_) | Source::OnTheFly => (
+                f.validators.etag_with_suffix(coding.etag_suffix()),
+                f.validators.last_modified,
+                None,
+            ),
         };
-        debug_assert!(compressible, "the gzip coding of a compressible file");
+        debug_assert!(compressible, "a coding of a compressible file");
         let last_modified_date = format_http_date(last_modified);
         let representation = Representation {
             etag: Some(&etag),
@@ -487,12 +522,12 @@ impl Files {
             Answer::Partial(ranges) => {
                 let mut head = head_for(Status::PARTIAL_CONTENT);
                 // Only a sidecar has a length to take ranges of.
-                let file = match &coding {
-                    Coding::Sidecar(s) => {
-                        head.add("Content-Encoding", b"gzip");
+                let file = match &source {
+                    Source::Sidecar(s) => {
+                        head.add("Content-Encoding", coding.token().as_bytes());
                         s.file.clone()
                     }
-                    Coding::Memory(_) | Coding::OnTheFly => f.file.clone(),
+                    Source::Memory(_) | Source::OnTheFly => f.file.clone(),
                 };
                 return Ok(partial(config, head, ty, file, &ranges));
             }
@@ -500,33 +535,62 @@ impl Files {
         let mut head = head_for(Status::OK);
         head.add("Content-Type", ty.as_bytes());
         head.add("Accept-Ranges", b"bytes");
-        let body = match coding {
-            Coding::Sidecar(s) => {
+        head.add("Content-Encoding", coding.token().as_bytes());
+        let body = match source {
+            Source::Sidecar(s) => {
                 bump(&self.counters.sidecar_hits);
-                head.add("Content-Encoding", b"gzip");
                 self.whole(&s)?
             }
-            Coding::Memory(b) => {
-                head.add("Content-Encoding", b"gzip");
-                Body::Bytes(b)
-            }
-            Coding::OnTheFly => {
-                head.add("Content-Encoding", b"gzip");
+            Source::Memory(b) => Body::Bytes(b),
+            Source::OnTheFly => {
                 // Compressed once into the variant cache, if it may be
                 // kept (and no other response is filling it): a HEAD
                 // sends no body, so it fills nothing.
                 let fill = match &self.variants {
-                    Some(v) if req.method.is_get() => v.begin_fill(f.identity),
+                    Some(v) if req.method.is_get() => v.begin_fill(f.identity, coding),
                     _ => None,
                 };
                 // Small reads: a connection whose client does not read
                 // holds one read buffer while the compressor waits
                 // (issue 11).
                 let producer = file_producer(config, f.file.clone(), len).block_size(16 << 10);
-                Body::Gzip(producer, fill.map(|fill| (fill, f.file.clone())))
+                Body::Encoded(coding, producer, fill.map(|fill| (fill, f.file.clone())))
             }
         };
         Ok(Reply { head, body })
+    }
+
+    /// The coding to send a file in, by the one negotiation
+    /// ([`negotiate_encoding`], RFC 9110 section 12.5.3): `None` for the
+    /// file as is. A compressible file is offered in the configured
+    /// codings, the preferred first, then `identity`; any other file in
+    /// `identity` alone. When nothing offered is acceptable (`identity;q=0`
+    /// or `*;q=0` with no coding accepted) the answer is 406 (issue 15;
+    /// until then the field was disregarded, as Go's `net/http` and nginx
+    /// do). A `Range` on a GET is about the file's bytes, so identity is
+    /// taken whenever the client accepts it.
+    fn choose(&self, req: &RequestHead, compressible: bool) -> Result<Option<Coding>, HttpError> {
+        let offered: &[&'static str] = if compressible {
+            &self.offered
+        } else {
+            &["identity"]
+        };
+        if compressible
+            && req.method.is_get()
+            && req.header("range").is_some()
+            && negotiate_encoding(req, &["identity"]).is_some()
+        {
+            return Ok(None);
+        }
+        match negotiate_encoding(req, offered) {
+            None => Err(HttpError::NotAcceptable),
+            Some(token) => Ok(self
+                .settings
+                .codings
+                .iter()
+                .copied()
+                .find(|c| c.token() == token)),
+        }
     }
 
     /// `f` as is: its fields come formatted from `prepared` (one copy into
@@ -586,25 +650,9 @@ fn wants_follow(target: &[u8]) -> bool {
         .any(|p| p == b"follow" || p.starts_with(b"follow="))
 }
 
-/// Whether to send the gzip coding of a compressible file, by the one
-/// negotiation ([`negotiate_encoding`]). A `Range` on a GET is about the
-/// file's bytes, so identity is taken whenever the client accepts it. When
-/// nothing is acceptable (`identity;q=0` alone, `*;q=0`), the field is
-/// disregarded and identity sent, as Go's `net/http` and nginx do (RFC
-/// 9110 section 12.5.3 allows it instead of 406).
-#[cfg(feature = "http")]
-fn choose_gzip(req: &RequestHead) -> bool {
-    if req.method.is_get()
-        && req.header("range").is_some()
-        && negotiate_encoding(req, &["identity"]).is_some()
-    {
-        return false;
-    }
-    negotiate_encoding(req, &["gzip", "identity"]) == Some("gzip")
-}
-
 /// A listing page as a reply: gzip-compressed in memory, in one go, when
-/// it is over the gzip threshold and the client takes gzip (a listing is
+/// it is over the gzip threshold, gzip is offered and the client takes it
+/// (the page as is otherwise, even to `identity;q=0`; a listing is
 /// capped, so small: its exact `Content-Length` is sent either way), with
 /// `Vary: Accept-Encoding` whenever it could have been.
 #[cfg(feature = "http")]
@@ -617,7 +665,9 @@ fn listing_reply(config: &FileSettings, req: &RequestHead, html: String) -> Repl
         };
     }
     head.add("Vary", b"Accept-Encoding");
-    if negotiate_encoding(req, &["gzip", "identity"]) != Some("gzip") {
+    if !config.codings.contains(&Coding::Gzip)
+        || negotiate_encoding(req, &["gzip", "identity"]) != Some("gzip")
+    {
         return Reply {
             head,
             body: Body::Bytes(Bytes::from(html)),

@@ -23,7 +23,7 @@
 //!   of `openat2`, `fstat`, `pread` and `close`). A file that is a
 //!   symbolic link beneath the root never matches (the link's own inode is
 //!   seen): it is opened again each period.
-//! - Sidecars (`FILE.gz`) that do not exist are remembered as absent and
+//! - Sidecars (`FILE.gz`, `FILE.br`, `FILE.zst`) that do not exist are remembered as absent and
 //!   revalidated the same way, so asking for one costs nothing either.
 //! - Bounded: at most `max_entries` entries (each holds a descriptor) and
 //!   `max_bytes` of file bytes in memory, the least recently used evicted

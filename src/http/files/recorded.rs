@@ -89,6 +89,7 @@ impl<P: Producer> Producer for Recorded<P> {
 mod tests {
     use super::*;
     use crate::http::files::cache_stats::Counters as CacheCounters;
+    use crate::http::files::coding::Coding;
     use crate::http::files::identity::FileIdentity;
     use crate::http::files::identity::tests::temp_dir;
     use crate::http::files::variant_cache::VariantCache;
@@ -115,7 +116,7 @@ mod tests {
         while !id.settled(SystemTime::now()) {
             std::thread::sleep(Duration::from_millis(50));
         }
-        cache.begin_fill(id)
+        cache.begin_fill(id, Coding::Gzip)
     }
 
     #[test]
@@ -143,7 +144,10 @@ mod tests {
         let (out, r) = drain(p);
         r.unwrap();
         assert_eq!(out, b"compressed bytes");
-        assert_eq!(cache.get(&id).as_deref(), Some(&b"compressed bytes"[..]));
+        assert_eq!(
+            cache.get(&id, Coding::Gzip).as_deref(),
+            Some(&b"compressed bytes"[..])
+        );
 
         // An error midway: nothing kept, and the marker is gone.
         let fill = fill_for(&cache, id2).unwrap();
@@ -153,15 +157,18 @@ mod tests {
         ]);
         let (_, r) = drain(Recorded::new(script, Some((fill, f2))));
         assert!(r.is_err());
-        assert!(cache.get(&id2).is_none());
-        assert!(cache.begin_fill(id2).is_some(), "free to fill again");
+        assert!(cache.get(&id2, Coding::Gzip).is_none());
+        assert!(
+            cache.begin_fill(id2, Coding::Gzip).is_some(),
+            "free to fill again"
+        );
 
         // Dropped before the end: nothing kept.
         let fill = fill_for(&cache, id3).unwrap();
         let mut p = Recorded::new(from_bytes(&b"abcdef"[..]).pieces(2), Some((fill, f3)));
         let _ = p.more().unwrap();
         drop(p);
-        assert!(cache.get(&id3).is_none());
+        assert!(cache.get(&id3, Coding::Gzip).is_none());
     }
 
     #[test]
@@ -175,6 +182,6 @@ mod tests {
         ));
         r.unwrap();
         assert_eq!(out, b"more than eight bytes");
-        assert!(cache.get(&id).is_none());
+        assert!(cache.get(&id, Coding::Gzip).is_none());
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::coding::Coding;
 use super::variant_cache::VariantFill;
 use crate::http::proto::{HttpError, ResponseHead, Status};
 use crate::produce::{Chain, FileProducer, Followed, ListProducer};
@@ -22,10 +23,10 @@ pub(crate) enum Body {
     /// The parts of a `multipart/byteranges` body: framing in memory and
     /// file ranges, of known length.
     Parts(Chain),
-    /// A file to gzip: the compressed length is unknown. With a fill (and
-    /// the file compressed), the output is recorded into the variant
-    /// cache ([`Recorded`](super::Recorded)).
-    Gzip(FileProducer, Option<(VariantFill, Arc<File>)>),
+    /// A file to compress in a coding: the compressed length is unknown.
+    /// With a fill (and the file compressed), the output is recorded into
+    /// the variant cache ([`Recorded`](super::Recorded)).
+    Encoded(Coding, FileProducer, Option<(VariantFill, Arc<File>)>),
     /// Pieces sent with the chunked coding.
     Chunks(ListProducer),
     /// A file followed as it grows (`GET /FILE?follow`): chunked, never
@@ -71,11 +72,13 @@ impl Reply {
             _ => {}
         }
         let body = match e {
-            // An upload refused: say why, the client cannot guess.
+            // An upload refused, or no coding acceptable: say why, the
+            // client cannot guess.
             HttpError::BadMultipart(_)
             | HttpError::BadUploadName { .. }
             | HttpError::UploadExists
-            | HttpError::UnsupportedMediaType => format!("{status}\n{e}\n"),
+            | HttpError::UnsupportedMediaType
+            | HttpError::NotAcceptable => format!("{status}\n{e}\n"),
             _ => format!("{status}\n"),
         };
         Reply {

@@ -1,8 +1,10 @@
-//! [`VariantCache`]: the gzip codings of files, compressed once and kept
-//! in memory, bounded in bytes, the least recently used evicted first.
+//! [`VariantCache`]: the compressed codings of files (gzip, br, zstd),
+//! compressed once and kept in memory, bounded in bytes, the least
+//! recently used evicted first.
 //!
 //! - The key is the file's [`FileIdentity`] (device, inode, length,
-//!   `mtime`, `ctime`): a rewritten, renamed or truncated file has another
+//!   `mtime`, `ctime`) and the [`Coding`]: each coding of a version is an
+//!   entry of its own; a rewritten, renamed or truncated file has another
 //!   key, so a variant of an older version is never found for a newer one.
 //!   The identity asked for is the one the open-file cache holds, which is
 //!   revalidated every period: a variant is at most one period stale, like
@@ -29,11 +31,15 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 use super::cache_stats::{CacheStats, Counters, bump};
+use super::coding::Coding;
 use super::identity::FileIdentity;
 use super::lru::Lru;
 
 /// Most variants held, whatever their size: a bound on the map itself.
 const MAX_VARIANTS: usize = 4096;
+
+/// A variant's key: a version of a file and a coding of it.
+type Key = (FileIdentity, Coding);
 
 /// One key's slot.
 #[derive(Debug)]
@@ -47,7 +53,7 @@ enum Variant {
 /// Compressed variants of files in memory.
 #[derive(Debug)]
 pub(crate) struct VariantCache {
-    lru: Mutex<Lru<FileIdentity, Variant>>,
+    lru: Mutex<Lru<Key, Variant>>,
     /// The largest file (uncompressed) whose variant is kept.
     max_file: u64,
     /// The largest variant (compressed) kept.
@@ -67,16 +73,16 @@ impl VariantCache {
         }
     }
 
-    fn lru(&self) -> std::sync::MutexGuard<'_, Lru<FileIdentity, Variant>> {
+    fn lru(&self) -> std::sync::MutexGuard<'_, Lru<Key, Variant>> {
         // A panic while holding the lock leaves a consistent map: every
         // method finishes its changes before it can panic.
         self.lru.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The variant of the version `id`, if held.
-    pub(crate) fn get(&self, id: &FileIdentity) -> Option<Bytes> {
+    /// The `coding` of the version `id`, if held.
+    pub(crate) fn get(&self, id: &FileIdentity, coding: Coding) -> Option<Bytes> {
         let mut lru = self.lru();
-        match lru.get(id)? {
+        match lru.get(&(*id, coding))? {
             Variant::Ready(b) => {
                 bump(&self.counters.variant_hits);
                 Some(b.clone())
@@ -85,23 +91,28 @@ impl VariantCache {
         }
     }
 
-    /// The right to fill the variant of `id`: `None` if the file is over
+    /// The right to fill the `coding` of `id`: `None` if the file is over
     /// the size cap, not settled, or another response is filling it.
-    pub(crate) fn begin_fill(self: &Arc<Self>, id: FileIdentity) -> Option<VariantFill> {
+    pub(crate) fn begin_fill(
+        self: &Arc<Self>,
+        id: FileIdentity,
+        coding: Coding,
+    ) -> Option<VariantFill> {
         if id.len > self.max_file || !id.settled(SystemTime::now()) {
             return None;
         }
+        let key = (id, coding);
         let evicted = {
             let mut lru = self.lru();
-            if lru.get(&id).is_some() {
+            if lru.get(&key).is_some() {
                 return None;
             }
-            lru.insert(id, Variant::Filling, 0)
+            lru.insert(key, Variant::Filling, 0)
         };
         drop(evicted);
         Some(VariantFill {
             cache: self.clone(),
-            id,
+            key,
             done: false,
         })
     }
@@ -119,7 +130,8 @@ impl VariantCache {
 #[derive(Debug)]
 pub(crate) struct VariantFill {
     cache: Arc<VariantCache>,
-    id: FileIdentity,
+    /// The version and coding filled.
+    key: Key,
     /// Committed: nothing to undo on drop.
     done: bool,
 }
@@ -134,7 +146,7 @@ impl VariantFill {
     /// A capacity to start recording with: a quarter of the file, text's
     /// usual ratio, within the cap.
     pub(crate) fn expected_len(&self) -> usize {
-        usize::try_from(self.id.len / 4)
+        usize::try_from(self.key.0.len / 4)
             .unwrap_or(usize::MAX)
             .min(self.max_len())
     }
@@ -146,7 +158,7 @@ impl VariantFill {
         bump(&self.cache.counters.file_stats);
         let same = file
             .metadata()
-            .is_ok_and(|m| FileIdentity::from_metadata(&m) == self.id);
+            .is_ok_and(|m| FileIdentity::from_metadata(&m) == self.key.0);
         if !same || bytes.len() > self.max_len() {
             return;
         }
@@ -155,7 +167,7 @@ impl VariantFill {
         let evicted = self
             .cache
             .lru()
-            .insert(self.id, Variant::Ready(bytes), weight);
+            .insert(self.key, Variant::Ready(bytes), weight);
         bump(&self.cache.counters.variant_fills);
         drop(evicted);
     }
@@ -167,8 +179,8 @@ impl Drop for VariantFill {
             return;
         }
         let mut lru = self.cache.lru();
-        if let Some(Variant::Filling) = lru.get(&self.id) {
-            lru.remove(&self.id);
+        if let Some(Variant::Filling) = lru.get(&self.key) {
+            lru.remove(&self.key);
         }
     }
 }
@@ -205,20 +217,31 @@ mod tests {
     fn one_fill_at_a_time_and_a_dropped_fill_leaves_no_marker() {
         let cache = Arc::new(VariantCache::new(1 << 20, 1 << 20, Arc::default()));
         let id = settled_id(1, 100);
-        let fill = cache.begin_fill(id).unwrap();
-        assert!(cache.begin_fill(id).is_none(), "being filled");
-        assert!(cache.get(&id).is_none());
+        let fill = cache.begin_fill(id, Coding::Gzip).unwrap();
+        assert!(cache.begin_fill(id, Coding::Gzip).is_none(), "being filled");
+        assert!(cache.get(&id, Coding::Gzip).is_none());
+        // Another coding of the same version is another entry.
+        for &other in &Coding::ALL[..Coding::ALL.len() - 1] {
+            assert!(cache.begin_fill(id, other).is_some(), "{other:?}");
+        }
         drop(fill);
-        assert!(cache.begin_fill(id).is_some(), "the marker went");
+        assert!(
+            cache.begin_fill(id, Coding::Gzip).is_some(),
+            "the marker went"
+        );
     }
 
     #[test]
     fn unsettled_and_oversized_files_are_not_kept() {
         let cache = Arc::new(VariantCache::new(1 << 20, 1000, Arc::default()));
-        assert!(cache.begin_fill(settled_id(1, 1001)).is_none());
+        assert!(
+            cache
+                .begin_fill(settled_id(1, 1001), Coding::Gzip)
+                .is_none()
+        );
         let (_f, fresh) = file(b"just written");
         assert!(
-            cache.begin_fill(fresh).is_none(),
+            cache.begin_fill(fresh, Coding::Gzip).is_none(),
             "changed in the last second"
         );
     }
@@ -232,21 +255,25 @@ mod tests {
         // `begin_fill` would refuse it.
         let fill = VariantFill {
             cache: cache.clone(),
-            id,
+            key: (id, Coding::Gzip),
             done: false,
         };
-        cache.lru().insert(id, Variant::Filling, 0);
+        cache.lru().insert((id, Coding::Gzip), Variant::Filling, 0);
         fill.commit(&f, Bytes::from_static(b"gz"));
-        assert_eq!(cache.get(&id).as_deref(), Some(&b"gz"[..]));
+        assert_eq!(cache.get(&id, Coding::Gzip).as_deref(), Some(&b"gz"[..]));
+        // Held under its coding only.
+        for &other in &Coding::ALL[..Coding::ALL.len() - 1] {
+            assert!(cache.get(&id, other).is_none(), "{other:?}");
+        }
         // Another version's key: the file does not match it, nothing kept.
         let other = FileIdentity { len: 10, ..id };
         let fill = VariantFill {
             cache: cache.clone(),
-            id: other,
+            key: (other, Coding::Gzip),
             done: false,
         };
         fill.commit(&f, Bytes::from_static(b"old"));
-        assert!(cache.get(&other).is_none());
+        assert!(cache.get(&other, Coding::Gzip).is_none());
         let mut stats = CacheStats::default();
         counters.fill(&mut stats);
         assert_eq!((stats.variant_fills, stats.variant_hits), (1, 1));
@@ -257,14 +284,16 @@ mod tests {
         let cache = Arc::new(VariantCache::new(1000, 1 << 20, Arc::default()));
         for n in 0..50 {
             let id = settled_id(n, 300);
-            cache
-                .lru()
-                .insert(id, Variant::Ready(Bytes::from(vec![0u8; 300])), 300);
+            cache.lru().insert(
+                (id, Coding::Gzip),
+                Variant::Ready(Bytes::from(vec![0u8; 300])),
+                300,
+            );
             let mut stats = CacheStats::default();
             cache.fill_stats(&mut stats);
             assert!(stats.variant_bytes <= 1000, "{stats:?}");
         }
-        assert!(cache.get(&settled_id(49, 300)).is_some());
-        assert!(cache.get(&settled_id(0, 300)).is_none());
+        assert!(cache.get(&settled_id(49, 300), Coding::Gzip).is_some());
+        assert!(cache.get(&settled_id(0, 300), Coding::Gzip).is_none());
     }
 }

@@ -56,13 +56,20 @@ impl Validators {
 
     /// The `ETag` value of the representation: the file as is, or its gzip
     /// coding (a different representation, so a different strong tag).
+    /// [`etag_with_suffix`](Self::etag_with_suffix) for other codings.
     pub fn etag(&self, gzip: bool) -> String {
-        let mut etag = String::with_capacity(self.tag.len() + 5);
+        self.etag_with_suffix(if gzip { "-gz" } else { "" })
+    }
+
+    /// The `ETag` value of one coding of the file: the file's tag with
+    /// `suffix` appended inside the quotes (`-gz`, `-br`, `-zst`; empty for
+    /// the file as is). Each content coding is a representation of its
+    /// own, so each gets its own strong tag (RFC 9110 section 8.8.3).
+    pub fn etag_with_suffix(&self, suffix: &str) -> String {
+        let mut etag = String::with_capacity(self.tag.len() + suffix.len() + 2);
         etag.push('"');
         etag.push_str(&self.tag);
-        if gzip {
-            etag.push_str("-gz");
-        }
+        etag.push_str(suffix);
         etag.push('"');
         etag
     }
@@ -413,6 +420,7 @@ mod tests {
         assert_eq!(v.last_modified, 784_111_777);
         assert_eq!(v.etag(false), "\"4d2-ae1b981da166f00\"");
         assert_eq!(v.etag(true), "\"4d2-ae1b981da166f00-gz\"");
+        assert_eq!(v.etag_with_suffix("-br"), "\"4d2-ae1b981da166f00-br\"");
         assert_eq!(v.last_modified_date(), AT);
     }
 

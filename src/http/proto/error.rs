@@ -99,6 +99,10 @@ pub enum HttpError {
     /// `If-Match` or `If-Unmodified-Since` does not hold for the file
     /// (412, RFC 9110 section 13.1.1 and 13.1.4).
     PreconditionFailed,
+    /// No representation the client accepts: every content coding offered,
+    /// `identity` included, is refused by `Accept-Encoding` (406, RFC 9110
+    /// section 12.5.3).
+    NotAcceptable,
     /// The byte range lies outside a representation of `len` bytes (416).
     RangeNotSatisfiable {
         /// The length of the representation.
@@ -161,6 +165,7 @@ impl HttpError {
             HttpError::MethodNotAllowed { .. } => Status::METHOD_NOT_ALLOWED,
             HttpError::MethodNotImplemented => Status::NOT_IMPLEMENTED,
             HttpError::PreconditionFailed => Status::PRECONDITION_FAILED,
+            HttpError::NotAcceptable => Status::NOT_ACCEPTABLE,
             HttpError::RangeNotSatisfiable { .. } => Status::RANGE_NOT_SATISFIABLE,
             HttpError::Unavailable { .. } => Status::SERVICE_UNAVAILABLE,
             HttpError::Internal { .. } => Status::INTERNAL_SERVER_ERROR,
@@ -179,6 +184,7 @@ impl HttpError {
                 | HttpError::MethodNotAllowed { .. }
                 | HttpError::MethodNotImplemented
                 | HttpError::PreconditionFailed
+                | HttpError::NotAcceptable
                 | HttpError::RangeNotSatisfiable { .. }
                 | HttpError::Internal { .. }
         )
@@ -224,6 +230,7 @@ impl fmt::Display for HttpError {
             }
             HttpError::MethodNotImplemented => f.write_str("method not implemented"),
             HttpError::PreconditionFailed => f.write_str("precondition failed"),
+            HttpError::NotAcceptable => f.write_str("no acceptable content coding"),
             HttpError::RangeNotSatisfiable { len } => {
                 write!(f, "range not satisfiable for {len} bytes")
             }

@@ -1,10 +1,11 @@
-//! [`ServerConfig`]: the file server's root, limits, timeouts and gzip
-//! settings.
+//! [`ServerConfig`]: the file server's root, limits, timeouts and content
+//! codings.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::access_log::{AccessLog, AccessLogEntry};
+use crate::http::files::Coding;
 use crate::http::proto::HeadLimits;
 
 /// Default most bytes of a request body (`POST /echo`): 1 MiB (413 past it).
@@ -141,9 +142,13 @@ pub struct ServerConfig {
     /// Time without traffic before an idle connection closes
     /// ([`DEFAULT_IDLE_TIMEOUT`]; `None`: none).
     pub idle_timeout: Option<Duration>,
-    /// Files over this many bytes are gzip-compressed when accepted
-    /// ([`DEFAULT_GZIP_THRESHOLD`]; `u64::MAX` turns gzip off).
+    /// Files over this many bytes are compressed when a coding is accepted
+    /// ([`DEFAULT_GZIP_THRESHOLD`]; `u64::MAX` turns compression off).
     pub gzip_threshold: u64,
+    /// The content codings offered for compressible files, the preferred
+    /// first ([`Coding::ALL`]: zstd, br, gzip, those compiled in). See
+    /// [`codings`](Self::codings).
+    pub codings: Vec<Coding>,
     /// The gzip level, 0 to 9 ([`DEFAULT_GZIP_LEVEL`]).
     pub gzip_level: u32,
     /// The gzip window, 9 to 15 bits ([`DEFAULT_GZIP_WINDOW_BITS`]).
@@ -174,9 +179,10 @@ pub struct ServerConfig {
     /// ([`DEFAULT_REVALIDATE`]; `Duration::ZERO`: at every request). No
     /// file is served stale longer than this after a change.
     pub revalidate: Duration,
-    /// Whether a precompressed sidecar `FILE.gz` is sent for `FILE` to a
-    /// client that takes gzip, when the sidecar is not older than the file
-    /// (nginx's `gzip_static`; on by default).
+    /// Whether a precompressed sidecar — `FILE.gz`, `FILE.br`, `FILE.zst`
+    /// — is sent for `FILE` when its coding is the one chosen and the
+    /// sidecar is not older than the file (nginx's `gzip_static` and
+    /// `brotli_static`; on by default).
     pub gzip_static: bool,
     /// Most bytes of compressed variants held in memory
     /// ([`DEFAULT_GZIP_CACHE_BYTES`]; `0` turns the cache off).
@@ -221,6 +227,7 @@ impl ServerConfig {
             min_body_rate: Some(DEFAULT_MIN_BODY_RATE),
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             gzip_threshold: DEFAULT_GZIP_THRESHOLD,
+            codings: Coding::ALL.to_vec(),
             gzip_level: DEFAULT_GZIP_LEVEL,
             gzip_window_bits: DEFAULT_GZIP_WINDOW_BITS,
             glob: DEFAULT_GLOB,
@@ -338,6 +345,33 @@ impl ServerConfig {
         self
     }
 
+    /// Sets the content codings offered for compressible files and the
+    /// server's preference among them: when the client accepts several
+    /// with the same q-value, the first in `order` is sent (RFC 9110
+    /// section 12.5.3 leaves the choice to the server). Repeats are
+    /// dropped; an empty list sends every file as is. The default is
+    /// [`Coding::ALL`]: zstd, br, gzip (those compiled in: `br` and `zstd`
+    /// need the features `brotli` and `zstd`).
+    ///
+    /// Whatever the list, a client that refuses `identity` and every
+    /// coding offered gets 406 Not Acceptable.
+    ///
+    /// ```
+    /// use producers::http::{Coding, ServerConfig};
+    ///
+    /// let config = ServerConfig::new(".").codings([Coding::Gzip, Coding::Gzip]);
+    /// assert_eq!(config.codings, [Coding::Gzip]);
+    /// ```
+    pub fn codings(mut self, order: impl IntoIterator<Item = Coding>) -> Self {
+        self.codings.clear();
+        for c in order {
+            if !self.codings.contains(&c) {
+                self.codings.push(c);
+            }
+        }
+        self
+    }
+
     /// Sets the gzip level (clamped to 9).
     pub fn gzip_level(mut self, level: u32) -> Self {
         self.gzip_level = level.min(9);
@@ -388,7 +422,8 @@ impl ServerConfig {
         self
     }
 
-    /// Turns precompressed sidecars (`FILE.gz`) on or off.
+    /// Turns precompressed sidecars (`FILE.gz`, `FILE.br`, `FILE.zst`) on
+    /// or off.
     pub fn gzip_static(mut self, on: bool) -> Self {
         self.gzip_static = on;
         self

@@ -14,7 +14,7 @@ use super::shared::Shared;
 use super::upload::Upload;
 use crate::ProducerExt;
 use crate::codec::chunked::ChunkedDecoder;
-use crate::codec::gzip::{Compressed, Compressor, Format};
+use crate::codec::compression::Compressed;
 use crate::consume::{ConsumeError, Consumer, Control, Eof, Framing};
 use crate::digest::ContentDigest;
 use crate::http::files::{ALLOW_RESOURCE, Body, Recorded, Reply};
@@ -392,7 +392,7 @@ impl<O: Output> RequestReader<O> {
         let mut small = None;
         let holds_file = matches!(
             body,
-            Body::File(_) | Body::Parts(_) | Body::Gzip(..) | Body::Followed(_)
+            Body::File(_) | Body::Parts(_) | Body::Encoded(..) | Body::Followed(_)
         );
         // A `Content-Digest` trailer (RFC 9530) over the content as sent,
         // when asked for: it needs the chunked coding, so a body of known
@@ -427,16 +427,19 @@ impl<O: Output> RequestReader<O> {
                 Some(chunked(self.conn.following(f), &mut head, false)),
                 false,
             ),
-            Body::Gzip(f, fill) => {
-                // The compressor (some 300 KB of state) and the glob buffer
-                // are made when the response reaches the front of the
-                // output queue, not when it is queued: a client that
-                // pipelines gzip requests and never reads holds one, not
-                // one per request in flight.
+            Body::Encoded(coding, f, fill) => {
+                // The compressor (some 300 KB of state for gzip, more for
+                // br and zstd) and the glob buffer are made when the
+                // response reaches the front of the output queue, not when
+                // it is queued: a client that pipelines compressed
+                // requests and never reads holds one, not one per request
+                // in flight.
                 let (level, bits, glob) = (config.gzip_level, config.gzip_window_bits, config.glob);
                 let gz = deferred(move || {
-                    let enc = Compressor::with_window_bits(Format::Gzip, level, bits);
-                    Recorded::new(Compressed::with_compressor(f, enc), fill).glob(glob)
+                    let enc = coding.encoder(level, bits);
+                    let compressed =
+                        Compressed::with_compressor(f, enc).poll_budget(coding.poll_budget());
+                    Recorded::new(compressed, fill).glob(glob)
                 });
                 if m.version == Version::Http11 {
                     (Some(chunked(gz, &mut head, digest)), false)

@@ -22,6 +22,7 @@ impl Shared {
             &config.root,
             FileSettings {
                 gzip_threshold: config.gzip_threshold,
+                codings: config.codings.clone(),
                 sendfile_min: config.sendfile_min,
                 max_listing: config.max_listing,
                 show_hidden: config.show_hidden,

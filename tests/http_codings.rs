@@ -1,0 +1,537 @@
+//! The server's content codings beyond gzip (issue 15 part 4): `br` and
+//! `zstd` chosen by `Accept-Encoding` (RFC 9110 section 12.5.3: q-values,
+//! the server's preference among equal ones, `identity;q=0`, 406),
+//! precompressed `FILE.br` and `FILE.zst` sidecars, and each coding held
+//! in the variant cache under its own key, never for an older version.
+//! Bodies are decoded with the crate's own bounded decoders (the
+//! `brotli_zstd_interop` test checks those against the reference tools).
+//! The server runs in-process on 127.0.0.1:0; nothing here is timed (the
+//! sleeps only let the revalidation period or the one-second "settled"
+//! window pass).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, SystemTime};
+
+use producers::http::{CacheStats, Coding, Server, ServerConfig};
+use producers::reactor::{Handle, Reactor};
+use producers::{ProducerExt, from_bytes};
+
+/// The test period.
+const PERIOD: Duration = Duration::from_millis(50);
+/// A little longer than the period.
+const AFTER_PERIOD: Duration = Duration::from_millis(80);
+/// Long enough for a file just written to count as settled (the caches
+/// hold bytes only of files unchanged for a second).
+const SETTLE: Duration = Duration::from_millis(1150);
+
+struct TestServer {
+    addr: SocketAddr,
+    server: Server,
+    handle: Handle,
+    thread: Option<JoinHandle<()>>,
+    base: PathBuf,
+    root: PathBuf,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.handle.shutdown(Duration::from_millis(200));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
+}
+
+fn start(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> TestServer {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let base = std::env::temp_dir().join(format!(
+        "producers-http-codings-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let root = base.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let server = Server::new(configure(ServerConfig::new(&root))).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let s = server.clone();
+    let thread = thread::spawn(move || {
+        let mut reactor = Reactor::new().unwrap();
+        s.listen(&mut reactor, listener).unwrap();
+        tx.send(reactor.handle()).unwrap();
+        reactor.run().unwrap();
+    });
+    let handle = rx.recv().unwrap();
+    TestServer {
+        addr,
+        server,
+        handle,
+        thread: Some(thread),
+        root: root.canonicalize().unwrap(),
+        base,
+    }
+}
+
+fn with_period(period: Duration) -> impl FnOnce(ServerConfig) -> ServerConfig {
+    move |c| c.revalidate(period)
+}
+
+/// Text of `n` bytes made of `tag`'s lines.
+fn text(tag: &str, n: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(n + 80);
+    let mut i = 0;
+    while v.len() < n {
+        v.extend_from_slice(format!("{tag} line {i}: the quick brown fox\n").as_bytes());
+        i += 1;
+    }
+    v.truncate(n);
+    v
+}
+
+#[derive(Debug)]
+struct Resp {
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn status(&self) -> u16 {
+        self.head[9..12].parse().unwrap()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    /// The body with its content coding undone.
+    fn content(&self) -> Vec<u8> {
+        match self.header("content-encoding") {
+            Some("gzip") => from_bytes(self.body.clone())
+                .gunzip()
+                .collect_bytes()
+                .unwrap()
+                .to_vec(),
+            Some("br") => from_bytes(self.body.clone())
+                .unbrotli()
+                .collect_bytes()
+                .unwrap()
+                .to_vec(),
+            Some("zstd") => from_bytes(self.body.clone())
+                .unzstd()
+                .collect_bytes()
+                .unwrap()
+                .to_vec(),
+            None => self.body.clone(),
+            Some(other) => panic!("coding {other}"),
+        }
+    }
+}
+
+/// Asserts two bodies are equal, saying how they differ in a line.
+#[track_caller]
+fn same(got: &[u8], want: &[u8]) {
+    if got != want {
+        let at = got.iter().zip(want).position(|(a, b)| a != b);
+        panic!(
+            "bodies differ: {} bytes, {} wanted, first difference at {at:?}: {:?}",
+            got.len(),
+            want.len(),
+            String::from_utf8_lossy(&got[..got.len().min(60)])
+        );
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// One response off `c`: `Content-Length`, chunked, or none (304, HEAD).
+fn read_response(c: &mut TcpStream, buf: &mut Vec<u8>) -> Resp {
+    let mut tmp = [0u8; 65536];
+    let mut fill = |c: &mut TcpStream, buf: &mut Vec<u8>| {
+        let n = c.read(&mut tmp).unwrap();
+        assert!(n > 0, "closed early");
+        buf.extend_from_slice(&tmp[..n]);
+    };
+    let end = loop {
+        if let Some(i) = find(buf, b"\r\n\r\n") {
+            break i + 4;
+        }
+        fill(c, buf);
+    };
+    let head = String::from_utf8(buf.drain(..end).collect()).unwrap();
+    let mut r = Resp { head, body: vec![] };
+    if r.status() == 304 {
+        return r;
+    }
+    if let Some(n) = r.header("content-length") {
+        let n: usize = n.parse().unwrap();
+        while buf.len() < n {
+            fill(c, buf);
+        }
+        r.body = buf.drain(..n).collect();
+        return r;
+    }
+    assert_eq!(r.header("transfer-encoding"), Some("chunked"), "{}", r.head);
+    loop {
+        let nl = loop {
+            if let Some(i) = find(buf, b"\r\n") {
+                break i;
+            }
+            fill(c, buf);
+        };
+        let size = usize::from_str_radix(std::str::from_utf8(&buf[..nl]).unwrap(), 16).unwrap();
+        while buf.len() < nl + 2 + size + 2 {
+            fill(c, buf);
+        }
+        r.body.extend_from_slice(&buf[nl + 2..nl + 2 + size]);
+        buf.drain(..nl + 2 + size + 2);
+        if size == 0 {
+            return r;
+        }
+    }
+}
+
+/// A keep-alive client.
+struct Client {
+    c: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    fn new(addr: SocketAddr) -> Client {
+        let c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Client { c, buf: Vec::new() }
+    }
+
+    fn get(&mut self, path: &str, fields: &str) -> Resp {
+        write!(self.c, "GET {path} HTTP/1.1\r\nHost: x\r\n{fields}\r\n").unwrap();
+        read_response(&mut self.c, &mut self.buf)
+    }
+}
+
+/// A GET of `path` with `Accept-Encoding: accept`, on a new connection.
+fn get_with(addr: SocketAddr, path: &str, accept: &str) -> Resp {
+    Client::new(addr).get(path, &format!("Accept-Encoding: {accept}\r\n"))
+}
+
+/// Rewrites `path` in place with `data` (the same length) and sets its
+/// `mtime` back to what it was: only `ctime` (and the content) tells the
+/// versions apart, as for a rewrite within one clock tick.
+fn rewrite_in_place(path: &Path, data: &[u8]) {
+    let before = std::fs::metadata(path).unwrap();
+    assert_eq!(before.len(), data.len() as u64);
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, data, 0).unwrap();
+    f.set_modified(before.modified().unwrap()).unwrap();
+    let after = std::fs::metadata(path).unwrap();
+    assert_eq!(after.modified().unwrap(), before.modified().unwrap());
+    assert_eq!(after.len(), before.len());
+}
+
+fn stats(s: &TestServer) -> CacheStats {
+    s.server.cache_stats()
+}
+
+/// A root with `doc.txt`, compressible text of 60 000 bytes.
+fn with_doc(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> (TestServer, Vec<u8>) {
+    let s = start(configure);
+    let doc = text("doc", 60_000);
+    std::fs::write(s.root.join("doc.txt"), &doc).unwrap();
+    (s, doc)
+}
+
+#[test]
+fn br_is_sent_when_asked_and_decodes_to_the_file() {
+    let (s, doc) = with_doc(|c| c);
+    let r = get_with(s.addr, "/doc.txt", "br");
+    assert_eq!(r.status(), 200, "{}", r.head);
+    assert_eq!(r.header("content-encoding"), Some("br"));
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert!(r.header("etag").unwrap().ends_with("-br\""), "{}", r.head);
+    assert!(r.body.len() < doc.len() / 4, "{} bytes", r.body.len());
+    same(&r.content(), &doc);
+    // A HEAD gets the same fields and no body.
+    let mut c = Client::new(s.addr);
+    write!(
+        c.c,
+        "HEAD /doc.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: br\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut tmp = [0u8; 4096];
+    while find(&head, b"\r\n\r\n").is_none() {
+        let n = c.c.read(&mut tmp).unwrap();
+        assert!(n > 0);
+        head.extend_from_slice(&tmp[..n]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.ends_with("\r\n\r\n"), "no body: {head}");
+    assert!(head.contains("\r\nContent-Encoding: br\r\n"), "{head}");
+}
+
+#[test]
+fn zstd_is_sent_when_asked_and_decodes_to_the_file() {
+    let (s, doc) = with_doc(|c| c);
+    let r = get_with(s.addr, "/doc.txt", "zstd");
+    assert_eq!(r.status(), 200, "{}", r.head);
+    assert_eq!(r.header("content-encoding"), Some("zstd"));
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    assert!(r.header("etag").unwrap().ends_with("-zst\""), "{}", r.head);
+    // A zstd frame (RFC 8878 section 3.1.1: magic 0xFD2FB528, little-endian).
+    assert!(r.body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]));
+    assert!(r.body.len() < doc.len() / 4, "{} bytes", r.body.len());
+    same(&r.content(), &doc);
+}
+
+#[test]
+fn equal_q_values_take_the_servers_preference() {
+    let (s, doc) = with_doc(|c| c);
+    // The default order: zstd, br, gzip, whatever the client's order.
+    for accept in [
+        "gzip, br, zstd",
+        "br, gzip, zstd",
+        "*",
+        "gzip;q=0.5, br;q=0.5, zstd;q=0.5",
+    ] {
+        let r = get_with(s.addr, "/doc.txt", accept);
+        assert_eq!(r.header("content-encoding"), Some("zstd"), "{accept}");
+        same(&r.content(), &doc);
+    }
+    // Higher q-values win over the preference.
+    let table = [
+        ("br;q=1, zstd;q=0.5", "br"),
+        ("br;q=0.9, zstd;q=0.8, gzip", "gzip"),
+        ("zstd;q=0, *", "br"),
+        ("zstd;q=0, br;q=0, *;q=0.3", "gzip"),
+        ("br, identity;q=0", "br"),
+    ];
+    for (accept, want) in table {
+        let r = get_with(s.addr, "/doc.txt", accept);
+        assert_eq!(r.header("content-encoding"), Some(want), "{accept}");
+        same(&r.content(), &doc);
+    }
+    // The preference is configurable, and only what is offered is sent.
+    let (s, doc) = with_doc(|c| c.codings([Coding::Gzip, Coding::Br]));
+    for (accept, want) in [
+        ("gzip, br, zstd", Some("gzip")),
+        ("br, zstd", Some("br")),
+        ("zstd", None),
+    ] {
+        let r = get_with(s.addr, "/doc.txt", accept);
+        assert_eq!(r.status(), 200, "{accept}");
+        assert_eq!(r.header("content-encoding"), want, "{accept}");
+        same(&r.content(), &doc);
+    }
+    // No codings: every file as is, and nothing varies.
+    let (s, doc) = with_doc(|c| c.codings(std::iter::empty()));
+    let r = get_with(s.addr, "/doc.txt", "gzip, br, zstd");
+    assert_eq!(
+        (r.header("content-encoding"), r.header("vary")),
+        (None, None)
+    );
+    same(&r.body, &doc);
+}
+
+#[test]
+fn only_unknown_codings_with_identity_refused_is_406() {
+    let (s, doc) = with_doc(|c| c);
+    for accept in [
+        "identity;q=0, compress, deflate",
+        "identity;q=0",
+        "*;q=0",
+        "compress, *;q=0",
+        "gzip;q=0, br;q=0, zstd;q=0, identity;q=0",
+    ] {
+        let r = get_with(s.addr, "/doc.txt", accept);
+        assert_eq!(r.status(), 406, "{accept}: {}", r.head);
+        assert_eq!(r.header("content-encoding"), None, "{accept}");
+        // The connection goes on.
+        assert_eq!(r.header("connection"), None, "{accept}");
+    }
+    // Identity refused, but a coding accepted: that coding.
+    let r = get_with(s.addr, "/doc.txt", "identity;q=0, compress, br;q=0.1");
+    assert_eq!(r.header("content-encoding"), Some("br"));
+    same(&r.content(), &doc);
+    // Without the field, or with identity acceptable, the file as is.
+    for fields in ["", "Accept-Encoding: compress\r\n", "Accept-Encoding: \r\n"] {
+        let r = Client::new(s.addr).get("/doc.txt", fields);
+        assert_eq!(r.status(), 200, "{fields:?}");
+        same(&r.body, &doc);
+    }
+}
+
+/// Sets `path`'s modification time `secs` seconds from now.
+fn set_mtime(path: &Path, secs: i64) {
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    let now = SystemTime::now();
+    let t = if secs >= 0 {
+        now + Duration::from_secs(secs as u64)
+    } else {
+        now - Duration::from_secs(secs.unsigned_abs())
+    };
+    f.set_modified(t).unwrap();
+}
+
+#[test]
+fn a_br_or_zst_sidecar_is_served_only_when_not_older_than_the_file() {
+    let s = start(with_period(PERIOD));
+    let plain = text("plain", 50_000);
+    // The sidecars' content differs, so which one was sent is plain.
+    let precompressed = text("sidecar", 50_000);
+    let br = from_bytes(precompressed.clone())
+        .brotli(5)
+        .collect_bytes()
+        .unwrap();
+    let zst = from_bytes(precompressed.clone())
+        .zstd(9)
+        .collect_bytes()
+        .unwrap();
+    std::fs::write(s.root.join("a.txt"), &plain).unwrap();
+    std::fs::write(s.root.join("a.txt.br"), &br).unwrap();
+    std::fs::write(s.root.join("a.txt.zst"), &zst).unwrap();
+    set_mtime(&s.root.join("a.txt"), -10);
+    let mut tags = Vec::new();
+    for (accept, sidecar) in [("br", &br), ("zstd", &zst)] {
+        let r = get_with(s.addr, "/a.txt", accept);
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.header("content-encoding"), Some(accept));
+        same(&r.body, &sidecar[..]);
+        assert_eq!(
+            r.header("content-length"),
+            Some(&*sidecar.len().to_string())
+        );
+        assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+        same(&r.content(), &precompressed);
+        let etag = r.header("etag").unwrap().to_owned();
+        // Its own validator: a 304 for it.
+        let r = Client::new(s.addr).get(
+            "/a.txt",
+            &format!("Accept-Encoding: {accept}\r\nIf-None-Match: {etag}\r\n"),
+        );
+        assert_eq!(r.status(), 304, "{accept}");
+        tags.push(etag);
+    }
+    assert_ne!(tags[0], tags[1]);
+    assert_eq!(stats(&s).sidecar_hits, 2);
+
+    // The file is newer than its sidecars: compressed from the file.
+    set_mtime(&s.root.join("a.txt.br"), -3600);
+    set_mtime(&s.root.join("a.txt.zst"), -3600);
+    thread::sleep(AFTER_PERIOD);
+    for accept in ["br", "zstd"] {
+        let r = get_with(s.addr, "/a.txt", accept);
+        assert_eq!(r.header("content-encoding"), Some(accept));
+        same(&r.content(), &plain);
+        assert!(!tags.contains(&r.header("etag").unwrap().to_owned()));
+    }
+    assert_eq!(stats(&s).sidecar_hits, 2);
+
+    // A gzip sidecar is not sent for br: each coding has its own.
+    let s = start(with_period(PERIOD));
+    let gz = from_bytes(precompressed.clone())
+        .gzip(9)
+        .collect_bytes()
+        .unwrap();
+    std::fs::write(s.root.join("b.txt"), &plain).unwrap();
+    std::fs::write(s.root.join("b.txt.gz"), &gz).unwrap();
+    let r = get_with(s.addr, "/b.txt", "br");
+    same(&r.content(), &plain);
+    let r = get_with(s.addr, "/b.txt", "gzip");
+    same(&r.content(), &precompressed);
+}
+
+#[test]
+fn a_cached_br_variant_is_never_of_an_older_version() {
+    let s = start(|c| c.revalidate(PERIOD).gzip_static(false));
+    let p = s.root.join("doc.txt");
+    std::fs::write(&p, text("first", 60_000)).unwrap();
+    thread::sleep(SETTLE);
+    // The first br response fills the variant, the second is served from
+    // it with its exact length.
+    let r = get_with(s.addr, "/doc.txt", "br");
+    same(&r.content(), &text("first", 60_000));
+    assert_eq!(stats(&s).variant_fills, 1, "{:?}", stats(&s));
+    let r = get_with(s.addr, "/doc.txt", "br");
+    assert_eq!(r.header("content-encoding"), Some("br"));
+    assert_eq!(r.header("content-length"), Some(&*r.body.len().to_string()));
+    same(&r.content(), &text("first", 60_000));
+    assert_eq!(stats(&s).variant_hits, 1);
+    // Each coding is an entry of its own.
+    for accept in ["zstd", "gzip"] {
+        let r = get_with(s.addr, "/doc.txt", accept);
+        assert_eq!(r.header("content-encoding"), Some(accept));
+        same(&r.content(), &text("first", 60_000));
+    }
+    assert_eq!(stats(&s).variant_fills, 3, "{:?}", stats(&s));
+    assert_eq!(stats(&s).variant_entries, 3, "{:?}", stats(&s));
+    let r = get_with(s.addr, "/doc.txt", "zstd");
+    assert_eq!(r.header("content-length"), Some(&*r.body.len().to_string()));
+    same(&r.content(), &text("first", 60_000));
+    assert_eq!(stats(&s).variant_hits, 2);
+    // Rewritten with the same size and mtime: the old variants are never
+    // sent for the new version.
+    rewrite_in_place(&p, &text("later", 60_000));
+    thread::sleep(AFTER_PERIOD);
+    for _ in 0..3 {
+        for accept in ["br", "zstd", "gzip"] {
+            same(
+                &get_with(s.addr, "/doc.txt", accept).content(),
+                &text("later", 60_000),
+            );
+        }
+    }
+    // Settled, cached again (a fill while the loop above ran is fine
+    // too): the newest version.
+    thread::sleep(SETTLE);
+    let before = stats(&s);
+    for _ in 0..3 {
+        same(
+            &get_with(s.addr, "/doc.txt", "br").content(),
+            &text("later", 60_000),
+        );
+    }
+    let after = stats(&s);
+    assert!(after.variant_fills >= 4, "{after:?}");
+    assert!(after.variant_hits >= before.variant_hits + 2, "{after:?}");
+}
+
+#[test]
+fn etags_differ_per_coding() {
+    let (s, _) = with_doc(|c| c);
+    let mut tags = Vec::new();
+    for accept in ["identity", "gzip", "br", "zstd"] {
+        let r = get_with(s.addr, "/doc.txt", accept);
+        let want = (accept != "identity").then_some(accept);
+        assert_eq!(r.header("content-encoding"), want);
+        tags.push((accept, r.header("etag").unwrap().to_owned()));
+    }
+    for (i, (a, t)) in tags.iter().enumerate() {
+        for (b, u) in &tags[i + 1..] {
+            assert_ne!(t, u, "{a} and {b}");
+        }
+    }
+    // A tag matches its own coding only: 304 there, 200 in the others.
+    for (accept, tag) in &tags {
+        for (other, _) in &tags {
+            let r = Client::new(s.addr).get(
+                "/doc.txt",
+                &format!("Accept-Encoding: {other}\r\nIf-None-Match: {tag}\r\n"),
+            );
+            let want = if accept == other { 304 } else { 200 };
+            assert_eq!(r.status(), want, "the tag of {accept}, asking for {other}");
+        }
+    }
+}
