@@ -9,207 +9,19 @@
 //! 127.0.0.1:0; nothing here is timed (the sleeps only let the period or
 //! the one-second "settled" window pass).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::thread::{self, JoinHandle};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
 use std::time::{Duration, SystemTime};
 
-use producers::http::{CacheStats, Server, ServerConfig};
-use producers::reactor::{Handle, Reactor};
+use producers::http::ServerConfig;
 use producers::{ProducerExt, from_bytes};
 
-/// The test period.
-const PERIOD: Duration = Duration::from_millis(50);
-/// A little longer than the period.
-const AFTER_PERIOD: Duration = Duration::from_millis(80);
-/// Long enough for a file just written to count as settled (the caches
-/// hold bytes only of files unchanged for a second).
-const SETTLE: Duration = Duration::from_millis(1150);
-
-struct TestServer {
-    addr: SocketAddr,
-    server: Server,
-    handle: Handle,
-    thread: Option<JoinHandle<()>>,
-    base: PathBuf,
-    root: PathBuf,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.handle.shutdown(Duration::from_millis(200));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        let _ = std::fs::remove_dir_all(&self.base);
-    }
-}
-
-fn start(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> TestServer {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let base = std::env::temp_dir().join(format!(
-        "producers-http-cache-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let root = base.join("root");
-    std::fs::create_dir_all(&root).unwrap();
-    let server = Server::new(configure(ServerConfig::new(&root))).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let s = server.clone();
-    let thread = thread::spawn(move || {
-        let mut reactor = Reactor::new().unwrap();
-        s.listen(&mut reactor, listener).unwrap();
-        tx.send(reactor.handle()).unwrap();
-        reactor.run().unwrap();
-    });
-    let handle = rx.recv().unwrap();
-    TestServer {
-        addr,
-        server,
-        handle,
-        thread: Some(thread),
-        root: root.canonicalize().unwrap(),
-        base,
-    }
-}
-
-fn with_period(period: Duration) -> impl FnOnce(ServerConfig) -> ServerConfig {
-    move |c| c.revalidate(period)
-}
-
-/// Text of `n` bytes made of `tag`'s lines.
-fn text(tag: &str, n: usize) -> Vec<u8> {
-    let mut v = Vec::with_capacity(n + 80);
-    let mut i = 0;
-    while v.len() < n {
-        v.extend_from_slice(format!("{tag} line {i}: the quick brown fox\n").as_bytes());
-        i += 1;
-    }
-    v.truncate(n);
-    v
-}
-
-#[derive(Debug)]
-struct Resp {
-    head: String,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn status(&self) -> u16 {
-        self.head[9..12].parse().unwrap()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|l| {
-            let (n, v) = l.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-
-    /// The body with its content coding undone.
-    fn content(&self) -> Vec<u8> {
-        match self.header("content-encoding") {
-            Some("gzip") => from_bytes(self.body.clone())
-                .gunzip()
-                .collect_bytes()
-                .unwrap()
-                .to_vec(),
-            None => self.body.clone(),
-            Some(other) => panic!("coding {other}"),
-        }
-    }
-}
-
-/// Asserts two bodies are equal, saying how they differ in a line.
-#[track_caller]
-fn same(got: &[u8], want: &[u8]) {
-    if got != want {
-        let at = got.iter().zip(want).position(|(a, b)| a != b);
-        panic!(
-            "bodies differ: {} bytes, {} wanted, first difference at {at:?}: {:?}",
-            got.len(),
-            want.len(),
-            String::from_utf8_lossy(&got[..got.len().min(60)])
-        );
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// One response off `c`: `Content-Length`, chunked, or none (304, HEAD).
-fn read_response(c: &mut TcpStream, buf: &mut Vec<u8>) -> Resp {
-    let mut tmp = [0u8; 65536];
-    let mut fill = |c: &mut TcpStream, buf: &mut Vec<u8>| {
-        let n = c.read(&mut tmp).unwrap();
-        assert!(n > 0, "closed early");
-        buf.extend_from_slice(&tmp[..n]);
-    };
-    let end = loop {
-        if let Some(i) = find(buf, b"\r\n\r\n") {
-            break i + 4;
-        }
-        fill(c, buf);
-    };
-    let head = String::from_utf8(buf.drain(..end).collect()).unwrap();
-    let mut r = Resp { head, body: vec![] };
-    if r.status() == 304 {
-        return r;
-    }
-    if let Some(n) = r.header("content-length") {
-        let n: usize = n.parse().unwrap();
-        while buf.len() < n {
-            fill(c, buf);
-        }
-        r.body = buf.drain(..n).collect();
-        return r;
-    }
-    assert_eq!(r.header("transfer-encoding"), Some("chunked"), "{}", r.head);
-    loop {
-        let nl = loop {
-            if let Some(i) = find(buf, b"\r\n") {
-                break i;
-            }
-            fill(c, buf);
-        };
-        let size = usize::from_str_radix(std::str::from_utf8(&buf[..nl]).unwrap(), 16).unwrap();
-        while buf.len() < nl + 2 + size + 2 {
-            fill(c, buf);
-        }
-        r.body.extend_from_slice(&buf[nl + 2..nl + 2 + size]);
-        buf.drain(..nl + 2 + size + 2);
-        if size == 0 {
-            return r;
-        }
-    }
-}
-
-/// A keep-alive client.
-struct Client {
-    c: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Client {
-    fn new(addr: SocketAddr) -> Client {
-        let c = TcpStream::connect(addr).unwrap();
-        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Client { c, buf: Vec::new() }
-    }
-
-    fn get(&mut self, path: &str, fields: &str) -> Resp {
-        write!(self.c, "GET {path} HTTP/1.1\r\nHost: x\r\n{fields}\r\n").unwrap();
-        read_response(&mut self.c, &mut self.buf)
-    }
-}
+#[path = "util/file_server.rs"]
+mod file_server;
+use file_server::*;
 
 fn get(addr: SocketAddr, path: &str) -> Resp {
     Client::new(addr).get(path, "")
@@ -219,28 +31,10 @@ fn get_gzip(addr: SocketAddr, path: &str) -> Resp {
     Client::new(addr).get(path, "Accept-Encoding: gzip\r\n")
 }
 
-/// Rewrites `path` in place with `data` (the same length) and sets its
-/// `mtime` back to what it was: only `ctime` (and the content) tells the
-/// versions apart, as for a rewrite within one clock tick.
-fn rewrite_in_place(path: &Path, data: &[u8]) {
-    let before = std::fs::metadata(path).unwrap();
-    assert_eq!(before.len(), data.len() as u64);
-    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
-    std::os::unix::fs::FileExt::write_all_at(&f, data, 0).unwrap();
-    f.set_modified(before.modified().unwrap()).unwrap();
-    let after = std::fs::metadata(path).unwrap();
-    assert_eq!(after.modified().unwrap(), before.modified().unwrap());
-    assert_eq!(after.len(), before.len());
-}
-
 fn replace_by_rename(path: &Path, data: &[u8]) {
     let tmp = path.with_extension("tmp-rename");
     std::fs::write(&tmp, data).unwrap();
     std::fs::rename(&tmp, path).unwrap();
-}
-
-fn stats(s: &TestServer) -> CacheStats {
-    s.server.cache_stats()
 }
 
 #[test]
