@@ -13,7 +13,8 @@
 //! - [`ChunkedEncoder`]: each item becomes one chunk of the HTTP/1.1
 //!   chunked transfer coding (RFC 9112 section 7.1); a [`LastChunk`] item
 //!   ends the message, with its trailers.
-//! - [`CompressedEncoder`] (feature `gzip`): gzip, zlib or raw deflate;
+//! - [`CompressedEncoder`] (feature `gzip`): gzip, zlib or raw deflate,
+//!   brotli and zstd (features `brotli`, `zstd`);
 //!   each item is compressed (and by default sync-flushed, so the peer can
 //!   decode it at once); a [`Finish`] item writes the end of the stream.
 //!
@@ -54,6 +55,8 @@ use ::tokio_util::codec::{Decoder, Encoder};
 use bytes::{Bytes, BytesMut};
 
 use crate::codec::chunked::{ChunkedError, put_size_line, render_extension, render_trailer};
+#[cfg(feature = "gzip")]
+use crate::codec::compression::ContentEncoder;
 #[cfg(feature = "gzip")]
 use crate::codec::gzip::{Compressor, ENCODE_CHUNK, Format};
 use crate::consume::{AtEof, FrameError, Framer, Framing, Terminator};
@@ -465,27 +468,31 @@ impl LastChunk {
     }
 }
 
-/// Compresses each item as gzip, zlib or raw deflate with the crate's
-/// [`Compressor`]; a [`Finish`] item ends the stream (feature `gzip`).
+/// Compresses each item with a content coding: gzip, zlib or raw deflate
+/// with the crate's gzip [`Compressor`], or brotli and zstd
+/// ([`brotli`](CompressedEncoder::brotli), [`zstd`](CompressedEncoder::zstd),
+/// features `brotli` and `zstd`), or any [`ContentEncoder`]; a [`Finish`]
+/// item ends the stream (feature `gzip`).
 ///
-/// - By default each item is sync-flushed after it is compressed, so
+/// - By default each item is flushed after it is compressed, so
 ///   everything sent so far can be decoded at once (a streamed log, a
 ///   server-sent event); [`sync_flush(false)`](Self::sync_flush) leaves
 ///   the engine to buffer for a better ratio, and output comes when the
 ///   engine's window fills and at [`Finish`].
 /// - An empty item writes nothing (not even a flush).
-/// - [`Finish`] writes the rest of the deflate data and the trailer (gzip:
-///   CRC-32 and length). After it, data items fail with
+/// - [`Finish`] writes the rest of the stream and its end (gzip: CRC-32
+///   and length). After it, data items fail with
 ///   [`io::ErrorKind::InvalidInput`]; a second `Finish` writes nothing.
 /// - Each item is compressed whole inside one `encode` call, that is inside
 ///   one poll of the `Framed` sink: the time an item holds the executor is
 ///   the caller's choice. At level 6 about 32 KiB of text is under 0.5 ms
 ///   on a 2-core machine ([`DEFAULT_POLL_BUDGET`], measured by `cargo bench
-///   --bench poll_budget`, table in `src/codec/gzip/compressed.rs`); send
-///   larger data in items of that size, or compress it off the executor.
-///   The [`Compressed`](crate::codec::gzip::Compressed) producer, by
+///   --bench poll_budget`, table in `src/codec/gzip/compressed.rs`); brotli
+///   and zstd compress a whole block (64–256 KiB) at once whatever the item
+///   size, so their high levels belong off the executor. Send larger data
+///   in items of that size, or compress it off the executor. The
+///   [`Compressed`](crate::codec::compression::Compressed) producer, by
 ///   contrast, bounds its own work per poll.
-///
 ///
 /// [`DEFAULT_POLL_BUDGET`]: crate::codec::gzip::DEFAULT_POLL_BUDGET
 ///
@@ -508,10 +515,12 @@ impl LastChunk {
 /// ```
 #[cfg(feature = "gzip")]
 #[derive(Debug)]
-pub struct CompressedEncoder {
-    enc: Compressor,
-    /// Sync-flush after each item.
+pub struct CompressedEncoder<E = Compressor> {
+    enc: E,
+    /// Flush after each item.
     sync_flush: bool,
+    /// Whether [`Finish`] has been written.
+    finished: bool,
     /// The engine's output, copied into the write buffer whenever it
     /// fills; capacity 0 until the first item, then [`ENCODE_CHUNK`].
     out: Vec<u8>,
@@ -524,17 +533,6 @@ pub struct Finish;
 
 #[cfg(feature = "gzip")]
 impl CompressedEncoder {
-    /// Compresses with an engine set up by the caller (a smaller window:
-    /// [`Compressor::with_window_bits`]). It must be fresh: nothing fed or
-    /// finished yet.
-    pub fn new(enc: Compressor) -> CompressedEncoder {
-        CompressedEncoder {
-            enc,
-            sync_flush: true,
-            out: Vec::new(),
-        }
-    }
-
     /// gzip (RFC 1952) at `level` (0 to 9).
     ///
     /// # Panics
@@ -562,29 +560,68 @@ impl CompressedEncoder {
         CompressedEncoder::new(Compressor::new(Format::Deflate, level))
     }
 
-    /// Whether each item is sync-flushed (the default: yes).
+    /// The format written.
+    pub fn format(&self) -> Format {
+        self.enc.format()
+    }
+}
+
+#[cfg(all(feature = "gzip", feature = "brotli"))]
+impl CompressedEncoder<crate::codec::brotli::Compressor> {
+    /// brotli (RFC 7932) at `quality` (0 to 11), feature `brotli`.
+    ///
+    /// # Panics
+    ///
+    /// If `quality` is above 11.
+    pub fn brotli(quality: u32) -> Self {
+        CompressedEncoder::new(crate::codec::brotli::Compressor::new(quality))
+    }
+}
+
+#[cfg(all(feature = "gzip", feature = "zstd"))]
+impl CompressedEncoder<crate::codec::zstd::Compressor> {
+    /// zstd (RFC 8878) at `level` (1 to 22), feature `zstd`.
+    ///
+    /// # Panics
+    ///
+    /// If `level` is out of that range.
+    pub fn zstd(level: i32) -> Self {
+        CompressedEncoder::new(crate::codec::zstd::Compressor::new(level))
+    }
+}
+
+#[cfg(feature = "gzip")]
+impl<E: ContentEncoder> CompressedEncoder<E> {
+    /// Compresses with an engine set up by the caller (a smaller window:
+    /// [`Compressor::with_window_bits`]). It must be fresh: nothing fed or
+    /// finished yet.
+    pub fn new(enc: E) -> Self {
+        CompressedEncoder {
+            enc,
+            sync_flush: true,
+            finished: false,
+            out: Vec::new(),
+        }
+    }
+
+    /// Whether each item is flushed (the default: yes).
     pub fn sync_flush(mut self, yes: bool) -> Self {
         self.sync_flush = yes;
         self
     }
 
-    /// The format written.
-    pub fn format(&self) -> Format {
-        self.enc.format()
-    }
-
     /// Whether [`Finish`] has been written.
     pub fn is_finished(&self) -> bool {
-        self.enc.is_finished()
+        self.finished
     }
 
     /// The engine.
-    pub fn get_ref(&self) -> &Compressor {
+    pub fn get_ref(&self) -> &E {
         &self.enc
     }
 
     /// The engine; output not yet written is dropped.
-    pub fn into_inner(self) -> Compressor {
+    pub fn into_inner(self) -> E {
         self.enc
     }
 
@@ -598,7 +635,7 @@ impl CompressedEncoder {
     }
 
     fn encode_slice(&mut self, mut data: &[u8], dst: &mut BytesMut) -> io::Result<()> {
-        if self.enc.is_finished() {
+        if self.finished {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "data after the end of the compressed stream",
@@ -625,7 +662,7 @@ impl CompressedEncoder {
 }
 
 #[cfg(feature = "gzip")]
-impl Encoder<Bytes> for CompressedEncoder {
+impl<E: ContentEncoder> Encoder<Bytes> for CompressedEncoder<E> {
     type Error = io::Error;
 
     fn encode(&mut self, item: Bytes, dst: &mut BytesMut) -> io::Result<()> {
@@ -634,7 +671,7 @@ impl Encoder<Bytes> for CompressedEncoder {
 }
 
 #[cfg(feature = "gzip")]
-impl Encoder<&[u8]> for CompressedEncoder {
+impl<E: ContentEncoder> Encoder<&[u8]> for CompressedEncoder<E> {
     type Error = io::Error;
 
     fn encode(&mut self, item: &[u8], dst: &mut BytesMut) -> io::Result<()> {
@@ -643,15 +680,19 @@ impl Encoder<&[u8]> for CompressedEncoder {
 }
 
 #[cfg(feature = "gzip")]
-impl Encoder<Finish> for CompressedEncoder {
+impl<E: ContentEncoder> Encoder<Finish> for CompressedEncoder<E> {
     type Error = io::Error;
 
     fn encode(&mut self, _: Finish, dst: &mut BytesMut) -> io::Result<()> {
+        if self.finished {
+            return Ok(());
+        }
         self.drain(dst);
         while !self.enc.finish(&mut self.out) {
             self.drain(dst);
         }
         self.drain(dst);
+        self.finished = true;
         Ok(())
     }
 }
@@ -703,6 +744,78 @@ mod tests {
             io::Error::from(e).kind(),
             io::ErrorKind::ConnectionReset,
             "a read error passes through"
+        );
+    }
+
+    /// Each item, once flushed, decodes whole before the next is written;
+    /// `Finish` ends the stream once; data after it is refused.
+    #[cfg(feature = "gzip")]
+    fn each_flushed_item_decodes_at_once<E, D>(mut enc: CompressedEncoder<E>, mut dec: D)
+    where
+        E: ContentEncoder,
+        D: crate::codec::compression::ContentDecoder,
+    {
+        let items: [&[u8]; 3] = [b"data: one\n\n", b"data: two, a little longer\n\n", b"x"];
+        let mut out = BytesMut::new();
+        let mut plain = Vec::with_capacity(1 << 16);
+        let mut want = Vec::new();
+        for item in items {
+            out.clear();
+            enc.encode(item, &mut out).unwrap();
+            want.extend_from_slice(item);
+            let mut input = &out[..];
+            loop {
+                let p = dec.decode(input, &mut plain).map_err(|_| ()).unwrap();
+                input = &input[p.consumed..];
+                if input.is_empty() && p.produced == 0 {
+                    break;
+                }
+            }
+            assert_eq!(plain, want, "decodable after each item");
+        }
+        out.clear();
+        enc.encode(&b""[..], &mut out).unwrap();
+        assert!(out.is_empty(), "an empty item writes nothing");
+        enc.encode(Finish, &mut out).unwrap();
+        assert!(enc.is_finished());
+        let mut input = &out[..];
+        while !input.is_empty() {
+            let p = dec.decode(input, &mut plain).map_err(|_| ()).unwrap();
+            input = &input[p.consumed..];
+        }
+        dec.finish().map_err(|_| ()).unwrap();
+        assert_eq!(plain, want);
+        let mut again = BytesMut::new();
+        enc.encode(Finish, &mut again).unwrap();
+        assert!(again.is_empty(), "a second Finish writes nothing");
+        let e = enc.encode(&b"late"[..], &mut again).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[cfg(feature = "gzip")]
+    #[test]
+    fn gzip_items_decode_as_they_come() {
+        each_flushed_item_decodes_at_once(
+            CompressedEncoder::gzip(6),
+            crate::codec::gzip::Decompressor::new(Format::Gzip),
+        );
+    }
+
+    #[cfg(all(feature = "gzip", feature = "brotli"))]
+    #[test]
+    fn brotli_items_decode_as_they_come() {
+        each_flushed_item_decodes_at_once(
+            CompressedEncoder::brotli(5),
+            crate::codec::brotli::Decompressor::new(),
+        );
+    }
+
+    #[cfg(all(feature = "gzip", feature = "zstd"))]
+    #[test]
+    fn zstd_items_decode_as_they_come() {
+        each_flushed_item_decodes_at_once(
+            CompressedEncoder::zstd(3),
+            crate::codec::zstd::Decompressor::new(),
         );
     }
 
