@@ -319,3 +319,150 @@ fn etags_differ_per_coding() {
         }
     }
 }
+
+/// Lines of pseudo-random hexadecimal words, `n` bytes: text that
+/// compresses to about half, so an encoder whose client does not read
+/// stops mid-file.
+fn noisy(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut v = Vec::with_capacity(n + 80);
+    while v.len() < n {
+        for _ in 0..8 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            v.extend_from_slice(format!("{:08x} ", x >> 32).as_bytes());
+        }
+        v.push(b'\n');
+    }
+    v.truncate(n);
+    v
+}
+
+/// Waits (up to 20 s) until the server has `n` br and zstd encoders out.
+#[track_caller]
+fn wait_heavy(s: &TestServer, n: usize) {
+    let t0 = std::time::Instant::now();
+    while stats(s).heavy_encoders != n {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{} heavy encoders, {n} awaited",
+            stats(s).heavy_encoders
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Past `max_heavy_encoders`, negotiation passes br and zstd over for the
+/// next coding the client accepts, by its q-values (issue 11's budget):
+/// with a cap of 2 and connections that pipeline zstd and br GETs and
+/// never read, a client that reads gets gzip (or identity, or 406, as it
+/// asks), and once those connections are gone, zstd again.
+#[test]
+fn past_the_heavy_encoder_cap_the_next_acceptable_coding_is_sent() {
+    use std::net::TcpStream;
+    // No variant cache: every zstd and br response is made on the fly.
+    let s = start(|c| c.max_heavy_encoders(2).gzip_cache(0, 0));
+    std::fs::write(s.root.join("big.txt"), noisy(2_000_000)).unwrap();
+    let doc = text("doc", 60_000);
+    std::fs::write(s.root.join("doc.txt"), &doc).unwrap();
+    let pipelined =
+        "GET /big.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: zstd, br\r\n\r\n".repeat(4);
+    let hogs: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let sock =
+                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            sock.set_recv_buffer_size(4096).unwrap();
+            sock.connect(&s.addr.into()).unwrap();
+            let mut c: TcpStream = sock.into();
+            c.write_all(pipelined.as_bytes()).unwrap();
+            c
+        })
+        .collect();
+    wait_heavy(&s, 2);
+
+    let all = get_with(s.addr, "/doc.txt", "zstd, br, gzip");
+    assert_eq!(all.status(), 200, "{}", all.head);
+    assert_eq!(all.header("content-encoding"), Some("gzip"), "{}", all.head);
+    assert_eq!(all.header("vary"), Some("Accept-Encoding"));
+    assert!(
+        all.header("etag").unwrap().ends_with("-gz\""),
+        "{}",
+        all.head
+    );
+    same(&all.content(), &doc);
+    // The next by q-value: identity before gzip.
+    let q = get_with(
+        s.addr,
+        "/doc.txt",
+        "zstd, br;q=0.9, identity;q=0.5, gzip;q=0.1",
+    );
+    assert_eq!(q.status(), 200, "{}", q.head);
+    assert_eq!(q.header("content-encoding"), None, "{}", q.head);
+    same(&q.body, &doc);
+    // Nothing acceptable left.
+    let none = get_with(s.addr, "/doc.txt", "zstd, br, identity;q=0");
+    assert_eq!(none.status(), 406, "{}", none.head);
+    // None of those took a permit.
+    assert_eq!(stats(&s).heavy_encoders, 2);
+
+    drop(hogs);
+    wait_heavy(&s, 0);
+    let again = get_with(s.addr, "/doc.txt", "zstd, br, gzip");
+    assert_eq!(
+        again.header("content-encoding"),
+        Some("zstd"),
+        "{}",
+        again.head
+    );
+    same(&again.content(), &doc);
+    let br = get_with(s.addr, "/doc.txt", "br");
+    assert_eq!(br.header("content-encoding"), Some("br"), "{}", br.head);
+    same(&br.content(), &doc);
+    assert_eq!(stats(&s).heavy_encoders, 0, "given back when sent");
+}
+
+/// A sidecar or a variant held in memory needs no encoder: served in br
+/// or zstd even when the cap allows none on the fly.
+#[test]
+fn sidecars_and_held_variants_are_not_counted_against_the_cap() {
+    let (s, doc) = with_doc(|c| c.max_heavy_encoders(0));
+    let zst = from_bytes(doc.clone()).zstd(19).collect_bytes().unwrap();
+    std::fs::write(s.root.join("doc.txt.zst"), &zst).unwrap();
+    let r = get_with(s.addr, "/doc.txt", "zstd, br, gzip");
+    assert_eq!(r.header("content-encoding"), Some("zstd"), "{}", r.head);
+    assert_eq!(r.body, zst, "the sidecar");
+    let r = get_with(s.addr, "/doc.txt", "br, gzip;q=0.5");
+    assert_eq!(r.header("content-encoding"), Some("gzip"), "{}", r.head);
+    same(&r.content(), &doc);
+
+    // A br variant filled while the cap allowed one, then held.
+    let (s, doc) = with_doc(|c| c.max_heavy_encoders(1));
+    thread::sleep(SETTLE);
+    let first = get_with(s.addr, "/doc.txt", "br");
+    assert_eq!(first.header("content-encoding"), Some("br"));
+    assert_eq!(stats(&s).variant_fills, 1, "{:?}", stats(&s));
+    // Hold the one permit with a response that never ends.
+    std::fs::write(s.root.join("big.txt"), noisy(2_000_000)).unwrap();
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    sock.connect(&s.addr.into()).unwrap();
+    let mut hog: std::net::TcpStream = sock.into();
+    write!(
+        hog,
+        "GET /big.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: zstd\r\n\r\n"
+    )
+    .unwrap();
+    wait_heavy(&s, 1);
+    let held = get_with(s.addr, "/doc.txt", "br");
+    assert_eq!(held.header("content-encoding"), Some("br"), "{}", held.head);
+    assert_eq!(held.body, first.body, "from memory");
+    same(&held.content(), &doc);
+    let fresh = get_with(s.addr, "/doc.txt", "zstd, gzip;q=0.5");
+    assert_eq!(
+        fresh.header("content-encoding"),
+        Some("gzip"),
+        "no zstd held"
+    );
+    drop(hog);
+}

@@ -1,6 +1,9 @@
-//! Directory listings through the server (issue 16): compressed when the
-//! client takes gzip (decoded by Python's `gzip`, a real peer, to the very
-//! page sent uncompressed) with `Vary: Accept-Encoding`; links to names
+//! Directory listings through the server (issue 16): compressed through
+//! the same negotiation as files — zstd, br or gzip by `Accept-Encoding`
+//! and the configured codings, 406 when nothing offered is acceptable —
+//! (gzip decoded by Python's `gzip`, a real peer, every coding by the
+//! crate's decoders, to the very page sent uncompressed) with
+//! `Vary: Accept-Encoding`; links to names
 //! that are not UTF-8 serve those files; hidden names, the upload form and
 //! the entry cap as configured. The server runs in-process on
 //! 127.0.0.1:0; nothing here is timed.
@@ -14,8 +17,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use producers::http::{Server, ServerConfig};
+use producers::http::{Coding, Server, ServerConfig};
 use producers::reactor::{Handle, Reactor};
+use producers::{ProducerExt, from_bytes};
 
 struct TestServer {
     addr: SocketAddr,
@@ -163,7 +167,7 @@ fn gzip_when_accepted_decodes_to_the_same_page() {
         s.addr,
         "GET",
         "/",
-        "Accept-Encoding: br;q=1, gzip;q=0.8\r\n",
+        "Accept-Encoding: compress;q=1, gzip;q=0.8\r\n",
     );
     assert_eq!(gz.status(), 200);
     assert_eq!(gz.header("content-encoding"), Some("gzip"), "{}", gz.head);
@@ -189,6 +193,81 @@ fn gzip_when_accepted_decodes_to_the_same_page() {
     );
     assert_eq!(no.header("content-encoding"), None);
     assert_eq!(no.body, plain.body);
+}
+
+/// `body` decoded from `coding` by the crate's own decoders.
+#[track_caller]
+fn decode(coding: &str, body: &[u8]) -> Vec<u8> {
+    let src = from_bytes(body.to_vec());
+    let plain = match coding {
+        "gzip" => src.gunzip().collect_bytes(),
+        #[cfg(feature = "brotli")]
+        "br" => src.unbrotli().collect_bytes(),
+        #[cfg(feature = "zstd")]
+        "zstd" => src.unzstd().collect_bytes(),
+        other => panic!("coding {other}"),
+    };
+    plain.unwrap().to_vec()
+}
+
+/// Each coding compiled in, asked for alone or first by q-value, is the
+/// one sent, and decodes to the page sent as is.
+#[test]
+fn each_coding_when_accepted_decodes_to_the_same_page() {
+    let s = start(many_files, |c| c);
+    let plain = request(s.addr, "GET", "/", "Accept-Encoding: identity\r\n");
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(hrefs(plain.text()).len(), 200);
+    for &coding in Coding::ALL {
+        let token = coding.token();
+        for accept in [
+            token.to_owned(),
+            format!("gzip;q=0.5, {token}, identity;q=0.1"),
+        ] {
+            let r = request(
+                s.addr,
+                "GET",
+                "/",
+                &format!("Accept-Encoding: {accept}\r\n"),
+            );
+            assert_eq!(r.status(), 200, "{accept}: {}", r.head);
+            assert_eq!(r.header("content-encoding"), Some(token), "{accept}");
+            assert_eq!(r.header("vary"), Some("Accept-Encoding"), "{accept}");
+            assert!(r.body.len() * 4 < plain.body.len(), "{accept}: compressed");
+            assert_eq!(decode(token, &r.body), plain.body, "{accept}");
+        }
+    }
+}
+
+/// Only the configured codings are offered for a listing, as for a file,
+/// and a client that accepts none of them nor `identity` gets 406.
+#[test]
+fn a_listing_offers_the_configured_codings_or_406() {
+    let s = start(many_files, |c| c.codings([Coding::Gzip]));
+    let r = request(s.addr, "GET", "/", "Accept-Encoding: zstd, br\r\n");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.header("content-encoding"), None, "neither is offered");
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    let r = request(
+        s.addr,
+        "GET",
+        "/",
+        "Accept-Encoding: zstd, br, gzip;q=0.1\r\n",
+    );
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(python_gunzip(&r.body), decode("gzip", &r.body));
+    let r = request(
+        s.addr,
+        "GET",
+        "/",
+        "Accept-Encoding: zstd, identity;q=0\r\n",
+    );
+    assert_eq!(r.status(), 406, "{}", r.head);
+    let none = start(many_files, |c| c.codings([]));
+    let r = request(none.addr, "GET", "/", "Accept-Encoding: gzip\r\n");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.header("content-encoding"), None, "no codings");
+    assert_eq!(r.header("vary"), None);
 }
 
 #[test]

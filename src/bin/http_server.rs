@@ -43,6 +43,7 @@ struct Args {
     gzip_cache: usize,
     gzip_static: bool,
     codings: Vec<Coding>,
+    max_heavy_encoders: usize,
     show_hidden: bool,
     upload: bool,
     overwrite: bool,
@@ -52,7 +53,7 @@ struct Args {
 const USAGE: &str = "usage: http_server [--root DIR] [--addr HOST:PORT] [--threads N] [--quiet] \
 [--header-timeout SECONDS] [--idle-timeout SECONDS] [--min-body-rate BYTES_PER_SECOND] \
 [--revalidate SECONDS] [--open-file-cache ENTRIES] [--gzip-cache BYTES] [--no-gzip-static] \
-[--codings zstd,br,gzip] \
+[--codings zstd,br,gzip] [--max-heavy-encoders N] \
 [--show-hidden] [--upload] [--overwrite] [--max-upload BYTES] \
 [--exit-after SECONDS]";
 
@@ -77,6 +78,7 @@ fn parse_args() -> Result<Args, String> {
         gzip_cache: defaults.gzip_cache_bytes,
         gzip_static: defaults.gzip_static,
         codings: defaults.codings.clone(),
+        max_heavy_encoders: defaults.max_heavy_encoders,
         show_hidden: defaults.show_hidden,
         upload: false,
         overwrite: false,
@@ -140,6 +142,12 @@ fn parse_args() -> Result<Args, String> {
                     .map(|t| Coding::from_token(t).ok_or(format!("--codings: {t} not compiled in")))
                     .collect::<Result<_, _>>()?
             }
+            // Most br and zstd encoders at once; past it, gzip.
+            "--max-heavy-encoders" => {
+                args.max_heavy_encoders = value("--max-heavy-encoders")?
+                    .parse()
+                    .map_err(|e| format!("--max-heavy-encoders: {e}"))?
+            }
             // Listings show dotfiles.
             "--show-hidden" => args.show_hidden = true,
             "--upload" => args.upload = true,
@@ -186,6 +194,7 @@ fn main() -> io::Result<()> {
         .revalidate(args.revalidate)
         .gzip_static(args.gzip_static)
         .codings(args.codings)
+        .max_heavy_encoders(args.max_heavy_encoders)
         .show_hidden(args.show_hidden)
         .upload(args.upload)
         .overwrite(args.overwrite)

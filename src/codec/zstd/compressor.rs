@@ -111,6 +111,41 @@ impl Compressor {
         }
     }
 
+    /// Tells libzstd that about `bytes` of input will come
+    /// (`ZSTD_c_srcSizeHint`): for an input smaller than the level's
+    /// window, it then picks a window and match tables sized to the input
+    /// (at level 3, a 16 KiB input takes some 10 times less memory than
+    /// an unknown one). Only a hint: any amount of input still makes a
+    /// valid frame, and the frame header does not record it. Inputs over
+    /// 2 GiB are hinted as 2 GiB.
+    ///
+    /// ```
+    /// use producers::codec::zstd::{Compressor, Decompressor};
+    ///
+    /// let mut enc = Compressor::new(3).size_hint(5);
+    /// let mut out = Vec::with_capacity(1024);
+    /// assert_eq!(enc.compress(b"hello, world", &mut out), 12);
+    /// assert!(enc.finish(&mut out), "more than hinted is fine");
+    /// let mut dec = Decompressor::new();
+    /// let mut plain = Vec::with_capacity(64);
+    /// dec.decode(&out, &mut plain)?;
+    /// dec.finish()?;
+    /// assert_eq!(plain, b"hello, world");
+    /// # Ok::<(), producers::codec::zstd::ZstdError>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If called after input was given.
+    pub fn size_hint(mut self, bytes: u64) -> Compressor {
+        assert_eq!(self.total_in, 0, "size hint after input");
+        let hint = bytes.min(i32::MAX as u64) as u32;
+        self.engine
+            .set_parameter(CParameter::SrcSizeHint(hint))
+            .expect("zstd: source size hint");
+        self
+    }
+
     /// The compression level.
     pub fn level(&self) -> i32 {
         self.level

@@ -45,6 +45,10 @@ pub struct CacheStats {
     pub variant_fills: u64,
     /// Responses sent from a precompressed sidecar (`FILE.gz`).
     pub sidecar_hits: u64,
+    /// br and zstd encoders compressing responses on the fly now, queued
+    /// responses' permits included (at most
+    /// [`max_heavy_encoders`](crate::http::ServerConfig::max_heavy_encoders)).
+    pub heavy_encoders: usize,
 }
 
 /// The counters behind [`CacheStats`], shared by the caches and the code

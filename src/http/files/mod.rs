@@ -29,8 +29,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 #[cfg(feature = "http")]
-use crate::codec::gzip::{Compressor, Format};
-#[cfg(feature = "http")]
 use crate::http::proto::{
     Answer, ByteRanges, HttpError, MultipartRanges, RangeLimits, Representation, RequestHead,
     RequestMethod, ResponseHead, Status, UrlPath, Version, answer, format_http_date,
@@ -40,6 +38,10 @@ use crate::http::proto::{
 use crate::produce::{Chain, FileProducer, Followed, from_bytes};
 #[cfg(feature = "http")]
 pub(crate) use coding::Coding;
+#[cfg(feature = "http")]
+pub(crate) use coding::PermitSlot;
+#[cfg(feature = "http")]
+use coding::{HeavyEncoders, OnTheFly, encode_all};
 
 #[cfg(feature = "http")]
 pub(crate) mod cache_stats;
@@ -107,6 +109,8 @@ pub(crate) struct FileSettings {
     /// The codings offered for compressible files, the preferred first
     /// (no duplicates; empty: files go as they are).
     pub(crate) codings: Vec<Coding>,
+    /// Most br and zstd encoders made on the fly at once ([`HeavyEncoders`]).
+    pub(crate) max_heavy_encoders: usize,
     /// Files of at least this size go out as file regions (`sendfile`);
     /// smaller ones are read whole.
     pub(crate) sendfile_min: u64,
@@ -116,7 +120,7 @@ pub(crate) struct FileSettings {
     pub(crate) show_hidden: bool,
     /// Whether a listing carries the upload form (uploads are on).
     pub(crate) upload: bool,
-    /// The gzip level and window of a compressed listing.
+    /// The gzip level.
     pub(crate) gzip_level: u32,
     /// The gzip window, in bits.
     pub(crate) gzip_window_bits: u8,
@@ -170,6 +174,9 @@ pub(crate) struct Files {
     /// `settings.codings`, then `identity` (so at equal q-values a coding
     /// is preferred to none).
     offered: Vec<&'static str>,
+    /// The br and zstd encoders made on the fly and not yet dropped, and
+    /// their cap.
+    heavy: Arc<HeavyEncoders>,
     /// What the caches did and the file system calls made.
     counters: Arc<Counters>,
 }
@@ -182,8 +189,9 @@ enum Source {
     Sidecar(Arc<CachedFile>),
     /// The coding, held in memory.
     Memory(Bytes),
-    /// The coding, made as it is sent.
-    OnTheFly,
+    /// The coding, made as it is sent (a br or zstd one holding a
+    /// permit of [`HeavyEncoders`]).
+    OnTheFly(OnTheFly),
 }
 
 #[cfg(feature = "http")]
@@ -192,6 +200,7 @@ impl Files {
     /// `root` does not resolve or is not a directory ([`Root::new`]).
     pub(crate) fn new(root: &Path, mut settings: FileSettings) -> io::Result<Files> {
         let root = Root::new(root)?;
+        let settings_max_heavy = settings.max_heavy_encoders;
         if settings.codings.is_empty() {
             // Nothing to compress with: no file is compressible, and no
             // response varies with `Accept-Encoding`.
@@ -233,6 +242,7 @@ impl Files {
             open_cache,
             variants,
             offered,
+            heavy: HeavyEncoders::new(settings_max_heavy),
             counters,
         })
     }
@@ -241,6 +251,7 @@ impl Files {
     pub(crate) fn cache_stats(&self) -> CacheStats {
         let mut stats = CacheStats::default();
         self.counters.fill(&mut stats);
+        stats.heavy_encoders = self.heavy.live();
         #[cfg(target_os = "linux")]
         if let Some(cache) = &self.open_cache {
             cache.fill_stats(&mut stats);
@@ -275,8 +286,14 @@ impl Files {
         Ok(Reply::options(ALLOW_RESOURCE))
     }
 
-    /// A GET or HEAD of `path` under the root.
-    pub(crate) fn resource(&self, req: &RequestHead, path: &UrlPath) -> Result<Reply, HttpError> {
+    /// A GET or HEAD of `path` under the root, for a connection whose
+    /// permit for br and zstd encoders is in `slot`.
+    pub(crate) fn resource(
+        &self,
+        req: &RequestHead,
+        path: &UrlPath,
+        slot: &mut PermitSlot,
+    ) -> Result<Reply, HttpError> {
         if req.method.is_get() && req.version == Version::Http11 && wants_follow(&req.target) {
             return self.follow(path);
         }
@@ -291,7 +308,7 @@ impl Files {
         {
             let rel = path.relative_str();
             if let Some(f) = self.open_rel(root_fd, rel, false)? {
-                return self.serve(req, Path::new(rel), &f, true);
+                return self.serve(req, Path::new(rel), &f, true, slot);
             }
         }
         let real = path.resolve(&self.root)?;
@@ -311,7 +328,7 @@ impl Files {
                 && index.starts_with(root)
                 && index.is_file()
             {
-                return self.file(req, index);
+                return self.file(req, index, slot);
             }
             let options = ListingOptions {
                 show_hidden: config.show_hidden,
@@ -320,13 +337,13 @@ impl Files {
             };
             let html =
                 listing_html(&real, &path.to_url(true), &options).map_err(|e| internal(&e))?;
-            return Ok(listing_reply(config, req, html));
+            return self.listing_reply(req, html, slot);
         }
         check_regular(&meta)?;
         if path.trailing_slash() {
             return Err(HttpError::NotFound);
         }
-        self.file(req, real)
+        self.file(req, real, slot)
     }
 
     /// `GET /FILE?follow` (HTTP/1.1): the file, then what is appended to
@@ -417,14 +434,19 @@ impl Files {
     /// A regular file found by the portable path: opened, described, sent
     /// (never cached: the cache's key is a path resolved beneath the root
     /// by `openat2`).
-    fn file(&self, req: &RequestHead, path: PathBuf) -> Result<Reply, HttpError> {
+    fn file(
+        &self,
+        req: &RequestHead,
+        path: PathBuf,
+        slot: &mut PermitSlot,
+    ) -> Result<Reply, HttpError> {
         let f = open_nonblocking(&path).map_err(|e| internal(&e))?;
         // The metadata of the open file, so what is described is what is
         // sent (and what was checked is what is open).
         let meta = f.metadata().map_err(|e| internal(&e))?;
         check_regular(&meta)?;
         let f = CachedFile::new(Arc::new(f), &meta, 0, &self.counters).map_err(|e| internal(&e))?;
-        self.serve(req, &path, &Arc::new(f), false)
+        self.serve(req, &path, &Arc::new(f), false, slot)
     }
 
     /// The whole of `f` as a body: its bytes held in memory, read now if
@@ -457,25 +479,24 @@ impl Files {
         path: &Path,
         f: &Arc<CachedFile>,
         beneath: bool,
+        slot: &mut PermitSlot,
     ) -> Result<Reply, HttpError> {
         let config = &self.settings;
         let len = f.len();
         let prepared = f.prepared(path, config.gzip_threshold);
         let (ty, compressible) = (prepared.ty, prepared.compressible);
-        let Some(coding) = self.choose(req, compressible)? else {
-            return self.serve_identity(req, f, prepared);
+        let stored = |coding| {
+            if let Some(sidecar) = beneath.then(|| self.sidecar(path, f, coding)).flatten() {
+                Some(Source::Sidecar(sidecar))
+            } else {
+                self.variants
+                    .as_ref()
+                    .and_then(|v| v.get(&f.identity, coding))
+                    .map(Source::Memory)
+            }
         };
-        let source = if let Some(sidecar) = beneath.then(|| self.sidecar(path, f, coding)).flatten()
-        {
-            Source::Sidecar(sidecar)
-        } else if let Some(b) = self
-            .variants
-            .as_ref()
-            .and_then(|v| v.get(&f.identity, coding))
-        {
-            Source::Memory(b)
-        } else {
-            Source::OnTheFly
+        let Some((coding, source)) = self.pick(req, compressible, stored, slot)? else {
+            return self.serve_identity(req, f, prepared);
         };
         // The representation's validators: a sidecar is a file of its own;
         // the coding of the file, in memory or made now, shares the file's
@@ -487,7 +508,7 @@ impl Files {
                 s.validators.last_modified,
                 Some(s.len()),
             ),
-            Source::Memory(_) | Source::OnTheFly => (
+            Source::Memory(_) | Source::OnTheFly(_) => (
                 f.validators.etag_with_suffix(coding.etag_suffix()),
                 f.validators.last_modified,
                 None,
@@ -527,7 +548,7 @@ impl Files {
                         head.add("Content-Encoding", coding.token().as_bytes());
                         s.file.clone()
                     }
-                    Source::Memory(_) | Source::OnTheFly => f.file.clone(),
+                    Source::Memory(_) | Source::OnTheFly(_) => f.file.clone(),
                 };
                 return Ok(partial(config, head, ty, file, &ranges));
             }
@@ -542,7 +563,7 @@ impl Files {
                 self.whole(&s)?
             }
             Source::Memory(b) => Body::Bytes(b),
-            Source::OnTheFly => {
+            Source::OnTheFly(on_the_fly) => {
                 // Compressed once into the variant cache, if it may be
                 // kept (and no other response is filling it): a HEAD
                 // sends no body, so it fills nothing.
@@ -554,7 +575,11 @@ impl Files {
                 // holds one read buffer while the compressor waits
                 // (issue 11).
                 let producer = file_producer(config, f.file.clone(), len).block_size(16 << 10);
-                Body::Encoded(coding, producer, fill.map(|fill| (fill, f.file.clone())))
+                Body::Encoded(
+                    on_the_fly,
+                    producer,
+                    fill.map(|fill| (fill, f.file.clone())),
+                )
             }
         };
         Ok(Reply { head, body })
@@ -569,11 +594,25 @@ impl Files {
     /// until then the field was disregarded, as Go's `net/http` and nginx
     /// do). A `Range` on a GET is about the file's bytes, so identity is
     /// taken whenever the client accepts it.
-    fn choose(&self, req: &RequestHead, compressible: bool) -> Result<Option<Coding>, HttpError> {
-        let offered: &[&'static str] = if compressible {
+    ///
+    /// `skipped`: codings taken out of the offer (br and zstd at the cap
+    /// of [`HeavyEncoders`]).
+    fn choose(
+        &self,
+        req: &RequestHead,
+        compressible: bool,
+        skipped: &[Coding],
+    ) -> Result<Option<Coding>, HttpError> {
+        let kept: Vec<&'static str>;
+        let offered: &[&'static str] = if !compressible {
+            &["identity"]
+        } else if skipped.is_empty() {
             &self.offered
         } else {
-            &["identity"]
+            kept = (self.offered.iter().copied())
+                .filter(|t| !skipped.iter().any(|c| c.token() == *t))
+                .collect();
+            &kept
         };
         if compressible
             && req.method.is_get()
@@ -591,6 +630,74 @@ impl Files {
                 .copied()
                 .find(|c| c.token() == token)),
         }
+    }
+
+    /// The coding to send a representation in and where it comes from
+    /// ([`choose`](Self::choose)): from `stored` (a sidecar, the variant
+    /// cache) when it has it, else made on the fly. A br or zstd coding
+    /// made on the fly needs the connection's permit of [`HeavyEncoders`]
+    /// (`slot`); at the cap it
+    /// is taken out of the offer and the negotiation runs again, so the
+    /// client gets the next coding it accepts (gzip, then identity, by its
+    /// q-values; 406 if none is left). `None`: as is.
+    fn pick(
+        &self,
+        req: &RequestHead,
+        compressible: bool,
+        stored: impl Fn(Coding) -> Option<Source>,
+        slot: &mut PermitSlot,
+    ) -> Result<Option<(Coding, Source)>, HttpError> {
+        let mut skipped = Vec::new();
+        loop {
+            let Some(coding) = self.choose(req, compressible, &skipped)? else {
+                return Ok(None);
+            };
+            if let Some(source) = stored(coding) {
+                return Ok(Some((coding, source)));
+            }
+            match OnTheFly::new(coding, &self.heavy, slot) {
+                Some(t) => return Ok(Some((coding, Source::OnTheFly(t)))),
+                None => skipped.push(coding),
+            }
+        }
+    }
+
+    /// A listing page as a reply, through the same negotiation as a file
+    /// ([`pick`](Self::pick)): compressed in memory, in one go, in the
+    /// coding chosen when it is over the gzip threshold (a listing is
+    /// capped, so small: its exact `Content-Length` is sent either way),
+    /// with `Vary: Accept-Encoding` whenever it could have been; 406 if
+    /// the client accepts nothing offered.
+    fn listing_reply(
+        &self,
+        req: &RequestHead,
+        html: String,
+        slot: &mut PermitSlot,
+    ) -> Result<Reply, HttpError> {
+        let config = &self.settings;
+        let compressible = html.len() as u64 > config.gzip_threshold;
+        let picked = self.pick(req, compressible, |_| None, slot)?;
+        let mut head =
+            ResponseHead::new(Status::OK).header("Content-Type", "text/html; charset=utf-8");
+        if compressible {
+            head.add("Vary", b"Accept-Encoding");
+        }
+        let body = match picked {
+            Some((coding, Source::OnTheFly(t))) => {
+                head.add("Content-Encoding", coding.token().as_bytes());
+                let enc = t.encoder(
+                    config.gzip_level,
+                    config.gzip_window_bits,
+                    Some(html.len() as u64),
+                );
+                Bytes::from(encode_all(enc, html.as_bytes()))
+            }
+            _ => Bytes::from(html),
+        };
+        Ok(Reply {
+            head,
+            body: Body::Bytes(body),
+        })
     }
 
     /// `f` as is: its fields come formatted from `prepared` (one copy into
@@ -648,50 +755,6 @@ fn wants_follow(target: &[u8]) -> bool {
     query
         .split(|&b| b == b'&')
         .any(|p| p == b"follow" || p.starts_with(b"follow="))
-}
-
-/// A listing page as a reply: gzip-compressed in memory, in one go, when
-/// it is over the gzip threshold, gzip is offered and the client takes it
-/// (the page as is otherwise, even to `identity;q=0`; a listing is
-/// capped, so small: its exact `Content-Length` is sent either way), with
-/// `Vary: Accept-Encoding` whenever it could have been.
-#[cfg(feature = "http")]
-fn listing_reply(config: &FileSettings, req: &RequestHead, html: String) -> Reply {
-    let mut head = ResponseHead::new(Status::OK).header("Content-Type", "text/html; charset=utf-8");
-    if html.len() as u64 <= config.gzip_threshold {
-        return Reply {
-            head,
-            body: Body::Bytes(Bytes::from(html)),
-        };
-    }
-    head.add("Vary", b"Accept-Encoding");
-    if !config.codings.contains(&Coding::Gzip)
-        || negotiate_encoding(req, &["gzip", "identity"]) != Some("gzip")
-    {
-        return Reply {
-            head,
-            body: Body::Bytes(Bytes::from(html)),
-        };
-    }
-    head.add("Content-Encoding", b"gzip");
-    let mut enc =
-        Compressor::with_window_bits(Format::Gzip, config.gzip_level, config.gzip_window_bits);
-    let mut out = Vec::with_capacity(html.len() / 4 + 64);
-    let mut rest = html.as_bytes();
-    // The compressor writes only into spare capacity: grow it as needed.
-    while !rest.is_empty() {
-        if out.capacity() - out.len() < 1024 {
-            out.reserve(16 << 10);
-        }
-        rest = &rest[enc.compress(rest, &mut out)..];
-    }
-    while !enc.finish(&mut out) {
-        out.reserve(16 << 10);
-    }
-    Reply {
-        head,
-        body: Body::Bytes(Bytes::from(out)),
-    }
 }
 
 /// The file as a producer of `len` bytes from its start: regions for

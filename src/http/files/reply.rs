@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::coding::Coding;
+use super::coding::OnTheFly;
 use super::variant_cache::VariantFill;
 use crate::http::proto::{HttpError, ResponseHead, Status};
 use crate::produce::{Chain, FileProducer, Followed, ListProducer};
@@ -24,9 +24,10 @@ pub(crate) enum Body {
     /// file ranges, of known length.
     Parts(Chain),
     /// A file to compress in a coding: the compressed length is unknown.
-    /// With a fill (and the file compressed), the output is recorded into
+    /// A br or zstd coding holds its permit until the encoder made from it
+    /// is dropped. With a fill (and the file compressed), the output is recorded into
     /// the variant cache ([`Recorded`](super::Recorded)).
-    Encoded(Coding, FileProducer, Option<(VariantFill, Arc<File>)>),
+    Encoded(OnTheFly, FileProducer, Option<(VariantFill, Arc<File>)>),
     /// Pieces sent with the chunked coding.
     Chunks(ListProducer),
     /// A file followed as it grows (`GET /FILE?follow`): chunked, never

@@ -55,6 +55,10 @@ pub const DEFAULT_GZIP_WINDOW_BITS: u8 = 14;
 /// the compressor's own chunk size, so its chunks pass through uncopied and
 /// only small pieces are gathered.
 pub const DEFAULT_GLOB: usize = 32 << 10;
+/// Default most br and zstd encoders a server runs at once
+/// ([`ServerConfig::max_heavy_encoders`]): 64, some 130 MiB at about
+/// 2 MiB each.
+pub const DEFAULT_MAX_HEAVY_ENCODERS: usize = 64;
 /// Default smallest file sent as a file region (`sendfile`): 32 KiB.
 /// Smaller files are read into memory, so a response's head and body (and
 /// pipelined responses) go out in one vectored write.
@@ -149,6 +153,11 @@ pub struct ServerConfig {
     /// first ([`Coding::ALL`]: zstd, br, gzip, those compiled in). See
     /// [`codings`](Self::codings).
     pub codings: Vec<Coding>,
+    /// Most br and zstd encoders compressing responses on the fly at
+    /// once, across the server's connections and event loops
+    /// ([`DEFAULT_MAX_HEAVY_ENCODERS`]). See
+    /// [`max_heavy_encoders`](Self::max_heavy_encoders).
+    pub max_heavy_encoders: usize,
     /// The gzip level, 0 to 9 ([`DEFAULT_GZIP_LEVEL`]).
     pub gzip_level: u32,
     /// The gzip window, 9 to 15 bits ([`DEFAULT_GZIP_WINDOW_BITS`]).
@@ -228,6 +237,7 @@ impl ServerConfig {
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             gzip_threshold: DEFAULT_GZIP_THRESHOLD,
             codings: Coding::ALL.to_vec(),
+            max_heavy_encoders: DEFAULT_MAX_HEAVY_ENCODERS,
             gzip_level: DEFAULT_GZIP_LEVEL,
             gzip_window_bits: DEFAULT_GZIP_WINDOW_BITS,
             glob: DEFAULT_GLOB,
@@ -369,6 +379,32 @@ impl ServerConfig {
                 self.codings.push(c);
             }
         }
+        self
+    }
+
+    /// Sets the most br and zstd encoders compressing responses on the fly
+    /// at once, server-wide. Each holds some 2 MiB while its response is
+    /// sent (gzip's, about 0.3 MiB, is not counted), and a client that
+    /// pipelines GETs and never reads keeps one per connection, so this
+    /// caps what such clients can make the server hold (issue 11). At the
+    /// cap, negotiation passes br and zstd over and takes the next coding
+    /// the client accepts by its q-values — gzip, then `identity` — and
+    /// 406 only if nothing acceptable is left. A response takes its permit
+    /// when its coding is chosen and gives it back when its encoder is
+    /// dropped (sent, failed, or the connection gone), so the responses
+    /// a pipelining connection has queued count too (at most
+    /// [`max_open_files`](Self::max_open_files) of them). Responses from a
+    /// precompressed sidecar or the variant cache make no encoder and are
+    /// not counted. `0`: br and zstd only from sidecars and the cache.
+    ///
+    /// ```
+    /// use producers::http::ServerConfig;
+    ///
+    /// let config = ServerConfig::new(".").max_heavy_encoders(8);
+    /// assert_eq!(config.max_heavy_encoders, 8);
+    /// ```
+    pub fn max_heavy_encoders(mut self, n: usize) -> Self {
+        self.max_heavy_encoders = n;
         self
     }
 

@@ -54,7 +54,9 @@ use config::ServerConfig;
 ///   ([`input_budget`](ServerConfig::input_budget)), its queued response
 ///   bytes ([`output_budget`](ServerConfig::output_budget)), and the codec
 ///   state of the one response at the front of its queue (a compressor
-///   is made when its response gets there); at most
+///   is made when its response gets there, and br and zstd encoders,
+///   the heaviest, are capped server-wide by
+///   [`max_heavy_encoders`](ServerConfig::max_heavy_encoders)); at most
 ///   [`max_open_files`](ServerConfig::max_open_files) queued responses
 ///   hold an open file.
 /// - Only regular files and directories are served; anything else under

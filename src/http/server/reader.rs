@@ -17,7 +17,7 @@ use crate::codec::chunked::ChunkedDecoder;
 use crate::codec::compression::Compressed;
 use crate::consume::{ConsumeError, Consumer, Control, Eof, Framing};
 use crate::digest::ContentDigest;
-use crate::http::files::{ALLOW_RESOURCE, Body, Recorded, Reply};
+use crate::http::files::{ALLOW_RESOURCE, Body, PermitSlot, Recorded, Reply};
 use crate::http::proto::{
     BodyFraming, HeadScanner, HeaderBlock, HttpError, Method, RequestHead, ResponseHead, Status,
     UrlPath, Version, wants_digest_trailer,
@@ -156,6 +156,9 @@ pub(crate) struct RequestReader<O = Outbox> {
     deadline: Option<Instant>,
     /// The fields every response carries after `Date`, formatted once.
     common: HeaderBlock,
+    /// The connection's permit for br and zstd encoders, shared by its
+    /// queued responses in those codings (one encoder at a time).
+    permit: PermitSlot,
 }
 
 impl<O> fmt::Debug for RequestReader<O> {
@@ -234,6 +237,7 @@ impl<O: Output> RequestReader<O> {
             scanner,
             state: Expect::Head { since: None },
             deadline: None,
+            permit: PermitSlot::default(),
             common: HeaderBlock::new()
                 .field("Server", shared.config.server_name.as_bytes())
                 // No MIME sniffing of any response: a listing, a guessed
@@ -333,7 +337,9 @@ impl<O: Output> RequestReader<O> {
             (m, _) if !m.is_known() => Err(HttpError::MethodNotImplemented),
             (Method::Options, true) => Ok(Reply::options(ALLOW_ECHO)),
             (_, true) => Err(HttpError::MethodNotAllowed { allow: ALLOW_ECHO }),
-            (Method::Get | Method::Head, false) => self.shared.files.resource(&head, &path),
+            (Method::Get | Method::Head, false) => {
+                self.shared.files.resource(&head, &path, &mut self.permit)
+            }
             (Method::Options, false) => self.shared.files.options(&path),
             _ => Err(HttpError::MethodNotAllowed {
                 allow: ALLOW_RESOURCE,
@@ -427,16 +433,21 @@ impl<O: Output> RequestReader<O> {
                 Some(chunked(self.conn.following(f), &mut head, false)),
                 false,
             ),
-            Body::Encoded(coding, f, fill) => {
+            Body::Encoded(on_the_fly, f, fill) => {
                 // The compressor (some 300 KB of state for gzip, more for
                 // br and zstd) and the glob buffer are made when the
                 // response reaches the front of the output queue, not when
                 // it is queued: a client that pipelines compressed
                 // requests and never reads holds one, not one per request
                 // in flight.
+                // A br or zstd encoder's permit (`HeavyEncoders`) is in
+                // the closure until then, in the encoder after: given back
+                // when the response is dropped, sent or not.
                 let (level, bits, glob) = (config.gzip_level, config.gzip_window_bits, config.glob);
+                let coding = on_the_fly.coding();
+                let len = f.exact_len();
                 let gz = deferred(move || {
-                    let enc = coding.encoder(level, bits);
+                    let enc = on_the_fly.encoder(level, bits, len);
                     let compressed =
                         Compressed::with_compressor(f, enc).poll_budget(coding.poll_budget());
                     Recorded::new(compressed, fill).glob(glob)

@@ -23,6 +23,7 @@ impl Shared {
             FileSettings {
                 gzip_threshold: config.gzip_threshold,
                 codings: config.codings.clone(),
+                max_heavy_encoders: config.max_heavy_encoders,
                 sendfile_min: config.sendfile_min,
                 max_listing: config.max_listing,
                 show_hidden: config.show_hidden,
