@@ -10,6 +10,9 @@ use brotli::enc::encode::{
 use super::{DEFAULT_WINDOW_BITS, MAX_QUALITY, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 use crate::codec::compression::{ContentEncoder, with_spare};
 
+/// The engine's own cap on a size hint (1 GiB).
+const MAX_SIZE_HINT: u64 = 1 << 30;
+
 /// A sans-I/O brotli encoder: input bytes in, a brotli stream (RFC 7932)
 /// out.
 ///
@@ -86,6 +89,21 @@ impl Compressor {
             window_bits,
             total_in: 0,
         }
+    }
+
+    /// Tells the engine the whole input's length before anything is fed,
+    /// so it chooses its settings as for that input given at once; without
+    /// it the engine takes the length of what it holds when its first block
+    /// fills (about 64 KiB when fed in pieces). Only speed, ratio and
+    /// memory change: from 1 MiB on, quality 4 uses another hash table (4
+    /// MiB instead of 512 KiB; on text 2% smaller output and 10% fewer
+    /// instructions, see [the module docs](super#the-size-hint)).
+    /// [`Compressed`](super::Compressed) calls it with its source's
+    /// `exact_len`. Ignored once input was fed; `0` means unknown.
+    pub fn set_size_hint(&mut self, total: u64) {
+        let hint = total.min(MAX_SIZE_HINT) as u32;
+        self.engine
+            .set_parameter(BrotliEncoderParameter::BROTLI_PARAM_SIZE_HINT, hint);
     }
 
     /// The quality (0-11).
@@ -202,6 +220,10 @@ impl ContentEncoder for Compressor {
 
     fn total_in(&self) -> u64 {
         self.total_in
+    }
+
+    fn set_size_hint(&mut self, total: u64) {
+        Compressor::set_size_hint(self, total);
     }
 }
 

@@ -41,25 +41,46 @@
 //!
 //! One poll of a [`Compressed`] feeds the engine at most
 //! [`DEFAULT_POLL_BUDGET`] (32 KiB) input bytes, as gzip's. Brotli works in
-//! bursts: it copies input into its ring buffer (about 1 µs per poll) and
-//! compresses a whole meta-block at once when its input block is full —
-//! 2^16 = 64 KiB at qualities 4-8, 2^18 = 256 KiB at 9-11. A budget below
-//! the block size means one poll does at most one block's work, so the
-//! longest poll is one block: measured with `cargo bench --bench codings
-//! --features brotli,zstd,testing` on 1 MiB of this crate's sources
-//! (shared 2-core VM, load average 3.1-3.4):
+//! bursts: it copies input into its ring buffer (a few µs per poll), finds
+//! matches a whole input block at a time when one is full (2^16 = 64 KiB
+//! at qualities 4-8, the smallest `BROTLI_PARAM_LGBLOCK` the engine takes
+//! there; 2^18 = 256 KiB at 9-11), and, from quality 4 on, merges those
+//! blocks into one
+//! meta-block of up to 2^(window bits + 1) bytes whose entropy coding is
+//! done in one call when it is full, at a flush or at the end. The longest
+//! poll is that call: measured with `cargo bench --all-features --bench
+//! codings -- br` on 1 MiB of this crate's sources (256 KiB at quality
+//! 11; shared 2-core VM, load average 2.5-3.1; three runs, one pass each):
 //!
-//! | quality | MiB/s | size ratio | median µs per poll | longest poll µs |
-//! |---|---|---|---|---|
-//! | 4 | 82 | 0.237 | 1 | 3051 |
-//! | 5 | — | — | 1 | 3421 |
-//! | 11 | 0.9 | 0.183 | 1 | 246418 |
+//! | quality, window | size ratio | median µs per poll | longest poll µs |
+//! |---|---|---|---|
+//! | 4, 22 bits | 0.231 | 2-3 | 3700-4531 |
+//! | 4, 18 bits | 0.244 | 3-4 | 2846-3000 |
+//! | 4, 18 bits, flush every 256 KiB | 0.244 | 2 | 1308-1403 |
+//! | 5, 22 bits | 0.217 | 16-21 | 4782-6853 |
+//! | 11, 22 bits | 0.199 | 23-28 | 260007-293320 |
 //!
-//! So quality 4-5 keeps an executor's polls to a few milliseconds at worst;
-//! quality 11 (a quarter of a second per block) belongs ahead of time or
-//! off the executor. A flush bounds the block too:
+//! So quality 4-5 keeps an executor's polls to a few milliseconds, more
+//! for a longer input up to the meta-block's cap; quality 11 (a quarter of
+//! a second per block) belongs ahead of time or off the executor. A flush
+//! bounds the meta-block:
 //! [`FlushPolicy::Every`](super::compression::FlushPolicy::Every)`(n)`
-//! ends a meta-block every `n` bytes, at some cost in ratio.
+//! ends one every `n` bytes, at some cost in ratio (under 0.1% at 256
+//! KiB).
+//!
+//! # The size hint
+//!
+//! The engine chooses some settings by the input's size, which it takes as
+//! what it holds when its first block fills, unless told
+//! ([`Compressor::set_size_hint`]). Fed in pieces by the per-poll budget,
+//! it would see 64 KiB whatever the input; so [`Compressed`] tells it the
+//! source's [`exact_len`](crate::Producer::exact_len) when known, and the
+//! engine works as if given the whole input at once (as `brotli`'s
+//! `CompressorWriter` after one write of it). At quality 4 and from 1 MiB
+//! on, that is a hash table of 4 MiB instead of 512 KiB, on 1 MiB of text
+//! 2.3% smaller output and 10% fewer instructions (`valgrind
+//! --tool=callgrind`). The HTTP server's engine ignores it, to keep its
+//! memory per connection.
 
 mod compressor;
 mod decompressor;
@@ -88,8 +109,9 @@ pub const MAX_WINDOW_BITS: u32 = 24;
 pub const DEFAULT_WINDOW_BITS: u32 = 22;
 
 /// The most input bytes a brotli [`Compressed`] feeds its engine in one
-/// poll by default: 32 KiB, below the smallest input block (64 KiB), so a
-/// poll compresses at most one meta-block. See [the module
+/// poll by default: 32 KiB, below the input block (64 KiB at qualities
+/// 4-8), so a poll finds matches in at most one block; the longest poll is
+/// the meta-block's entropy coding. See [the module
 /// docs](self#the-per-poll-budget) for the measurements.
 pub const DEFAULT_POLL_BUDGET: usize = 32 << 10;
 

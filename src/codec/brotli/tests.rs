@@ -108,3 +108,62 @@ fn producer_wrappers() {
     check_wrappers(|| Compressor::with_window_bits(1, 16), Decompressor::new);
     assert_eq!(from_bytes("x").brotli(7).quality(), 7);
 }
+
+/// The per-poll budget feeds the engine 32 KiB at a time, and the engine
+/// chooses some settings by the size it sees (RFC 7932 leaves the encoder
+/// free; the `brotli` crate picks another hash table from 1 MiB on). Told
+/// the source's length, the producer makes the stream the engine makes
+/// from the whole input at once — what a writer given it in one write
+/// makes — not the one from 32 KiB pieces.
+#[test]
+fn the_poll_budget_does_not_set_the_engines_size_hint() {
+    use crate::codec::compression::FlushPolicy;
+
+    let data = text(1 << 20);
+    let whole = encode_all(4, &data);
+    let mut pieces = Vec::new();
+    let mut enc = Compressor::new(4);
+    for piece in data.chunks(32 << 10) {
+        let mut fed = 0;
+        while fed < piece.len() {
+            pieces.reserve(4096);
+            fed += enc.compress(&piece[fed..], &mut pieces);
+        }
+    }
+    while !enc.finish(&mut pieces) {
+        pieces.reserve(4096);
+    }
+    assert_ne!(whole, pieces, "the engine's settings depend on the size");
+    assert_eq!(decode_all(&pieces), data);
+
+    let produced = from_bytes(data.clone())
+        .brotli(4)
+        .flush_policy(FlushPolicy::AtEnd)
+        .collect_bytes()
+        .unwrap();
+    assert!(produced == whole, "{} != {}", produced.len(), whole.len());
+
+    let mut told = Compressor::new(4);
+    told.set_size_hint(data.len() as u64);
+    let mut stream = Vec::new();
+    for piece in data.chunks(32 << 10) {
+        let mut fed = 0;
+        while fed < piece.len() {
+            stream.reserve(4096);
+            fed += told.compress(&piece[fed..], &mut stream);
+        }
+    }
+    while !told.finish(&mut stream) {
+        stream.reserve(4096);
+    }
+    assert!(stream == whole, "set_size_hint: as if fed at once");
+    // A late hint changes nothing (the engine's settings are fixed once it
+    // started).
+    let mut late = Compressor::new(4);
+    let mut late_out = Vec::with_capacity(1 << 20);
+    late.compress(&data[..32 << 10], &mut late_out);
+    late.set_size_hint(data.len() as u64);
+    late.compress(&data[32 << 10..], &mut late_out);
+    assert!(late.finish(&mut late_out));
+    assert_eq!(decode_all(&late_out), data);
+}

@@ -40,6 +40,9 @@ use crate::produce::{Counters, More, Producer};
 ///   producer wakes its own waker and returns pending, so the loop or the
 ///   executor serves others before it goes on. Without it one poll of a
 ///   megabyte of zeros compressed all of it.
+/// - The source's `exact_len`, when known, goes to the engine as the
+///   whole input's size ([`ContentEncoder::set_size_hint`]) before anything
+///   is fed: the budget's small pieces must not change its settings.
 /// - `exact_len` is unknown.
 #[derive(Debug)]
 pub struct Compressed<P, E> {
@@ -79,7 +82,10 @@ impl<P: Producer, E: ContentEncoder> Compressed<P, E> {
     /// Compresses `inner`'s output with an engine set up by the caller (a
     /// smaller window, other settings). The engine must be fresh: nothing
     /// fed or finished yet.
-    pub fn with_compressor(inner: P, enc: E) -> Self {
+    pub fn with_compressor(inner: P, mut enc: E) -> Self {
+        if let Some(total) = inner.exact_len() {
+            enc.set_size_hint(total);
+        }
         Compressed {
             inner,
             enc,

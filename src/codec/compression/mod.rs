@@ -139,6 +139,16 @@ pub trait ContentEncoder {
 
     /// Input bytes consumed so far.
     fn total_in(&self) -> u64;
+
+    /// The whole input's length, told before anything is fed:
+    /// [`Compressed`] passes its source's
+    /// [`exact_len`](crate::Producer::exact_len) when known, so the
+    /// per-poll budget, which feeds the engine in small pieces, does not
+    /// also set the engine's idea of the input's size. Engines that choose
+    /// settings by it (brotli) use it; the default ignores it.
+    fn set_size_hint(&mut self, total: u64) {
+        let _ = total;
+    }
 }
 
 /// A sans-I/O decoder with a cap on its output, as [`Decompressed`] and
