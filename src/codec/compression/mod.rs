@@ -145,7 +145,7 @@ pub trait ContentEncoder {
     /// [`exact_len`](crate::Producer::exact_len) when known, so the
     /// per-poll budget, which feeds the engine in small pieces, does not
     /// also set the engine's idea of the input's size. Engines that choose
-    /// settings by it (brotli) use it; the default ignores it.
+    /// settings by it (brotli, zstd) use it; the default ignores it.
     fn set_size_hint(&mut self, total: u64) {
         let _ = total;
     }

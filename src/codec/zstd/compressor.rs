@@ -111,18 +111,21 @@ impl Compressor {
         }
     }
 
-    /// Tells libzstd that about `bytes` of input will come
+    /// Tells libzstd that about `total` bytes of input will come
     /// (`ZSTD_c_srcSizeHint`): for an input smaller than the level's
     /// window, it then picks a window and match tables sized to the input
     /// (at level 3, a 16 KiB input takes some 10 times less memory than
     /// an unknown one). Only a hint: any amount of input still makes a
     /// valid frame, and the frame header does not record it. Inputs over
-    /// 2 GiB are hinted as 2 GiB.
+    /// 2 GiB are hinted as 2 GiB; `0` means unknown. Ignored once input
+    /// was fed. [`Compressed`](super::Compressed) calls it with its
+    /// source's `exact_len`.
     ///
     /// ```
     /// use producers::codec::zstd::{Compressor, Decompressor};
     ///
-    /// let mut enc = Compressor::new(3).size_hint(5);
+    /// let mut enc = Compressor::new(3);
+    /// enc.set_size_hint(5);
     /// let mut out = Vec::with_capacity(1024);
     /// assert_eq!(enc.compress(b"hello, world", &mut out), 12);
     /// assert!(enc.finish(&mut out), "more than hinted is fine");
@@ -133,17 +136,14 @@ impl Compressor {
     /// assert_eq!(plain, b"hello, world");
     /// # Ok::<(), producers::codec::zstd::ZstdError>(())
     /// ```
-    ///
-    /// # Panics
-    ///
-    /// If called after input was given.
-    pub fn size_hint(mut self, bytes: u64) -> Compressor {
-        assert_eq!(self.total_in, 0, "size hint after input");
-        let hint = bytes.min(i32::MAX as u64) as u32;
+    pub fn set_size_hint(&mut self, total: u64) {
+        if self.total_in > 0 {
+            return;
+        }
+        let hint = total.min(i32::MAX as u64) as u32;
         self.engine
             .set_parameter(CParameter::SrcSizeHint(hint))
             .expect("zstd: source size hint");
-        self
     }
 
     /// The compression level.
@@ -249,5 +249,9 @@ impl ContentEncoder for Compressor {
 
     fn total_in(&self) -> u64 {
         self.total_in
+    }
+
+    fn set_size_hint(&mut self, total: u64) {
+        Compressor::set_size_hint(self, total);
     }
 }

@@ -309,13 +309,13 @@ impl OnTheFly {
             },
             #[cfg(feature = "zstd")]
             OnTheFly::Zstd(permit) => {
-                let engine =
+                let mut engine =
                     crate::codec::zstd::Compressor::with_window_log(ZSTD_LEVEL, ZSTD_WINDOW_LOG);
+                if let Some(n) = len {
+                    engine.set_size_hint(n);
+                }
                 Encoder::Zstd {
-                    engine: match len {
-                        Some(n) => engine.size_hint(n),
-                        None => engine,
-                    },
+                    engine,
                     _permit: permit,
                 }
             }
@@ -405,9 +405,10 @@ impl ContentEncoder for Encoder {
         }
     }
 
-    // `set_size_hint` is left ignored: told a file of 1 MiB or more, brotli
-    // at quality 4 would take a 4 MiB hash table instead of 512 KiB, and
-    // the server keeps one encoder's memory per connection small.
+    // `set_size_hint` is left ignored: zstd is told the file's length when
+    // it is made (above); told a file of 1 MiB or more, brotli at quality 4
+    // would take a 4 MiB hash table instead of 512 KiB, and the server
+    // keeps one encoder's memory per connection small.
 }
 
 #[cfg(test)]
