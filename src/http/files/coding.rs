@@ -10,7 +10,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
-use crate::codec::compression::ContentEncoder;
+use crate::codec::compression::{ContentEncoder, FlushPolicy};
 use crate::codec::gzip;
 
 /// The brotli quality of a response compressed on the fly: 4. Brotli
@@ -49,6 +49,11 @@ pub(crate) const ZSTD_WINDOW_LOG: u32 = 20;
 /// [`HeavyEncoders`]' cap.
 #[cfg(feature = "brotli")]
 pub(crate) const BROTLI_WINDOW_BITS: u32 = 18;
+
+/// How often the server's br encoder flushes, in input bytes
+/// ([`Coding::flush_policy`]).
+#[cfg(feature = "brotli")]
+const BROTLI_FLUSH_EVERY: usize = 256 << 10;
 
 /// A content coding the file server can send a compressible file in.
 ///
@@ -139,6 +144,19 @@ impl Coding {
             #[cfg(feature = "zstd")]
             Coding::Zstd => "-zst",
         }
+    }
+
+    /// When this coding's encoder flushes: br every 256 KiB of input, which
+    /// bounds brotli's meta-block and so its longest poll (quality 4, 18
+    /// bits: 1.3-1.4 ms instead of 2.8-3.0 ms, for 0.08% more bytes;
+    /// `src/codec/brotli/mod.rs`), gzip and zstd when the source is
+    /// pending (a file never is: at the end).
+    pub(crate) fn flush_policy(self) -> FlushPolicy {
+        #[cfg(feature = "brotli")]
+        if matches!(self, Coding::Br) {
+            return FlushPolicy::every(BROTLI_FLUSH_EVERY);
+        }
+        FlushPolicy::OnPending
     }
 
     /// The most input bytes one poll of this coding's encoder takes: each

@@ -448,8 +448,9 @@ impl<O: Output> RequestReader<O> {
                 let len = f.exact_len();
                 let gz = deferred(move || {
                     let enc = on_the_fly.encoder(level, bits, len);
-                    let compressed =
-                        Compressed::with_compressor(f, enc).poll_budget(coding.poll_budget());
+                    let compressed = Compressed::with_compressor(f, enc)
+                        .poll_budget(coding.poll_budget())
+                        .flush_policy(coding.flush_policy());
                     Recorded::new(compressed, fill).glob(glob)
                 });
                 if m.version == Version::Http11 {
