@@ -9,6 +9,9 @@
 //! sleeps only let the revalidation period or the one-second "settled"
 //! window pass).
 
+#[path = "util/noisy.rs"]
+mod noisy;
+use noisy::noisy;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -318,25 +321,6 @@ fn etags_differ_per_coding() {
             assert_eq!(r.status(), want, "the tag of {accept}, asking for {other}");
         }
     }
-}
-
-/// Lines of pseudo-random hexadecimal words, `n` bytes: text that
-/// compresses to about half, so an encoder whose client does not read
-/// stops mid-file.
-fn noisy(n: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut v = Vec::with_capacity(n + 80);
-    while v.len() < n {
-        for _ in 0..8 {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            v.extend_from_slice(format!("{:08x} ", x >> 32).as_bytes());
-        }
-        v.push(b'\n');
-    }
-    v.truncate(n);
-    v
 }
 
 /// Waits (up to 20 s) until the server has `n` br and zstd encoders out.

@@ -9,6 +9,9 @@
 //! are behaviours and generous bounds, never tight timings.
 #![cfg(all(feature = "http", target_os = "linux"))]
 
+#[path = "util/noisy.rs"]
+mod noisy;
+use noisy::noisy;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
@@ -27,23 +30,6 @@ const BIG_BIN: &str = "/big.bin";
 /// repetitive text compressing 20:1 would compress all 1.2 MB for one
 /// write, 0.6 s of a debug build's loop per response.
 const NOISY_TXT: &str = "/noisy.txt";
-
-/// Lines of pseudo-random hexadecimal words, `n` bytes.
-fn noisy(n: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut v = Vec::with_capacity(n + 80);
-    while v.len() < n {
-        for _ in 0..8 {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            v.extend_from_slice(format!("{:08x} ", x >> 32).as_bytes());
-        }
-        v.push(b'\n');
-    }
-    v.truncate(n);
-    v
-}
 
 fn text(n: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(n + 80);
