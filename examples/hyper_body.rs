@@ -48,7 +48,7 @@ use producers::body::{ProducerBody, REGION_FRAME};
 use producers::digest::ContentDigest;
 use producers::http::{
     Answer, MultipartRanges, RangeLimits, Representation, Root, UrlPath, Validators, answer,
-    content_type, is_compressible, negotiate_encoding, unsatisfied_range,
+    content_type, is_compressible, negotiate_encoding, unsatisfied_range, wants_digest_trailer,
 };
 use producers::{Chain, FileProducer, Producer, ProducerExt, from_bytes};
 
@@ -118,7 +118,7 @@ fn file(
     if compressible {
         head.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
-    let digest = wants_digest(req);
+    let digest = wants_digest_trailer(req);
     let answer = answer(method, req, &rep, &RangeLimits::default());
     let status = StatusCode::from_u16(answer.status().code()).expect("a valid status");
     let mut response = match answer {
@@ -189,23 +189,6 @@ fn read(f: Arc<File>, offset: u64, len: u64) -> FileProducer {
     FileProducer::promising(f, len)
         .range(offset, len)
         .block_size(len.clamp(1, REGION_FRAME as u64) as usize)
-}
-
-/// `TE: trailers` and `Want-Content-Digest` naming `sha-256` with a
-/// non-zero preference (RFC 9530 section 4; a bare `sha-256` counts too).
-fn wants_digest(req: &HeaderMap) -> bool {
-    let has = |name: &str, want: &str| {
-        req.get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|member| {
-                let mut kv = member.split(';').next().unwrap_or("").splitn(2, '=');
-                let key = kv.next().unwrap_or("").trim();
-                key.eq_ignore_ascii_case(want) && kv.next().is_none_or(|p| p.trim() != "0")
-            })
-    };
-    has("te", "trailers") && has("want-content-digest", "sha-256")
 }
 
 fn value(s: String) -> HeaderValue {

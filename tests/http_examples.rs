@@ -617,3 +617,53 @@ fn exit_after_stops_the_server() {
         assert!(status.success(), "{name}: {status}");
     }
 }
+
+/// axum_files sends a precompressed `FILE.gz` as it is, with its length,
+/// when it is no older than the file and lies under the root; otherwise it
+/// compresses on the fly.
+#[test]
+fn axum_files_sends_a_fresh_gzip_sidecar_as_it_is() {
+    let site = Site::new("sidecar");
+    let root = site.root();
+    // Told apart from the file by its content: what the sidecar holds is
+    // what the client gets.
+    let marked = b"from the sidecar\n".repeat(100);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    gz.write_all(&marked).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(root.join("big.txt.gz"), &gz).unwrap();
+    let s = Server::start("axum_files", &root, &[]);
+    let r = ask(&s, "GET", "/big.txt", &["Accept-Encoding: gzip"]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert!(!r.chunked, "the sidecar's length is known");
+    assert_eq!(r.header("content-length"), Some(&*gz.len().to_string()));
+    assert_eq!(r.body, gz, "the sidecar's bytes as they are");
+    assert_eq!(r.header("vary"), Some("accept-encoding"));
+    // Not for a client that does not accept gzip.
+    let r = ask(&s, "GET", "/big.txt", &[]);
+    assert_eq!(r.body, site.file("big.txt"));
+
+    // A sidecar older than its file may be of an earlier version: the
+    // file is compressed on the fly.
+    let file_time = std::fs::metadata(root.join("big.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(root.join("big.txt.gz"))
+        .unwrap()
+        .set_modified(file_time - Duration::from_secs(10))
+        .unwrap();
+    let r = ask(&s, "GET", "/big.txt", &["Accept-Encoding: gzip"]);
+    assert!(r.chunked, "compressed on the fly");
+    assert_eq!(gunzip(&r.body), site.file("big.txt"));
+
+    // A sidecar that is a symbolic link out of the root is never followed.
+    std::fs::remove_file(root.join("big.txt.gz")).unwrap();
+    std::fs::write(site.base.join("outside.gz"), &gz).unwrap();
+    std::os::unix::fs::symlink(site.base.join("outside.gz"), root.join("big.txt.gz")).unwrap();
+    let r = ask(&s, "GET", "/big.txt", &["Accept-Encoding: gzip"]);
+    assert_eq!(gunzip(&r.body), site.file("big.txt"));
+}
