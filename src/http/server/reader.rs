@@ -89,7 +89,8 @@ enum Expect {
 /// A request whose body is being read.
 struct Pending {
     head: RequestHead,
-    started: Instant,
+    /// See [`Meta::started`].
+    started: Option<Instant>,
 }
 
 /// A body's progress against the minimum data rate.
@@ -177,8 +178,9 @@ struct Meta<'a> {
     /// (`TE: trailers` and `Want-Content-Digest: sha-256`).
     wants_digest: bool,
     /// When the head completed: the access log's elapsed time runs from
-    /// here.
-    started: Instant,
+    /// here. `None` when nothing is logged: no clock read per request for
+    /// nothing.
+    started: Option<Instant>,
 }
 
 /// The method logged for a response that answers no parsed request.
@@ -186,7 +188,7 @@ static UNPARSED: Method = Method::Other(Bytes::from_static(b"-"));
 
 impl<'a> Meta<'a> {
     /// The facts of `head`, complete at `started`.
-    fn of(head: &'a RequestHead, started: Instant) -> Meta<'a> {
+    fn of(head: &'a RequestHead, started: Option<Instant>) -> Meta<'a> {
         Meta {
             method: &head.method,
             target: &head.target,
@@ -206,7 +208,7 @@ impl<'a> Meta<'a> {
             version: Version::Http11,
             keep_alive: false,
             wants_digest: false,
-            started: Instant::now(),
+            started: Some(Instant::now()),
         }
     }
 }
@@ -254,7 +256,7 @@ impl<O: Output> RequestReader<O> {
 
     /// A whole head arrived.
     fn on_head(&mut self, head: Bytes) {
-        let started = Instant::now();
+        let started = self.shared.config.access_log.is_some().then(Instant::now);
         let head = match RequestHead::parse(head) {
             Ok(h) => h,
             Err(e) => return self.fail_head(e),
@@ -494,7 +496,7 @@ impl<O: Output> RequestReader<O> {
                         target: &target,
                         status,
                         bytes: n.saturating_sub(head_len),
-                        elapsed: Some(started.elapsed()),
+                        elapsed: started.map(|t| t.elapsed()),
                         error,
                         read_timeout: false,
                     })
