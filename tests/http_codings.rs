@@ -145,6 +145,9 @@ fn only_unknown_codings_with_identity_refused_is_406() {
         let r = get_with(s.addr, "/doc.txt", accept);
         assert_eq!(r.status(), 406, "{accept}: {}", r.head);
         assert_eq!(r.header("content-encoding"), None, "{accept}");
+        // Another Accept-Encoding could get another answer (RFC 9110
+        // section 12.5.5).
+        assert_eq!(r.header("vary"), Some("Accept-Encoding"), "{accept}");
         // The connection goes on.
         assert_eq!(r.header("connection"), None, "{accept}");
     }

@@ -70,6 +70,9 @@ impl Reply {
             HttpError::Unavailable { retry_after } => {
                 head.add("Retry-After", retry_after.to_string().as_bytes())
             }
+            // Chosen by the request's Accept-Encoding (RFC 9110 section
+            // 12.5.5), as the representations it stands for.
+            HttpError::NotAcceptable => head.add("Vary", b"Accept-Encoding"),
             _ => {}
         }
         let body = match e {
@@ -108,5 +111,9 @@ mod tests {
                 .windows(21)
                 .any(|w| w == b"Content-Range: bytes */7"[..21].as_ref())
         );
+        let r = Reply::error(&HttpError::NotAcceptable);
+        assert_eq!(r.status(), Status::NOT_ACCEPTABLE);
+        let head = r.head.finish();
+        assert!(head.windows(21).any(|w| w == b"Vary: Accept-Encoding"));
     }
 }
