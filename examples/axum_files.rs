@@ -87,9 +87,8 @@ fn respond(
     let status = |e: producers::http::HttpError| {
         StatusCode::from_u16(e.status().code()).unwrap_or(StatusCode::BAD_REQUEST)
     };
-    let real = root
-        .resolve(&UrlPath::from_decoded(path).map_err(status)?)
-        .map_err(status)?;
+    let path = UrlPath::from_decoded(path).map_err(status)?;
+    let real = root.resolve(&path).map_err(status)?;
     // Looked at before opening: opening a FIFO would block the runtime.
     if !std::fs::metadata(&real).is_ok_and(|m| m.is_file()) {
         return Err(StatusCode::NOT_FOUND);
@@ -108,11 +107,7 @@ fn respond(
     // A precompressed `FILE.gz` (nginx's `gzip_static`, tower-http's
     // `precompressed_gzip`) is sent as it is, with its length, instead of
     // compressing on the fly.
-    let sidecar = if gzip {
-        gz_sidecar(root, path, &meta)
-    } else {
-        None
-    };
+    let sidecar = gzip.then(|| root.sidecar(&path, ".gz", &meta)).flatten();
     let etag = validators.etag(gzip);
     let rep = Representation {
         etag: Some(&etag),
@@ -145,7 +140,7 @@ fn respond(
             head.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
             head.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             match sidecar {
-                Some((gz, gz_len)) => body(read(Arc::new(gz), 0, gz_len), digest),
+                Some((gz, gz_meta)) => body(read(Arc::new(gz), 0, gz_meta.len()), digest),
                 None => body(
                     read(f, 0, len).block_size(GZIP_READ).gzip(GZIP_LEVEL),
                     digest,
@@ -196,24 +191,6 @@ fn body<P: Producer + Unpin + Send + 'static>(producer: P, digest: bool) -> Resp
     } else {
         body.into_response().map(Body::new)
     }
-}
-
-/// The sidecar `PATH.gz` of the file `PATH` (whose metadata is `of`), when
-/// it lies under the root, is a regular file, and is no older than the file
-/// (an older one may be of an earlier version): the open file and its
-/// length.
-fn gz_sidecar(root: &Root, path: &str, of: &std::fs::Metadata) -> Option<(File, u64)> {
-    let real = root
-        .resolve(&UrlPath::from_decoded(&format!("{path}.gz")).ok()?)
-        .ok()?;
-    // Looked at before opening, as the file itself.
-    let side = std::fs::metadata(&real).ok()?;
-    if !side.is_file() || side.modified().ok()? < of.modified().ok()? {
-        return None;
-    }
-    let f = File::open(&real).ok()?;
-    let len = f.metadata().ok()?.len();
-    Some((f, len))
 }
 
 /// `len` bytes of the file from `offset`, in reads of up to 256 KiB: a small

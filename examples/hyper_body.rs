@@ -24,7 +24,9 @@
 // - `ETag`, `Last-Modified`, 304, 412, 206 (one range, or
 //   `multipart/byteranges`), 416: decided by `producers::http::answer`.
 // - gzip level 2 (as the axum example, see there for why) when accepted, for
-//   compressible types over 1 KiB: chunked, its own ETag, `Vary`.
+//   compressible types over 1 KiB: chunked, its own ETag, `Vary`; or a
+//   precompressed `FILE.gz` no older than the file, as it is, with its length
+//   (`Root::sidecar`).
 // - A `Content-Digest` trailer (RFC 9530) with `TE: trailers` and
 //   `Want-Content-Digest: sha-256`.
 
@@ -102,6 +104,8 @@ fn file(
     let gzip = compressible
         && !(ranged && negotiate_encoding(req, &["identity"]).is_some())
         && negotiate_encoding(req, &["gzip", "identity"]) == Some("gzip");
+    // A precompressed `FILE.gz` no older than the file is sent as it is.
+    let sidecar = gzip.then(|| root.sidecar(&path, ".gz", &meta)).flatten();
     let etag = validators.etag(gzip);
     let rep = Representation {
         etag: Some(&etag),
@@ -130,10 +134,13 @@ fn file(
         Answer::Full if gzip => {
             head.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
             head.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            body(
-                read(f, 0, len).block_size(GZIP_READ).gzip(GZIP_LEVEL),
-                digest,
-            )
+            match sidecar {
+                Some((gz, gz_meta)) => body(read(Arc::new(gz), 0, gz_meta.len()), digest),
+                None => body(
+                    read(f, 0, len).block_size(GZIP_READ).gzip(GZIP_LEVEL),
+                    digest,
+                ),
+            }
         }
         Answer::Full => {
             head.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));

@@ -618,12 +618,18 @@ fn exit_after_stops_the_server() {
     }
 }
 
-/// axum_files sends a precompressed `FILE.gz` as it is, with its length,
-/// when it is no older than the file and lies under the root; otherwise it
-/// compresses on the fly.
+/// Both examples send a precompressed `FILE.gz` as it is, with its length,
+/// when it is no older than the file and lies under the root; otherwise
+/// they compress on the fly.
 #[test]
-fn axum_files_sends_a_fresh_gzip_sidecar_as_it_is() {
-    let site = Site::new("sidecar");
+fn a_fresh_gzip_sidecar_is_sent_as_it_is() {
+    for name in EXAMPLES {
+        fresh_gzip_sidecar(name);
+    }
+}
+
+fn fresh_gzip_sidecar(name: &str) {
+    let site = Site::new(&format!("sidecar-{name}"));
     let root = site.root();
     // Told apart from the file by its content: what the sidecar holds is
     // what the client gets.
@@ -632,9 +638,9 @@ fn axum_files_sends_a_fresh_gzip_sidecar_as_it_is() {
     gz.write_all(&marked).unwrap();
     let gz = gz.finish().unwrap();
     std::fs::write(root.join("big.txt.gz"), &gz).unwrap();
-    let s = Server::start("axum_files", &root, &[]);
+    let s = Server::start(name, &root, &[]);
     let r = ask(&s, "GET", "/big.txt", &["Accept-Encoding: gzip"]);
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status, 200, "{name}");
     assert_eq!(r.header("content-encoding"), Some("gzip"));
     assert!(!r.chunked, "the sidecar's length is known");
     assert_eq!(r.header("content-length"), Some(&*gz.len().to_string()));

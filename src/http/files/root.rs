@@ -126,6 +126,55 @@ impl Root {
     pub fn resolve(&self, path: &UrlPath) -> Result<PathBuf, HttpError> {
         path.resolve(self)
     }
+
+    /// The precompressed sidecar of a file (nginx's `gzip_static`,
+    /// tower-http's `precompressed_*`): the file at `path` with `suffix`
+    /// appended to its name (`.gz`, `.br`, `.zst`), open,
+    /// with its metadata, when it resolves under the root, is a regular
+    /// file, and is no older than the file it stands for (whose metadata
+    /// is `of`): an older one may be of an earlier version. `None`
+    /// otherwise, and for a path that is not UTF-8. Its type is checked
+    /// before it is opened, so a FIFO at that name is not opened (which
+    /// would block until a writer came).
+    ///
+    /// ```
+    /// use producers::http::{Root, UrlPath};
+    /// # let dir = std::env::temp_dir().join(format!("producers-sidecar-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("a.txt"), "aaaa")?;
+    /// std::fs::write(dir.join("a.txt.gz"), "(gzip of aaaa)")?;
+    /// let root = Root::new(&dir)?;
+    /// let of = std::fs::metadata(dir.join("a.txt"))?;
+    /// let path = UrlPath::from_target(b"/a.txt")?;
+    /// let (_file, meta) = root.sidecar(&path, ".gz", &of).expect("fresh");
+    /// assert_eq!(meta.len(), 14);
+    /// assert!(root.sidecar(&path, ".br", &of).is_none());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sidecar(
+        &self,
+        path: &UrlPath,
+        suffix: &str,
+        of: &fs::Metadata,
+    ) -> Option<(fs::File, fs::Metadata)> {
+        if !path.is_utf8() || path.relative_str().is_empty() {
+            return None;
+        }
+        let name = UrlPath::from_decoded(&format!("{}{suffix}", path.relative_str())).ok()?;
+        let real = self.resolve(&name).ok()?;
+        let looked = fs::metadata(&real).ok()?;
+        if !looked.is_file() || looked.modified().ok()? < of.modified().ok()? {
+            return None;
+        }
+        let f = fs::File::open(&real).ok()?;
+        // What is open is what was looked at, not something swapped in.
+        let meta = f.metadata().ok()?;
+        if !meta.is_file() || meta.modified().ok()? < of.modified().ok()? {
+            return None;
+        }
+        Some((f, meta))
+    }
 }
 
 /// The file-system half of [`UrlPath`]: the protocol side decodes and
@@ -186,6 +235,54 @@ mod tests {
             assert_eq!(r("/out"), Err(HttpError::Forbidden));
             assert_eq!(r("/in").unwrap(), root.path().join("d/f.txt"));
         }
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_a_fresh_regular_sidecar_under_the_root_is_taken() {
+        let base = tree("sidecar");
+        let root = Root::new(base.join("root")).unwrap();
+        let at = |name: &str| root.path().join(name);
+        let path = |t: &str| UrlPath::from_target(t.as_bytes()).unwrap();
+        let of = fs::metadata(at("d/f.txt")).unwrap();
+        let set_age = |name: &str, older: bool| {
+            let t = of.modified().unwrap();
+            let t = if older {
+                t - std::time::Duration::from_secs(5)
+            } else {
+                t + std::time::Duration::from_secs(5)
+            };
+            fs::File::options()
+                .write(true)
+                .open(at(name))
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        };
+        fs::write(at("d/f.txt.gz"), b"gz").unwrap();
+        set_age("d/f.txt.gz", false);
+        let (_, m) = root.sidecar(&path("/d/f.txt"), ".gz", &of).unwrap();
+        assert_eq!(m.len(), 2);
+        // Older than the file: maybe of an earlier version.
+        set_age("d/f.txt.gz", true);
+        assert!(root.sidecar(&path("/d/f.txt"), ".gz", &of).is_none());
+        // A directory, a link out of the root, a FIFO (never opened: the
+        // test would hang).
+        fs::create_dir(at("d/f.txt.br")).unwrap();
+        assert!(root.sidecar(&path("/d/f.txt"), ".br", &of).is_none());
+        std::os::unix::fs::symlink(base.join("secret"), at("d/f.txt.zst")).unwrap();
+        assert!(root.sidecar(&path("/d/f.txt"), ".zst", &of).is_none());
+        let fifo = at("d/f.txt.x");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        if made {
+            assert!(root.sidecar(&path("/d/f.txt"), ".x", &of).is_none());
+        }
+        // The root itself has no sidecar.
+        assert!(root.sidecar(&path("/"), ".gz", &of).is_none());
         fs::remove_dir_all(&base).unwrap();
     }
 
