@@ -5,9 +5,11 @@
 //! the whole process, and the server test waits for it to reach 0.
 #![cfg(feature = "http")]
 
+#[path = "util/file_server.rs"]
+mod file_server;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::task::{Context, Poll, Wake, Waker};
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use producers::http::{Server, ServerConfig};
 use producers::produce::{Followed, follow};
-use producers::reactor::{Handle, Reactor};
+use producers::reactor::Handle;
 use producers::{Chunk, Producer};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -155,18 +157,10 @@ impl Drop for TestServer {
 
 fn serve(root: &Path) -> TestServer {
     let server = Server::new(ServerConfig::new(root)).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = thread::spawn(move || {
-        let mut reactor = Reactor::new().unwrap();
-        server.listen(&mut reactor, listener).unwrap();
-        tx.send(reactor.handle()).unwrap();
-        reactor.run().unwrap();
-    });
+    let (addr, handle, thread) = file_server::serve(server);
     TestServer {
         addr,
-        handle: rx.recv().unwrap(),
+        handle,
         thread: Some(thread),
     }
 }

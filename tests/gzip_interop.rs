@@ -3,37 +3,12 @@
 //! them); a missing one fails the test with a message saying so.
 #![cfg(feature = "gzip")]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+#[path = "util/run_tool.rs"]
+mod run_tool;
+use run_tool::run;
 
 use producers::codec::gzip::{FlushPolicy, Format};
 use producers::{ProducerExt, from_bytes};
-
-/// Runs `program args` with `input` on stdin and returns its stdout,
-/// failing clearly if the program is missing or fails.
-#[track_caller]
-fn run(program: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot run `{program}` ({e}): the gzip interop tests need `gzip` and `python3` on PATH")
-        });
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().expect("waiting for the child");
-    writer.join().unwrap().expect("writing the child's stdin");
-    assert!(
-        out.status.success(),
-        "`{program} {args:?}` failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 /// Python reading stdin and writing stdout, binary.
 #[track_caller]

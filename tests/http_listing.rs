@@ -9,8 +9,10 @@
 //! 127.0.0.1:0; nothing here is timed.
 #![cfg(feature = "http")]
 
+#[path = "util/file_server.rs"]
+mod file_server;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +20,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use producers::http::{Coding, Server, ServerConfig};
-use producers::reactor::{Handle, Reactor};
+use producers::reactor::Handle;
 use producers::{ProducerExt, from_bytes};
 
 struct TestServer {
@@ -53,16 +55,7 @@ fn start(
     std::fs::create_dir_all(&root).unwrap();
     fill(&root);
     let server = Server::new(configure(ServerConfig::new(&root))).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let mut reactor = Reactor::new().unwrap();
-        server.listen(&mut reactor, listener).unwrap();
-        tx.send(reactor.handle()).unwrap();
-        reactor.run().unwrap();
-    });
-    let handle = rx.recv().unwrap();
+    let (addr, handle, thread) = file_server::serve(server);
     TestServer {
         addr,
         handle,

@@ -3,6 +3,8 @@
 //! down at the end of each test.
 #![cfg(feature = "http")]
 
+#[path = "util/file_server.rs"]
+mod file_server;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -74,16 +76,7 @@ fn start(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> TestServer {
     std::os::unix::fs::symlink(base.join("secret.txt"), root.join("leak")).unwrap();
     let config = configure(ServerConfig::new(&root));
     let server = Server::new(config).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let mut reactor = Reactor::new().unwrap();
-        server.listen(&mut reactor, listener).unwrap();
-        tx.send(reactor.handle()).unwrap();
-        reactor.run().unwrap();
-    });
-    let handle = rx.recv().unwrap();
+    let (addr, handle, thread) = file_server::serve(server);
     TestServer {
         addr,
         handle,

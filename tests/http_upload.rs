@@ -7,8 +7,10 @@
 //!
 //! curl and python3 must be installed (CI installs them).
 
+#[path = "util/file_server.rs"]
+mod file_server;
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +18,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use producers::http::{Server, ServerConfig};
-use producers::reactor::{Handle, Reactor};
+use producers::reactor::Handle;
 
 struct TestServer {
     addr: SocketAddr,
@@ -48,18 +50,10 @@ fn start(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> TestServer {
     std::fs::create_dir_all(root.join("up")).unwrap();
     std::fs::write(root.join("file.txt"), b"a file").unwrap();
     let server = Server::new(configure(ServerConfig::new(&root))).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = thread::spawn(move || {
-        let mut reactor = Reactor::new().unwrap();
-        server.listen(&mut reactor, listener).unwrap();
-        tx.send(reactor.handle()).unwrap();
-        reactor.run().unwrap();
-    });
+    let (addr, handle, thread) = file_server::serve(server);
     TestServer {
         addr,
-        handle: rx.recv().unwrap(),
+        handle,
         thread: Some(thread),
         root: root.canonicalize().unwrap(),
         base,

@@ -1,6 +1,7 @@
 //! An in-process file server on 127.0.0.1:0 with a temporary root, and a
 //! small HTTP/1.1 client: what `http_cache.rs` and `http_codings.rs`
-//! share (included with `#[path]`).
+//! share, and `serve`, which `http_server.rs` and `http_listing.rs` use
+//! too (included with `#[path]`).
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -41,6 +42,21 @@ impl Drop for TestServer {
     }
 }
 
+/// Runs `server` on its own reactor thread, listening on 127.0.0.1:0:
+/// its address, the reactor's handle and the thread.
+pub fn serve(server: Server) -> (SocketAddr, Handle, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = thread::spawn(move || {
+        let mut reactor = Reactor::new().unwrap();
+        server.listen(&mut reactor, listener).unwrap();
+        tx.send(reactor.handle()).unwrap();
+        reactor.run().unwrap();
+    });
+    (addr, rx.recv().unwrap(), thread)
+}
+
 pub fn start(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> TestServer {
     static N: AtomicUsize = AtomicUsize::new(0);
     let base = std::env::temp_dir().join(format!(
@@ -51,17 +67,7 @@ pub fn start(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> TestServer
     let root = base.join("root");
     std::fs::create_dir_all(&root).unwrap();
     let server = Server::new(configure(ServerConfig::new(&root))).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let s = server.clone();
-    let thread = thread::spawn(move || {
-        let mut reactor = Reactor::new().unwrap();
-        s.listen(&mut reactor, listener).unwrap();
-        tx.send(reactor.handle()).unwrap();
-        reactor.run().unwrap();
-    });
-    let handle = rx.recv().unwrap();
+    let (addr, handle, thread) = serve(server.clone());
     TestServer {
         addr,
         server,
